@@ -1,0 +1,8 @@
+"""trnc: an open deep-learning compiler for AWS Trainium-class accelerators, on xDSL.
+
+The repository root is this package: `dialects/` is `trnc.dialects`, `passes/` is
+`trnc.passes`, and so on (see `pyproject.toml`). Levels: ONNX -> `graph` -> `tile` ->
+`trn_isa` -> simulator; `docs/ARCHITECTURE.md` describes them.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Front ends into the graph dialect (ONNX); filled by the ONNX issue."""

@@ -1,0 +1,1 @@
+"""The trn_isa simulator; filled by the simulator issue."""

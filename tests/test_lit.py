@@ -1,0 +1,66 @@
+"""Runs the lit + FileCheck suite under pytest: one pytest test per lit file.
+
+lit runs once for the whole suite (in parallel), writing a JUnit report; each `.mlir`
+test file becomes one pytest test that passes when lit passed it and otherwise fails
+with lit's output for that file. So the pytest summary counts every FileCheck test.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+SUITE = Path(__file__).parent / "filecheck"
+BIN = Path(sys.executable).parent
+
+
+def _lit_files() -> list[str]:
+    files = []
+    for path in sorted(SUITE.rglob("*.mlir")):
+        if "Inputs" in path.parts or "Output" in path.parts:
+            continue
+        if "RUN:" in path.read_text(encoding="utf-8", errors="replace"):
+            files.append(path.relative_to(SUITE).as_posix())
+    return files
+
+
+@pytest.fixture(scope="session")
+def lit_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str]]:
+    report = tmp_path_factory.mktemp("lit") / "lit.xml"
+    lit = BIN / "lit"
+    command = [str(lit)] if lit.exists() else [sys.executable, "-m", "lit.main"]
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    completed = subprocess.run(
+        [*command, "-q", f"-j{os.cpu_count() or 2}", "--xunit-xml-output", str(report), str(SUITE)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1500,
+    )
+    if not report.exists():
+        pytest.fail(f"lit did not run:\n{completed.stdout}\n{completed.stderr}")
+    results: dict[str, tuple[str, str]] = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        name = case.get("name", "")
+        failure = case.find("failure")
+        skipped = case.find("skipped")
+        if failure is not None:
+            results[name] = ("fail", failure.text or "")
+        elif skipped is not None:
+            results[name] = ("skip", skipped.get("message", ""))
+        else:
+            results[name] = ("pass", "")
+    return results
+
+
+@pytest.mark.parametrize("test_file", _lit_files())
+def test_filecheck(test_file: str, lit_results: dict[str, tuple[str, str]]) -> None:
+    matches = [v for k, v in lit_results.items() if k == test_file or k.endswith(test_file)]
+    assert matches, f"lit did not report {test_file}; reported: {sorted(lit_results)[:5]}..."
+    status, output = matches[0]
+    assert status == "pass", f"lit {status}: {test_file}\n{output}"

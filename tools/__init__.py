@@ -1,0 +1,1 @@
+"""Command-line tools: trn-opt (and later trn-run, trn-compile)."""

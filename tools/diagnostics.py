@@ -1,0 +1,187 @@
+"""MLIR-style diagnostics for trnc's tools.
+
+Turns xDSL's parse and verification failures into `file:line:col: error: message` lines,
+as mlir-opt prints them:
+
+* `LocatedParser` is xDSL's parser, but every op it parses without an explicit `loc(...)`
+  gets a `FileLineColLoc` of where it starts in the source, so later errors can name it;
+* `verify_ops` verifies op by op and returns one diagnostic per failing op, prefixed with
+  `'<op name>' op` and located at that op, instead of xDSL's exception with an IR dump;
+* `Diagnostic.from_parse_error` locates a `ParseError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    CallSiteLoc,
+    FileLineColLoc,
+    FusedLoc,
+    IntAttr,
+    ModuleOp,
+    NameLoc,
+    StringAttr,
+    UnknownLoc,
+)
+from xdsl.ir import Attribute, AttributeInvT, Operation, SSAValue
+from xdsl.parser import Parser, UnresolvedOperand
+from xdsl.utils.exceptions import ParseError
+from xdsl.utils.lexer import Span
+
+Severity = Literal["error", "warning", "remark", "note"]
+
+
+@dataclass(frozen=True)
+class SourceLoc:
+    """A position in a source file; `line` and `col` are 1-based."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One message for the user, with the place it is about when there is one."""
+
+    severity: Severity
+    message: str
+    loc: SourceLoc | None = None
+    name: str | None = None
+    """A named location (an ONNX node name, say) when the op carries one."""
+
+    def format(self, default_file: str = "<unknown>") -> str:
+        where = str(self.loc) if self.loc is not None else f"{default_file}:0:0"
+        named = f" (at {self.name})" if self.name and self.loc is not None else ""
+        if self.loc is None and self.name:
+            where = f"loc(\"{self.name}\")"
+        return f"{where}: {self.severity}: {self.message}{named}"
+
+    @staticmethod
+    def from_parse_error(error: ParseError, line_offset: int = 0) -> Diagnostic:
+        location = error.span.get_location()
+        loc = SourceLoc(location.file, location.line + line_offset, location.col)
+        return Diagnostic("error", error.msg, loc)
+
+    @staticmethod
+    def at_op(op: Operation, message: str, severity: Severity = "error") -> Diagnostic:
+        """A diagnostic about `op`, worded as MLIR words them: `'dialect.op' op message`."""
+        loc, name = op_source_loc(op)
+        return Diagnostic(severity, f"'{op.name}' op {message}", loc, name)
+
+
+def _resolve(location: Attribute) -> tuple[SourceLoc | None, str | None]:
+    if isinstance(location, FileLineColLoc):
+        return SourceLoc(location.filename.data, location.line.data, location.column.data), None
+    if isinstance(location, NameLoc):
+        loc, _ = _resolve(location.location)
+        return loc, location.desc.data
+    if isinstance(location, CallSiteLoc):
+        return _resolve(location.callee)
+    if isinstance(location, FusedLoc):
+        name: str | None = None
+        subs = location.locations
+        for sub in subs.data if isinstance(subs, ArrayAttr) else ():
+            loc, sub_name = _resolve(sub)
+            name = name or sub_name
+            if loc is not None:
+                return loc, name
+        return None, name
+    return None, None
+
+
+def op_source_loc(op: Operation) -> tuple[SourceLoc | None, str | None]:
+    """The source position of `op` (or of its nearest located ancestor) and its name loc."""
+    current: Operation | None = op
+    name: str | None = None
+    while current is not None:
+        loc, found_name = _resolve(current.location)
+        name = name or found_name
+        if loc is not None:
+            return loc, name
+        current = current.parent_op()
+    return None, name
+
+
+class LocatedParser(Parser):
+    """xDSL's parser, attaching `file:line:col` locations to ops that have none.
+
+    `line_offset` is added to every line, so chunks of a `--split-input-file` input report
+    lines of the whole file.
+    """
+
+    def __init__(
+        self, ctx: Context, input: str | bytes, name: str = "<unknown>", line_offset: int = 0
+    ) -> None:
+        super().__init__(ctx, input, name)
+        self.line_offset = line_offset
+        self._first_uses: dict[str, Span[str] | Span[bytes]] = {}
+
+    def resolve_operand(
+        self, operand: UnresolvedOperand, type: AttributeInvT
+    ) -> SSAValue[AttributeInvT]:
+        if operand.operand_name not in self.ssa_values:
+            self._first_uses.setdefault(operand.operand_name, operand.span)
+        return super().resolve_operand(operand, type)
+
+    def parse_module(self, allow_implicit_module: bool = True) -> ModuleOp:
+        try:
+            return super().parse_module(allow_implicit_module)
+        except ParseError as error:
+            undefined = [n for n in self.forward_ssa_references if n in self._first_uses]
+            if not error.msg.startswith("values used but not defined") or not undefined:
+                raise
+            first = min(undefined, key=lambda n: self._first_uses[n].start)
+            raise ParseError(
+                self._first_uses[first], f"use of undefined value '%{first}'"
+            ) from None
+
+    def parse_operation(self) -> Operation:
+        start = self._current_token.span
+        op = super().parse_operation()
+        if isinstance(op.location, UnknownLoc):
+            location = start.get_location()
+            op.location = FileLineColLoc(
+                StringAttr(location.file),
+                IntAttr(location.line + self.line_offset),
+                IntAttr(location.col),
+            )
+        return op
+
+
+def verify_ops(root: Operation) -> list[Diagnostic]:
+    """Verify every op under `root`; one diagnostic per op that breaks a rule.
+
+    Ops are verified one at a time (their nested ops are visited by the walk), so an error
+    names the op that broke the rule, located where the op is, rather than its ancestors.
+    """
+    diagnostics: list[Diagnostic] = []
+    for op in root.walk():
+        try:
+            op.verify(verify_nested_ops=False)
+        except Exception as error:  # a verifier is user-facing: never a traceback
+            diagnostics.append(Diagnostic.at_op(op, _strip_prefix(str(error))))
+    if diagnostics:
+        return diagnostics
+    # Block-level structure (empty blocks, misplaced terminators) is checked by the
+    # recursive verifier only.
+    try:
+        root.verify()
+    except Exception as error:
+        diagnostics.append(Diagnostic.at_op(root, _strip_prefix(str(error))))
+    return diagnostics
+
+
+def _strip_prefix(message: str) -> str:
+    """xDSL sometimes prefixes messages with 'Operation does not verify: '; drop it."""
+    prefix = "Operation does not verify: "
+    while message.startswith(prefix):
+        message = message[len(prefix) :]
+    return message

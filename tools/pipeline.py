@@ -1,0 +1,276 @@
+"""Pass pipelines in MLIR's textual syntax, run over xDSL module passes.
+
+Grammar (MLIR's `--pass-pipeline`, with xDSL's option syntax inside braces):
+
+    pipeline ::= element (`,` element)*
+    element  ::= pass-name (`{` options `}`)?      a pass, options space-separated
+               | op-name `(` pipeline? `)`         an anchor: run the inner pipeline on
+                                                   every `op-name` op nested directly in
+                                                   the current op
+
+`builtin.module(a,func.func(b,c{k=v}))` runs `a` on the module, then `b` and `c` on each
+function. xDSL's flat form `a,b{k=v}` (trn-opt's `-p`) is the same grammar without anchors.
+
+A pass anchored on a non-module op runs on that op alone: the op is moved into a scratch
+`builtin.module`, the pass runs, and the result is moved back where the op was, so passes
+see only the op they are scheduled on, as in MLIR's nested pass managers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import get_type_hints
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
+from xdsl.passes import ModulePass
+from xdsl.utils.arg_spec import ArgSpec, parse_spec
+from xdsl.utils.exceptions import ArgSpecParseError
+
+PassFactory = Callable[[], type[ModulePass]]
+
+
+class PipelineError(Exception):
+    """A pass pipeline that cannot be built; the message is for the user."""
+
+
+@dataclass
+class PassNode:
+    """One pass of a pipeline, already instantiated with its options."""
+
+    pass_: ModulePass
+    text: str
+
+    @property
+    def name(self) -> str:
+        return self.pass_.name
+
+
+@dataclass
+class AnchorNode:
+    """A nested pipeline that runs on every `op_name` op directly inside the current op."""
+
+    op_name: str
+    children: list[PipelineNode] = field(default_factory=lambda: [])
+
+
+PipelineNode = PassNode | AnchorNode
+
+
+# --------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------
+
+
+def _split_top_level(text: str, what: str) -> list[str]:
+    """Split on commas that are not inside (), {}, or a quoted string."""
+    parts: list[str] = []
+    depth = 0
+    in_string = False
+    start = 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if in_string:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "({":
+            depth += 1
+        elif ch in ")}":
+            depth -= 1
+            if depth < 0:
+                raise PipelineError(f"unbalanced '{ch}' in {what} '{text}'")
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+        i += 1
+    if depth != 0 or in_string:
+        raise PipelineError(f"unbalanced brackets or quotes in {what} '{text}'")
+    parts.append(text[start:])
+    return [p.strip() for p in parts]
+
+
+def _close_matches(word: str, choices: list[str]) -> str:
+    matches = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
+    if not matches:
+        return ""
+    return "; did you mean " + " or ".join(f"'{m}'" for m in matches) + "?"
+
+
+def _instantiate(text: str, passes: dict[str, PassFactory]) -> PassNode:
+    try:
+        spec = parse_spec(text)
+    except ArgSpecParseError as error:
+        raise PipelineError(f"malformed pass '{text}': {error.msg}") from None
+    if spec.name not in passes:
+        raise PipelineError(
+            f"unknown pass '{spec.name}'{_close_matches(spec.name, sorted(passes))}"
+            " (trn-opt --list-passes lists them all)"
+        )
+    pass_type = passes[spec.name]()
+    _check_options(pass_type, spec)
+    try:
+        return PassNode(pass_type.from_pass_spec(spec), text)
+    except (ValueError, TypeError) as error:
+        raise PipelineError(f"invalid options for pass '{spec.name}': {error}") from None
+
+
+def _check_options(pass_type: type[ModulePass], spec: ArgSpec) -> None:
+    known = [f.name for f in dataclasses.fields(pass_type) if f.init and f.name != "name"]
+    spelled = {k.replace("_", "-") for k in known}
+    for option in spec.parameters:
+        if option.replace("-", "_") not in known:
+            listing = ", ".join(sorted(spelled)) if spelled else "none"
+            raise PipelineError(
+                f"unknown option '{option}' for pass '{spec.name}'"
+                f"{_close_matches(option.replace('_', '-'), sorted(spelled))}"
+                f" (its options: {listing})"
+            )
+
+
+def _parse_elements(text: str, passes: dict[str, PassFactory]) -> list[PipelineNode]:
+    nodes: list[PipelineNode] = []
+    if not text.strip():
+        return nodes
+    for element in _split_top_level(text, "pass pipeline"):
+        if not element:
+            raise PipelineError("empty element in pass pipeline (a stray ',')")
+        paren = element.find("(")
+        brace = element.find("{")
+        if paren != -1 and (brace == -1 or paren < brace):
+            if not element.endswith(")"):
+                raise PipelineError(f"expected ')' at the end of '{element}'")
+            op_name = element[:paren].strip()
+            if "." not in op_name:
+                raise PipelineError(
+                    f"'{op_name}(...)' is not an op anchor: anchors are op names such as"
+                    " 'builtin.module' or 'func.func'"
+                )
+            nodes.append(AnchorNode(op_name, _parse_elements(element[paren + 1 : -1], passes)))
+        else:
+            nodes.append(_instantiate(element, passes))
+    return nodes
+
+
+def parse_mlir_pipeline(text: str, passes: dict[str, PassFactory]) -> list[PipelineNode]:
+    """Parse `--pass-pipeline`: `builtin.module(...)` at the top, anchors nested inside."""
+    text = text.strip()
+    if not text:
+        return []
+    elements = _split_top_level(text, "pass pipeline")
+    if len(elements) != 1 or not elements[0].startswith("builtin.module("):
+        raise PipelineError(
+            "a --pass-pipeline must be anchored on the module, as in"
+            f" 'builtin.module({text})'; use -p for xDSL's flat list"
+        )
+    (anchor,) = _parse_elements(text, passes)
+    assert isinstance(anchor, AnchorNode)
+    return anchor.children
+
+
+def parse_flat_pipeline(text: str, passes: dict[str, PassFactory]) -> list[PipelineNode]:
+    """Parse xDSL's flat `-p a,b{k=v}`; anchors are accepted there too."""
+    return _parse_elements(text, passes)
+
+
+def iter_passes(nodes: list[PipelineNode]) -> Iterator[PassNode]:
+    for node in nodes:
+        if isinstance(node, PassNode):
+            yield node
+        else:
+            yield from iter_passes(node.children)
+
+
+# --------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------
+
+AfterPassHook = Callable[[PassNode, Operation, float], None]
+"""Called after each pass with the pass, the op it ran on and its wall time in seconds."""
+
+
+def run_pipeline(
+    nodes: list[PipelineNode], ctx: Context, module: ModuleOp, after_pass: AfterPassHook
+) -> None:
+    """Run `nodes` on `module`; exceptions from passes propagate to the caller."""
+    _run_on(nodes, ctx, module, after_pass)
+
+
+def _run_on(
+    nodes: list[PipelineNode], ctx: Context, op: Operation, after_pass: AfterPassHook
+) -> None:
+    for node in nodes:
+        if isinstance(node, PassNode):
+            _apply_pass(node, ctx, op, after_pass)
+            continue
+        targets = [
+            child
+            for region in op.regions
+            for block in region.blocks
+            for child in block.ops
+            if child.name == node.op_name
+        ]
+        for target in targets:
+            _run_on(node.children, ctx, target, after_pass)
+
+
+def _apply_pass(node: PassNode, ctx: Context, op: Operation, after_pass: AfterPassHook) -> None:
+    start = time.perf_counter()
+    if isinstance(op, ModuleOp):
+        node.pass_.apply(ctx, op)
+        after_pass(node, op, time.perf_counter() - start)
+        return
+    block = op.parent_block()
+    anchor = op.next_op
+    op.detach()
+    scratch = ModuleOp([op])
+    try:
+        node.pass_.apply(ctx, scratch)
+    finally:
+        # Put back whatever the pass left in place of `op`, where `op` was.
+        results = list(scratch.body.block.ops)
+        for result in results:
+            result.detach()
+            if block is not None:
+                if anchor is not None:
+                    block.insert_op_before(result, anchor)
+                else:
+                    block.add_op(result)
+    elapsed = time.perf_counter() - start
+    for result in results:
+        after_pass(node, result, elapsed)
+
+
+def describe_pass(pass_type: type[ModulePass]) -> tuple[str, list[str]]:
+    """The one-line summary of a pass and its options as `name: type = default`."""
+    doc = (pass_type.__doc__ or "").strip()
+    summary = doc.splitlines()[0].strip() if doc else ""
+    if summary.startswith(f"{pass_type.__name__}("):  # dataclass' generated docstring
+        summary = ""
+    try:
+        hints = get_type_hints(pass_type)
+    except Exception:
+        hints = {}
+    options: list[str] = []
+    for f in dataclasses.fields(pass_type):
+        if not f.init or f.name == "name":
+            continue
+        type_name = getattr(hints.get(f.name), "__name__", None) or str(
+            hints.get(f.name, f.type)
+        )
+        default = ""
+        if f.default is not dataclasses.MISSING:
+            default = f" = {f.default!r}"
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f" = {f.default_factory()!r}"
+        options.append(f"{f.name.replace('_', '-')}: {type_name}{default}")
+    return summary, options

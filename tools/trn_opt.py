@@ -1,0 +1,447 @@
+"""trn-opt: trnc's `mlir-opt`, built on xDSL's opt driver (`xDSLOptMain`).
+
+It registers every installed xDSL universe (trnc's own through its `xdsl.universe` entry
+point) plus plug-ins named with `--load-plugin`, parses `.mlir` input with source
+locations, verifies op by op, runs a pass pipeline given in MLIR's syntax
+(`--pass-pipeline='builtin.module(func.func(canonicalize))'`) or xDSL's flat form (`-p`),
+and prints the result. Every failure a user can cause is an MLIR-style diagnostic
+(`file:line:col: error: ...`) on stderr with exit code 1, never a Python traceback.
+`--verify-diagnostics` checks `// expected-error {{...}}` annotations as mlir-opt does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, NoReturn
+
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
+from xdsl.printer import Printer
+from xdsl.universe import Universe
+from xdsl.utils.exceptions import ParseError
+from xdsl.xdsl_opt_main import VersionAction, xDSLOptMain
+
+from trnc.tools.diagnostics import Diagnostic, LocatedParser, SourceLoc, verify_ops
+from trnc.tools.pipeline import (
+    PassNode,
+    PipelineError,
+    PipelineNode,
+    describe_pass,
+    parse_flat_pipeline,
+    parse_mlir_pipeline,
+    run_pipeline,
+)
+from trnc.tools.plugins import PluginError, load_plugin
+
+
+class UsageError(Exception):
+    """A bad command line; the message is for the user."""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad command line exits with code 1 like mlir-opt, not 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
+@dataclass
+class _Expectation:
+    severity: str
+    line: int
+    text: str
+    col: int
+    matched: bool = False
+
+
+_EXPECT_RE = re.compile(
+    r"expected-(error|warning|remark|note)\s*(?:@(above|below|[+-]\d+))?\s*\{\{(.*?)\}\}"
+)
+
+
+class _StopChunk(Exception):
+    """Raised inside the pass pipeline to stop at the first failing verification."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__()
+        self.diagnostics = diagnostics
+
+
+class TrnOptMain(xDSLOptMain):
+    """The trn-opt driver. `run()` returns the process exit code."""
+
+    version_format = "trn-opt (trnc) built on xdsl {xdsl_version}"
+
+    def __init__(self, args: Sequence[str] | None = None) -> None:
+        argv = list(sys.argv[1:] if args is None else args)
+        self.available_frontends = {}
+        self.available_passes = {}
+        self.available_targets = {}
+        self.plugin_universes: list[Universe] = []
+        self.timings: list[tuple[str, float]] = []
+        self.startup_errors: list[str] = []
+
+        pre = argparse.ArgumentParser(add_help=False)
+        pre.add_argument("--load-plugin", action="append", default=[])
+        known, _ = pre.parse_known_args(argv)
+        for spec in known.load_plugin:
+            try:
+                self.plugin_universes.append(load_plugin(spec))
+            except PluginError as error:
+                self.startup_errors.append(str(error))
+
+        from xdsl.context import Context
+
+        self.ctx = Context()
+        try:
+            self.register_all_dialects()
+            self.register_all_frontends()
+            self.register_all_passes()
+            self.register_all_targets()
+        except ValueError as error:  # e.g. two universes defining the same name
+            self.startup_errors.append(f"cannot register dialects and passes: {error}")
+
+        arg_parser = _ArgumentParser(
+            prog="trn-opt",
+            description="trnc's modular optimizer driver (mlir-opt for trnc dialects)",
+        )
+        self.register_all_arguments(arg_parser)
+        self.args = arg_parser.parse_args(args=argv)
+        self.ctx.allow_unregistered = self.args.allow_unregistered_dialect
+
+    # ----------------------------------------------------------------------------------
+    # Registration
+    # ----------------------------------------------------------------------------------
+
+    def _universes(self) -> list[Universe]:
+        universes = [Universe.get_multiverse()]
+        from trnc.universe import TRNC_UNIVERSE
+
+        if "graph" not in universes[0].all_dialects:  # trnc not installed as a package
+            universes.append(TRNC_UNIVERSE)
+        return universes + self.plugin_universes
+
+    def register_all_dialects(self) -> None:
+        for universe in self._universes():
+            for name, factory in universe.all_dialects.items():
+                if name not in self.ctx.registered_dialect_names:
+                    self.ctx.register_dialect(name, factory)
+
+    def register_all_passes(self) -> None:
+        for universe in self._universes():
+            for name, factory in universe.all_passes.items():
+                self.register_pass(name, factory)
+
+    def register_all_frontends(self) -> None:
+        super().register_all_frontends()
+
+    def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        # The input file, -f, --disable-verify, --allow-unregistered-dialect and
+        # --no-implicit-module come from xDSL's CommandLineTool.
+        super(xDSLOptMain, self).register_all_arguments(arg_parser)
+        add = arg_parser.add_argument
+        add("-o", "--output-file", help="write the output here instead of stdout")
+        add(
+            "--pass-pipeline",
+            default="",
+            help="pass pipeline in MLIR's syntax, e.g. "
+            "'builtin.module(func.func(canonicalize),cse)'",
+        )
+        add("-p", "--passes", default="", help="pass pipeline in xDSL's flat form: 'a,b{k=v}'")
+        add(
+            "-t",
+            "--target",
+            default="mlir",
+            help=f"output format ({', '.join(self.available_targets)})",
+        )
+        add(
+            "--load-plugin",
+            action="append",
+            default=[],
+            metavar="MODULE",
+            help="import a module (or a .py file) and register the universe, dialects and "
+            "passes it defines; repeatable",
+        )
+        add("--list-passes", action="store_true", help="list every pass with its options")
+        add(
+            "--split-input-file",
+            action="store_true",
+            help="process each '// -----' chunk of the input on its own",
+        )
+        add(
+            "--verify-diagnostics",
+            action="store_true",
+            help="check the diagnostics against 'expected-error {{...}}' comments",
+        )
+        add(
+            "--print-ir-after-all",
+            "--print-between-passes",
+            action="store_true",
+            help="print the IR to stderr after every pass",
+        )
+        add("--time-passes", action="store_true", help="report the time of every pass")
+        add("--print-op-generic", action="store_true", help="print ops in generic form")
+        add("--print-debuginfo", action="store_true", help="print op locations")
+        add("--print-no-properties", action="store_true", help=argparse.SUPPRESS)
+        add("--syntax-highlight", action="store_true", help=argparse.SUPPRESS)
+        add("--show-traceback", action="store_true", help="on an internal error, show it")
+        add("-v", "--version", action=VersionAction, version_format=self.version_format)
+
+    # ----------------------------------------------------------------------------------
+    # Running
+    # ----------------------------------------------------------------------------------
+
+    def run(self) -> int:  # type: ignore[override]
+        if self.startup_errors:
+            for message in self.startup_errors:
+                print(f"trn-opt: error: {message}", file=sys.stderr)
+            return 1
+        if self.args.list_passes:
+            self.list_passes(sys.stdout)
+            return 0
+        try:
+            pipeline = self.build_pipeline()
+            text, name = self.read_input()
+        except (UsageError, PipelineError) as error:
+            print(f"trn-opt: error: {error}", file=sys.stderr)
+            return 1
+
+        chunks = self.split(text)
+        outputs: list[str] = []
+        failed = False
+        for chunk, line_offset in chunks:
+            diagnostics, module = self.process_chunk(chunk, name, line_offset, pipeline)
+            if self.args.verify_diagnostics:
+                failed |= not self.check_expected(diagnostics, chunk, name, line_offset)
+            else:
+                for diagnostic in diagnostics:
+                    print(diagnostic.format(name), file=sys.stderr)
+                failed |= any(d.severity == "error" for d in diagnostics)
+            if module is not None and not any(d.severity == "error" for d in diagnostics):
+                start = time.perf_counter()
+                outputs.append(self.output_resulting_program(module))
+                self.timings.append(("(output)", time.perf_counter() - start))
+
+        if not failed or self.args.verify_diagnostics:
+            self.write_output("// -----\n".join(outputs))
+        if self.args.time_passes:
+            self.print_timings()
+        return 1 if failed else 0
+
+    def build_pipeline(self) -> list[PipelineNode]:
+        if self.args.pass_pipeline and self.args.passes:
+            raise UsageError("give either --pass-pipeline or -p, not both")
+        if self.args.pass_pipeline:
+            return parse_mlir_pipeline(self.args.pass_pipeline, self.available_passes)
+        return parse_flat_pipeline(self.args.passes, self.available_passes)
+
+    def read_input(self) -> tuple[str, str]:
+        path = self.args.input_file
+        if path is None or path == "-":
+            return sys.stdin.read(), "<stdin>"
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as error:
+            raise UsageError(f"cannot open input file '{path}': {error.strerror}") from None
+        try:
+            return data.decode("utf-8"), path
+        except UnicodeDecodeError as error:
+            raise UsageError(
+                f"input file '{path}' is not UTF-8 text (byte {error.start}); "
+                "trn-opt reads textual IR"
+            ) from None
+
+    def split(self, text: str) -> list[tuple[str, int]]:
+        if not self.args.split_input_file:
+            return [(text, 0)]
+        chunks: list[tuple[str, int]] = []
+        line_offset = 0
+        for chunk in re.split(r"^// -----.*$", text, flags=re.MULTILINE):
+            chunks.append((chunk, line_offset))
+            line_offset += chunk.count("\n")
+        return chunks
+
+    def process_chunk(
+        self, chunk: str, name: str, line_offset: int, pipeline: list[PipelineNode]
+    ) -> tuple[list[Diagnostic], ModuleOp | None]:
+        start = time.perf_counter()
+        try:
+            parser = LocatedParser(self.ctx, chunk, name, line_offset)
+            module = parser.parse_module(not self.args.no_implicit_module)
+        except ParseError as error:
+            return [Diagnostic.from_parse_error(error, line_offset)], None
+        finally:
+            self.timings.append(("(parse)", time.perf_counter() - start))
+
+        if not self.args.disable_verify:
+            start = time.perf_counter()
+            diagnostics = verify_ops(module)
+            self.timings.append(("(verify)", time.perf_counter() - start))
+            if diagnostics:
+                return diagnostics, module
+
+        try:
+            run_pipeline(pipeline, self.ctx, module, self.after_pass)
+        except _StopChunk as stop:
+            return stop.diagnostics, module
+        except Exception as error:
+            if self.args.show_traceback:
+                traceback.print_exc()
+            return [self.pass_failure(error, module)], module
+        return [], module
+
+    def after_pass(self, node: PassNode, op: Operation, seconds: float) -> None:
+        self.timings.append((node.text, seconds))
+        if not self.args.disable_verify:
+            start = time.perf_counter()
+            diagnostics = verify_ops(op)
+            self.timings.append(("(verify)", time.perf_counter() - start))
+            if diagnostics:
+                note = Diagnostic("note", f"the IR no longer verifies after pass '{node.text}'")
+                raise _StopChunk([*diagnostics, note])
+        if self.args.print_ir_after_all:
+            pass_name = type(node.pass_).__name__
+            print(f"// -----// IR Dump After {pass_name} ({node.name}) //----- //", file=sys.stderr)
+            Printer(stream=sys.stderr, print_generic_format=self.args.print_op_generic).print_op(op)
+            print("\n", file=sys.stderr)
+
+    def pass_failure(self, error: Exception, module: ModuleOp) -> Diagnostic:
+        """A pass raised: report it at the op it names, else at the module."""
+        message = str(error).strip() or type(error).__name__
+        message = message.splitlines()[0] if "\n" in message else message
+        return Diagnostic.at_op(module, f"pass failed: {message}")
+
+    # ----------------------------------------------------------------------------------
+    # --verify-diagnostics
+    # ----------------------------------------------------------------------------------
+
+    def check_expected(
+        self, diagnostics: list[Diagnostic], chunk: str, name: str, line_offset: int
+    ) -> bool:
+        expectations: list[_Expectation] = []
+        for index, line in enumerate(chunk.splitlines()):
+            for match in _EXPECT_RE.finditer(line):
+                line_no = line_offset + index + 1
+                where = match.group(2)
+                if where == "above":
+                    target = line_no - 1
+                elif where == "below":
+                    target = line_no + 1
+                elif where:
+                    target = line_no + int(where)
+                else:
+                    target = line_no
+                expectations.append(
+                    _Expectation(match.group(1), target, match.group(3), match.start() + 1)
+                )
+
+        ok = True
+        for diagnostic in diagnostics:
+            line = diagnostic.loc.line if diagnostic.loc is not None else None
+            for expectation in expectations:
+                if (
+                    not expectation.matched
+                    and expectation.severity == diagnostic.severity
+                    and expectation.line == line
+                    and expectation.text in diagnostic.message
+                ):
+                    expectation.matched = True
+                    break
+            else:
+                if diagnostic.severity == "note" and diagnostic.loc is None:
+                    continue  # unlocated notes accompany another diagnostic
+                ok = False
+                print(
+                    Diagnostic(
+                        "error",
+                        f"unexpected {diagnostic.severity}: {diagnostic.message}",
+                        diagnostic.loc,
+                    ).format(name),
+                    file=sys.stderr,
+                )
+        for expectation in expectations:
+            if not expectation.matched:
+                ok = False
+                print(
+                    Diagnostic(
+                        "error",
+                        f'expected {expectation.severity} "{expectation.text}" was not produced',
+                        SourceLoc(name, expectation.line, expectation.col),
+                    ).format(name),
+                    file=sys.stderr,
+                )
+        return ok
+
+    # ----------------------------------------------------------------------------------
+    # Output
+    # ----------------------------------------------------------------------------------
+
+    def write_output(self, text: str) -> None:
+        if self.args.output_file is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        with open(self.args.output_file, "w") as f:
+            f.write(text)
+
+    def print_timings(self) -> None:
+        total = sum(seconds for _, seconds in self.timings) or 1e-12
+        merged: dict[str, float] = {}
+        for label, seconds in self.timings:
+            merged[label] = merged.get(label, 0.0) + seconds
+        bar = "===" + "-" * 73 + "==="
+        lines = [
+            bar,
+            "                      ... Execution time report ...",
+            bar,
+            f"  Total Execution Time: {total:.4f} seconds",
+            "",
+            "  ----Wall Time----  ----Name----",
+        ]
+        for label, seconds in merged.items():
+            lines.append(f"  {seconds:8.4f} ({100 * seconds / total:5.1f}%)  {label}")
+        lines.append(f"  {total:8.4f} (100.0%)  Total")
+        print("\n".join(lines), file=sys.stderr)
+
+    def list_passes(self, out: IO[str]) -> None:
+        out.write("Available passes (options in braces: name{option=value ...}):\n")
+        for name in sorted(self.available_passes):
+            try:
+                summary, options = describe_pass(self.available_passes[name]())
+            except Exception as error:  # a plug-in whose pass fails to import
+                summary, options = f"(cannot load: {error})", []
+            out.write(f"  {name}" + (f" - {summary}" if summary else "") + "\n")
+            for option in options:
+                out.write(f"      {option}\n")
+
+
+def main(args: Sequence[str] | None = None) -> int:
+    """Console entry point of `trn-opt`."""
+    argv = list(sys.argv[1:] if args is None else args)
+    try:
+        return TrnOptMain(argv).run()
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as error:
+        if "--show-traceback" in argv:
+            raise
+        print(
+            f"trn-opt: internal error: {type(error).__name__}: {error}\n"
+            "trn-opt: this is a bug in trnc; rerun with --show-traceback and report it",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
