@@ -14,10 +14,10 @@ benchmark look better.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Memory(str, Enum):
+class Memory(StrEnum):
     """The memories an access pattern can name (A.1)."""
 
     HBM = "hbm"
@@ -25,7 +25,7 @@ class Memory(str, Enum):
     PSUM = "psum"
 
 
-class Engine(str, Enum):
+class Engine(StrEnum):
     """The instruction queues of one NeuronCore (A.2, A.3)."""
 
     TENSOR = "tensor"

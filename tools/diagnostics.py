@@ -61,7 +61,7 @@ class Diagnostic:
         where = str(self.loc) if self.loc is not None else f"{default_file}:0:0"
         named = f" (at {self.name})" if self.name and self.loc is not None else ""
         if self.loc is None and self.name:
-            where = f"loc(\"{self.name}\")"
+            where = f'loc("{self.name}")'
         return f"{where}: {self.severity}: {self.message}{named}"
 
     @staticmethod

@@ -110,7 +110,8 @@ def _instantiate(text: str, passes: dict[str, PassFactory]) -> PassNode:
     try:
         spec = parse_spec(text)
     except ArgSpecParseError as error:
-        raise PipelineError(f"malformed pass '{text}': {error.msg}") from None
+        detail = str(error).strip().splitlines()[-1].strip(" ^")
+        raise PipelineError(f"malformed pass '{text}': {detail}") from None
     if spec.name not in passes:
         raise PipelineError(
             f"unknown pass '{spec.name}'{_close_matches(spec.name, sorted(passes))}"
@@ -264,9 +265,7 @@ def describe_pass(pass_type: type[ModulePass]) -> tuple[str, list[str]]:
     for f in dataclasses.fields(pass_type):
         if not f.init or f.name == "name":
             continue
-        type_name = getattr(hints.get(f.name), "__name__", None) or str(
-            hints.get(f.name, f.type)
-        )
+        type_name = getattr(hints.get(f.name), "__name__", None) or str(hints.get(f.name, f.type))
         default = ""
         if f.default is not dataclasses.MISSING:
             default = f" = {f.default!r}"

@@ -61,9 +61,7 @@ def load_plugin(spec: str) -> Universe:
     except PluginError:
         raise
     except Exception as error:  # the plug-in's own import failed: say why, no traceback
-        raise PluginError(
-            f"cannot load plugin '{spec}': {type(error).__name__}: {error}"
-        ) from None
+        raise PluginError(f"cannot load plugin '{spec}': {type(error).__name__}: {error}") from None
 
     if attribute:
         value = getattr(module, attribute, None)
@@ -90,7 +88,5 @@ def load_plugin(spec: str) -> Universe:
         and isinstance(getattr(v, "name", None), str)
     }
     if not dialects and not passes:
-        raise PluginError(
-            f"plugin '{spec}' defines no xdsl Universe, Dialect or ModulePass"
-        )
+        raise PluginError(f"plugin '{spec}' defines no xdsl Universe, Dialect or ModulePass")
     return Universe(all_dialects=dialects, all_passes=passes)

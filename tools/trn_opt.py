@@ -198,7 +198,7 @@ class TrnOptMain(xDSLOptMain):
     # Running
     # ----------------------------------------------------------------------------------
 
-    def run(self) -> int:  # type: ignore[override]
+    def run(self) -> int:
         if self.startup_errors:
             for message in self.startup_errors:
                 print(f"trn-opt: error: {message}", file=sys.stderr)
@@ -345,12 +345,12 @@ class TrnOptMain(xDSLOptMain):
 
         ok = True
         for diagnostic in diagnostics:
-            line = diagnostic.loc.line if diagnostic.loc is not None else None
+            diag_line = diagnostic.loc.line if diagnostic.loc is not None else None
             for expectation in expectations:
                 if (
                     not expectation.matched
                     and expectation.severity == diagnostic.severity
-                    and expectation.line == line
+                    and expectation.line == diag_line
                     and expectation.text in diagnostic.message
                 ):
                     expectation.matched = True

@@ -1,0 +1,25 @@
+// Every error a user can cause is a located diagnostic and exit code 1, never a traceback.
+// RUN: not trn-opt %s --split-input-file 2>&1 | filecheck %s
+// RUN: not trn-opt %s.does-not-exist 2>&1 | filecheck %s --check-prefix=MISSING
+// RUN: not trn-opt %s --load-plugin no_such_plugin_module 2>&1 | filecheck %s --check-prefix=PLUGIN
+
+// CHECK-NOT: Traceback
+// CHECK: errors.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: Operation no.such_op is not registered
+%0 = "no.such_op"() : () -> i32
+
+// -----
+
+// CHECK: errors.mlir:[[# @LINE + 2]]:{{[0-9]+}}: error: 'func.return' op Expected arguments to have the same types
+func.func @f(%a: i32) -> i64 {
+  return %a : i32
+}
+
+// -----
+
+// CHECK: errors.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: {{.*}}
+func.func @g(%a: i32 -> i32 {
+}
+// CHECK-NOT: Traceback
+
+// MISSING: trn-opt: error: cannot open input file
+// PLUGIN: trn-opt: error: cannot load plugin 'no_such_plugin_module': ModuleNotFoundError

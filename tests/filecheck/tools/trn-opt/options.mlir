@@ -1,0 +1,32 @@
+// -o, --print-op-generic, --print-ir-after-all, --time-passes, --list-passes, --version.
+// RUN: trn-opt %s -o %t.mlir && filecheck %s --input-file=%t.mlir
+// RUN: trn-opt %s --print-op-generic | filecheck %s --check-prefix=GENERIC
+// RUN: trn-opt %s --pass-pipeline='builtin.module(func.func(canonicalize),cse)' --print-ir-after-all 2>&1 >/dev/null | filecheck %s --check-prefix=AFTER
+// RUN: trn-opt %s -p cse --time-passes 2>&1 >/dev/null | filecheck %s --check-prefix=TIME
+// RUN: trn-opt --list-passes | filecheck %s --check-prefix=LIST
+// RUN: trn-opt --version | filecheck %s --check-prefix=VERSION
+// RUN: not trn-opt --no-such-flag 2>&1 | filecheck %s --check-prefix=FLAG
+
+// CHECK: func.func @f
+// GENERIC: "func.func"() <{sym_name = "f", function_type = (i32) -> i32}>
+func.func @f(%a: i32) -> i32 {
+  return %a : i32
+}
+
+// AFTER: // -----// IR Dump After CanonicalizePass (canonicalize) //----- //
+// AFTER: func.func @f
+// AFTER: // -----// IR Dump After CommonSubexpressionElimination (cse) //----- //
+// AFTER: builtin.module
+
+// TIME: Execution time report
+// TIME: (parse)
+// TIME: cse
+// TIME: Total
+
+// LIST: Available passes
+// LIST: canonicalize
+// LIST: cse
+
+// VERSION: trn-opt (trnc) built on xdsl 0.74
+
+// FLAG: trn-opt: error: unrecognized arguments: --no-such-flag

@@ -1,0 +1,26 @@
+// MLIR's nested pipeline syntax, xDSL's flat form, and their errors.
+// RUN: trn-opt %s --pass-pipeline='builtin.module(func.func(canonicalize))' | filecheck %s
+// RUN: trn-opt %s -p canonicalize | filecheck %s
+// RUN: trn-opt %s --pass-pipeline='builtin.module(func.func(canonicalize,cse),canonicalize)' | filecheck %s
+// RUN: trn-opt %s --pass-pipeline='builtin.module()' | filecheck %s --check-prefix=NOOP
+// RUN: not trn-opt %s --pass-pipeline='builtin.module(func.func(canonicalise))' 2>&1 | filecheck %s --check-prefix=UNKNOWN
+// RUN: not trn-opt %s -p 'canonicalize{max-iterations=3}' 2>&1 | filecheck %s --check-prefix=OPTION
+// RUN: not trn-opt %s --pass-pipeline='func.func(canonicalize)' 2>&1 | filecheck %s --check-prefix=ANCHOR
+// RUN: not trn-opt %s --pass-pipeline='builtin.module(func.func(canonicalize)' 2>&1 | filecheck %s --check-prefix=UNBALANCED
+// RUN: not trn-opt %s --pass-pipeline='builtin.module(cse)' -p cse 2>&1 | filecheck %s --check-prefix=BOTH
+
+// CHECK-LABEL: func.func @fold
+// CHECK-NEXT:    func.return %a : i32
+// NOOP-LABEL: func.func @fold
+// NOOP:         arith.addi
+func.func @fold(%a: i32) -> i32 {
+  %c = arith.constant 0 : i32
+  %b = arith.addi %a, %c : i32
+  return %b : i32
+}
+
+// UNKNOWN: trn-opt: error: unknown pass 'canonicalise'; did you mean 'canonicalize'
+// OPTION: trn-opt: error: unknown option 'max-iterations' for pass 'canonicalize'
+// ANCHOR: error: a --pass-pipeline must be anchored on the module
+// UNBALANCED: error: unbalanced brackets or quotes in pass pipeline
+// BOTH: error: give either --pass-pipeline or -p, not both
