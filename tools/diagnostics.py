@@ -29,7 +29,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, AttributeInvT, Operation, SSAValue
 from xdsl.parser import Parser, UnresolvedOperand
-from xdsl.utils.exceptions import ParseError
+from xdsl.utils.exceptions import ParseError, VerifyException
 from xdsl.utils.lexer import Span
 
 Severity = Literal["error", "warning", "remark", "note"]
@@ -145,7 +145,11 @@ class LocatedParser(Parser):
 
     def parse_operation(self) -> Operation:
         start = self._current_token.span
-        op = super().parse_operation()
+        try:
+            op = super().parse_operation()
+        except VerifyException as error:
+            # An attribute or type verifier rejected what this op's syntax built.
+            raise ParseError(start, _strip_prefix(str(error))) from None
         if isinstance(op.location, UnknownLoc):
             location = start.get_location()
             op.location = FileLineColLoc(

@@ -1,0 +1,454 @@
+"""Per-partition compute ops of the `tile` dialect, with the engine as a property.
+
+    tile.activation gelu %x bias %b scale 0.5 -> %y on scalar : !X, !B -> !Y
+    tile.tensor_tensor add %a, %b -> %c on vector : !A, !B -> !C
+    tile.tensor_scalar mul %x, 2.0 -> %y on vector : !X -> !Y
+    tile.tensor_scalar max %x, %s -> %y on gpsimd : !X, !S -> !Y
+    tile.reduce max %x axes [1] -> %r on vector : !X -> !R
+    tile.copy %x -> %y on scalar : !X -> !Y
+    tile.memset %y value 0.0 on gpsimd : !Y
+
+Each op works lane by lane: input and output keep every element on its partition, so
+their layouts must put the same dims on partitions. Every op checks its engine against
+the ops that engine implements (trn1.md B), the engine against the memories it touches
+(A.1 connectivity) and the free size of one instruction (A.1).
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import (
+    I64,
+    DenseArrayBase,
+    Float32Type,
+    FloatAttr,
+    f32,
+    i64,
+)
+from xdsl.ir import Operation, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_op_definition,
+    operand_def,
+    opt_operand_def,
+    opt_prop_def,
+    prop_def,
+    traits_def,
+)
+from xdsl.parser import Parser
+from xdsl.printer import Printer
+from xdsl.traits import MemoryReadEffect, MemoryWriteEffect
+from xdsl.utils.exceptions import VerifyException
+
+from trnc.dialects.tile.checks import (
+    buffer,
+    check_compute_engine,
+    check_engine,
+    check_free_size,
+    check_per_partition_scalar,
+    check_reads,
+    check_same_partitions,
+    check_same_shape,
+    check_writes,
+    fmt_shape,
+    is_integer,
+)
+from trnc.dialects.tile.enums import (
+    BITVEC_OPS,
+    REDUCE_OPS,
+    ActivationFunc,
+    ActivationFuncAttr,
+    AluOp,
+    AluOpAttr,
+    EngineAttr,
+)
+from trnc.dialects.tile.types import BufferType
+from trnc.machine import Engine, Memory
+
+ACTIVATION_ENGINES = (Engine.SCALAR,)
+TENSOR_TENSOR_ENGINES = (Engine.VECTOR, Engine.GPSIMD)
+TENSOR_SCALAR_ENGINES = (Engine.VECTOR, Engine.SCALAR, Engine.GPSIMD)
+REDUCE_ENGINES = (Engine.VECTOR,)
+COPY_ENGINES = (Engine.VECTOR, Engine.SCALAR, Engine.GPSIMD)
+MEMSET_ENGINES = (Engine.VECTOR, Engine.GPSIMD)
+
+
+def _engine(engine: Engine | EngineAttr) -> EngineAttr:
+    return engine if isinstance(engine, EngineAttr) else EngineAttr(engine)
+
+
+def _check_unary(
+    op: str, engine: Engine, allowed: tuple[Engine, ...], src: BufferType, dst: BufferType
+) -> None:
+    """Engine, connectivity, shape, lane and free-size rules of a one-input op."""
+    check_compute_engine(engine)
+    check_engine(op, engine, allowed)
+    check_reads(engine, "input", src)
+    check_writes(engine, "output", dst)
+    check_same_shape("input", src, "output", dst)
+    check_same_partitions("input", src, "output", dst)
+    check_free_size(engine, "input", src)
+    check_free_size(engine, "output", dst)
+
+
+def _check_bitvec(op: AluOp, *bufs: BufferType) -> None:
+    if op in BITVEC_OPS:
+        for buf in bufs:
+            if not is_integer(buf):
+                raise VerifyException(
+                    f"bitvec op rule: {op.value} needs integer element types, got "
+                    f"{buf.element_type}"
+                )
+
+
+@irdl_op_definition
+class ActivationOp(IRDLOperation):
+    """`output = func(input * scale + bias)` on ScalarE; `bias` is a per-partition [P, 1]
+    buffer, `scale` an immediate (default 1.0)."""
+
+    name = "tile.activation"
+
+    func = prop_def(ActivationFuncAttr)
+    input = operand_def(BufferType)
+    bias = opt_operand_def(BufferType)
+    output = operand_def(BufferType)
+    scale = prop_def(FloatAttr[Float32Type], default_value=FloatAttr(1.0, f32))
+    engine = prop_def(EngineAttr)
+
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    assembly_format = (
+        "$func $input (`bias` $bias^)? (`scale` $scale^)? `->` $output `on` $engine attr-dict "
+        "`:` type($input) (`,` type($bias)^)? `->` type($output)"
+    )
+
+    def __init__(
+        self,
+        func: ActivationFunc,
+        input: SSAValue | Operation,
+        output: SSAValue | Operation,
+        *,
+        bias: SSAValue | Operation | None = None,
+        scale: float = 1.0,
+        engine: Engine | EngineAttr = Engine.SCALAR,
+    ) -> None:
+        super().__init__(
+            operands=[input, [] if bias is None else [bias], output],
+            properties={
+                "func": ActivationFuncAttr(func),
+                "scale": FloatAttr(scale, f32),
+                "engine": _engine(engine),
+            },
+        )
+
+    def verify_(self) -> None:
+        src, dst = buffer(self.input), buffer(self.output)
+        engine = self.engine.data
+        _check_unary("activation", engine, ACTIVATION_ENGINES, src, dst)
+        if self.bias is not None:
+            bias = buffer(self.bias)
+            check_reads(engine, "bias", bias)
+            check_per_partition_scalar("bias", bias, src)
+
+
+@irdl_op_definition
+class TensorTensorOp(IRDLOperation):
+    """`output = lhs op rhs`, elementwise, on VectorE or GpSimdE."""
+
+    name = "tile.tensor_tensor"
+
+    op = prop_def(AluOpAttr)
+    lhs = operand_def(BufferType)
+    rhs = operand_def(BufferType)
+    output = operand_def(BufferType)
+    engine = prop_def(EngineAttr)
+
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    assembly_format = (
+        "$op $lhs `,` $rhs `->` $output `on` $engine attr-dict "
+        "`:` type($lhs) `,` type($rhs) `->` type($output)"
+    )
+
+    def __init__(
+        self,
+        op: AluOp,
+        lhs: SSAValue | Operation,
+        rhs: SSAValue | Operation,
+        output: SSAValue | Operation,
+        engine: Engine | EngineAttr = Engine.VECTOR,
+    ) -> None:
+        super().__init__(
+            operands=[lhs, rhs, output],
+            properties={"op": AluOpAttr(op), "engine": _engine(engine)},
+        )
+
+    def verify_(self) -> None:
+        lhs, rhs, dst = buffer(self.lhs), buffer(self.rhs), buffer(self.output)
+        engine = self.engine.data
+        _check_unary("tensor_tensor", engine, TENSOR_TENSOR_ENGINES, lhs, dst)
+        check_reads(engine, "rhs", rhs)
+        check_same_shape("lhs", lhs, "rhs", rhs)
+        check_same_partitions("lhs", lhs, "rhs", rhs)
+        check_free_size(engine, "rhs", rhs)
+        if lhs.space is Memory.PSUM and rhs.space is Memory.PSUM:
+            raise VerifyException(
+                "tensor_tensor psum rule: at most one input may be in psum, got both"
+            )
+        _check_bitvec(self.op.data, lhs, rhs, dst)
+
+
+@irdl_op_definition
+class TensorScalarOp(IRDLOperation):
+    """`output = input op scalar`, where the scalar is an immediate or a per-partition
+    [P, 1] buffer; on VectorE, ScalarE or GpSimdE."""
+
+    name = "tile.tensor_scalar"
+
+    op = prop_def(AluOpAttr)
+    input = operand_def(BufferType)
+    scalar_operand = opt_operand_def(BufferType)
+    output = operand_def(BufferType)
+    scalar = opt_prop_def(FloatAttr[Float32Type])
+    engine = prop_def(EngineAttr)
+
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    def __init__(
+        self,
+        op: AluOp,
+        input: SSAValue | Operation,
+        scalar: float | SSAValue | Operation,
+        output: SSAValue | Operation,
+        engine: Engine | EngineAttr = Engine.VECTOR,
+    ) -> None:
+        props = {"op": AluOpAttr(op), "engine": _engine(engine)}
+        operand: list[SSAValue | Operation] = []
+        if isinstance(scalar, float | int):
+            props["scalar"] = FloatAttr(float(scalar), f32)
+        else:
+            operand = [scalar]
+        super().__init__(operands=[input, operand, output], properties=props)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> TensorScalarOp:
+        op = AluOpAttr(AluOpAttr.parse_parameter(parser))
+        src = parser.parse_unresolved_operand()
+        parser.parse_punctuation(",")
+        scalar_operand = parser.parse_optional_unresolved_operand()
+        scalar: FloatAttr | None = None
+        if scalar_operand is None:
+            scalar = FloatAttr(parser.parse_number(), f32)
+        parser.parse_punctuation("->")
+        dst = parser.parse_unresolved_operand()
+        parser.parse_keyword("on")
+        engine = EngineAttr(EngineAttr.parse_parameter(parser))
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        src_type = parser.parse_type()
+        scalar_type = None
+        if scalar_operand is not None:
+            parser.parse_punctuation(",")
+            scalar_type = parser.parse_type()
+        parser.parse_punctuation("->")
+        dst_type = parser.parse_type()
+        operands: list[SSAValue] = [parser.resolve_operand(src, src_type)]
+        if scalar_operand is not None and scalar_type is not None:
+            operands.append(parser.resolve_operand(scalar_operand, scalar_type))
+        operands.append(parser.resolve_operand(dst, dst_type))
+        props = {"op": op, "engine": engine}
+        if scalar is not None:
+            props["scalar"] = scalar
+        result = cls.create(
+            operands=operands,
+            properties=props,
+            attributes=attrs,
+        )
+        return result
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(f" {self.op.data.value} ")
+        printer.print_operand(self.input)
+        printer.print_string(", ")
+        if self.scalar_operand is not None:
+            printer.print_operand(self.scalar_operand)
+        elif self.scalar is not None:
+            printer.print_float(self.scalar.value.data, f32)
+        printer.print_string(" -> ")
+        printer.print_operand(self.output)
+        printer.print_string(f" on {self.engine.data.value}")
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.input.type)
+        if self.scalar_operand is not None:
+            printer.print_string(", ")
+            printer.print_attribute(self.scalar_operand.type)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.output.type)
+
+    def verify_(self) -> None:
+        src, dst = buffer(self.input), buffer(self.output)
+        engine = self.engine.data
+        _check_unary("tensor_scalar", engine, TENSOR_SCALAR_ENGINES, src, dst)
+        if (self.scalar is None) == (self.scalar_operand is None):
+            raise VerifyException(
+                "tensor_scalar operand rule: give exactly one of an immediate scalar or a "
+                "[P, 1] scalar buffer"
+            )
+        bufs = [src, dst]
+        if self.scalar_operand is not None:
+            scalar = buffer(self.scalar_operand)
+            check_reads(engine, "scalar", scalar)
+            check_per_partition_scalar("scalar", scalar, src)
+            bufs.append(scalar)
+        _check_bitvec(self.op.data, *bufs)
+
+
+@irdl_op_definition
+class ReduceOp(IRDLOperation):
+    """Reduce `input` with `op` over trailing free `axes`; the output keeps those dims
+    with size 1 (e.g. [128, 512] -> [128, 1] for `axes [1]`)."""
+
+    name = "tile.reduce"
+
+    op = prop_def(AluOpAttr)
+    input = operand_def(BufferType)
+    axes = prop_def(DenseArrayBase[I64])
+    output = operand_def(BufferType)
+    engine = prop_def(EngineAttr)
+
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    assembly_format = (
+        "$op $input `axes` $axes `->` $output `on` $engine attr-dict "
+        "`:` type($input) `->` type($output)"
+    )
+
+    def __init__(
+        self,
+        op: AluOp,
+        input: SSAValue | Operation,
+        axes: list[int],
+        output: SSAValue | Operation,
+        engine: Engine | EngineAttr = Engine.VECTOR,
+    ) -> None:
+        super().__init__(
+            operands=[input, output],
+            properties={
+                "op": AluOpAttr(op),
+                "axes": DenseArrayBase.from_list(i64, axes),
+                "engine": _engine(engine),
+            },
+        )
+
+    def verify_(self) -> None:
+        src, dst = buffer(self.input), buffer(self.output)
+        engine = self.engine.data
+        check_compute_engine(engine)
+        check_engine("reduce", engine, REDUCE_ENGINES)
+        check_reads(engine, "input", src)
+        check_writes(engine, "output", dst)
+        check_free_size(engine, "input", src)
+        op = self.op.data
+        if op not in REDUCE_OPS:
+            raise VerifyException(
+                f"reduce op rule: {op.value} is not a reduction; use one of "
+                + ", ".join(sorted(o.value for o in REDUCE_OPS))
+            )
+        axes = sorted(int(a) for a in self.axes.get_values())
+        if (
+            not axes
+            or axes != list(range(src.rank - len(axes), src.rank))
+            or len(set(axes)) != len(axes)
+        ):
+            raise VerifyException(
+                f"reduce axis rule: axes must be the trailing dims of a rank-{src.rank} input, "
+                f"got {axes}"
+            )
+        layout = src.get_layout()
+        free = layout.axis("free")
+        tail = free[len(free) - sum(1 for r in free if r.dim in axes) :]
+        on_free = all(r.dim in axes for r in tail) and all(
+            layout.axis_of(a) == {"free"} for a in axes
+        )
+        if not on_free:
+            raise VerifyException(
+                f"reduce axis rule: reduced dims {axes} must be the innermost free parts of "
+                f"the input layout, got {layout}"
+            )
+        expected = tuple(1 if d in axes else s for d, s in enumerate(src.get_shape()))
+        if dst.get_shape() != expected:
+            raise VerifyException(
+                f"reduce shape mismatch: expected output {'x'.join(map(str, expected))}, "
+                f"got {fmt_shape(dst)}"
+            )
+        check_same_partitions("input", src, "output", dst)
+        _check_bitvec(op, src, dst)
+
+
+@irdl_op_definition
+class CopyOp(IRDLOperation):
+    """Copy (and cast) `input` to `output` on VectorE, ScalarE or GpSimdE."""
+
+    name = "tile.copy"
+
+    input = operand_def(BufferType)
+    output = operand_def(BufferType)
+    engine = prop_def(EngineAttr)
+
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    assembly_format = (
+        "$input `->` $output `on` $engine attr-dict `:` type($input) `->` type($output)"
+    )
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        output: SSAValue | Operation,
+        engine: Engine | EngineAttr = Engine.VECTOR,
+    ) -> None:
+        super().__init__(operands=[input, output], properties={"engine": _engine(engine)})
+
+    def verify_(self) -> None:
+        _check_unary(
+            "copy", self.engine.data, COPY_ENGINES, buffer(self.input), buffer(self.output)
+        )
+
+
+@irdl_op_definition
+class MemsetOp(IRDLOperation):
+    """Fill `output` with a constant on VectorE or GpSimdE."""
+
+    name = "tile.memset"
+
+    output = operand_def(BufferType)
+    value = prop_def(FloatAttr[Float32Type])
+    engine = prop_def(EngineAttr)
+
+    traits = traits_def(MemoryWriteEffect())
+
+    assembly_format = "$output `value` $value `on` $engine attr-dict `:` type($output)"
+
+    def __init__(
+        self,
+        output: SSAValue | Operation,
+        value: float,
+        engine: Engine | EngineAttr = Engine.VECTOR,
+    ) -> None:
+        super().__init__(
+            operands=[output],
+            properties={"value": FloatAttr(float(value), f32), "engine": _engine(engine)},
+        )
+
+    def verify_(self) -> None:
+        dst = buffer(self.output)
+        engine = self.engine.data
+        check_compute_engine(engine)
+        check_engine("memset", engine, MEMSET_ENGINES)
+        check_writes(engine, "output", dst)
+        check_free_size(engine, "output", dst)
+        value = self.value.value.data
+        if is_integer(dst) and value != int(value):
+            raise VerifyException(
+                f"memset value rule: an integer buffer needs an integral value, got {value}"
+            )

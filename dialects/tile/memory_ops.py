@@ -1,0 +1,288 @@
+"""Buffer ops of the `tile` dialect: `tile.alloc`, `tile.dealloc`, `tile.view`, `tile.dma`.
+
+    %a = tile.alloc : !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+    %p = tile.alloc address 2048 start_partition 0 bank 1 : !tile.buffer<128x512xf32, psum, ...>
+    %w = tile.view %x[%i, 0] : !tile.buffer<1024x512xbf16, hbm> to !tile.buffer<128x512xbf16, hbm>
+    tile.dma %w -> %a queue 3 : !tile.buffer<128x512xbf16, hbm> -> !tile.buffer<..., sbuf, ...>
+    tile.dealloc %a : !tile.buffer<...>
+
+Placement decisions (`address`, `start_partition`, `bank`, `queue`) are optional properties
+a later pass fills in; when present they are verified against `TRN1`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import I64, DenseArrayBase, IndexType, IntegerAttr, i64
+from xdsl.dialects.utils import DynamicIndexList
+from xdsl.ir import Operation, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_op_definition,
+    operand_def,
+    opt_prop_def,
+    prop_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+)
+from xdsl.traits import MemoryAllocEffect, MemoryFreeEffect, Pure
+from xdsl.utils.exceptions import VerifyException
+
+from trnc.dialects.tile.checks import buffer, check_reads, check_writes, fmt_shape
+from trnc.dialects.tile.types import BufferType
+from trnc.machine import TRN1, Engine, Memory
+
+DYNAMIC_OFFSET = -(2**63)
+"""Sentinel in `tile.view`'s `static_offsets` for an offset given by an `index` operand."""
+
+
+def _opt_int(attr: IntegerAttr | None) -> int | None:
+    return None if attr is None else attr.value.data
+
+
+@irdl_op_definition
+class AllocOp(IRDLOperation):
+    """Allocate an on-chip (`sbuf` or `psum`) buffer.
+
+    `address` is the byte offset of the buffer inside each partition, `start_partition` the
+    first partition it occupies, and `bank` (psum only) the PSUM bank it starts in.
+    """
+
+    name = "tile.alloc"
+
+    address = opt_prop_def(IntegerAttr[I64])
+    start_partition = opt_prop_def(IntegerAttr[I64])
+    bank = opt_prop_def(IntegerAttr[I64])
+    result = result_def(BufferType)
+
+    traits = traits_def(MemoryAllocEffect())
+
+    assembly_format = (
+        "(`address` $address^)? (`start_partition` $start_partition^)? (`bank` $bank^)? "
+        "attr-dict `:` type($result)"
+    )
+
+    def __init__(
+        self,
+        result_type: BufferType,
+        address: int | None = None,
+        start_partition: int | None = None,
+        bank: int | None = None,
+    ) -> None:
+        props = {
+            k: IntegerAttr(v, i64)
+            for k, v in (("address", address), ("start_partition", start_partition), ("bank", bank))
+            if v is not None
+        }
+        super().__init__(result_types=[result_type], properties=props)
+
+    def verify_(self) -> None:
+        buf = buffer(self.result)
+        memory = buf.space
+        if memory is Memory.HBM:
+            raise VerifyException(
+                "alloc memory rule: tile.alloc creates sbuf or psum buffers, got hbm"
+            )
+        size = buf.bytes_per_partition()
+        capacity = TRN1.memory_bytes_per_partition(memory)
+        address = _opt_int(self.address)
+        if address is not None:
+            if address < 0 or address + size > capacity:
+                raise VerifyException(
+                    f"address bounds rule: bytes [{address}, {address + size}) of each "
+                    f"partition exceed {memory.value}'s {capacity}"
+                )
+            align = TRN1.psum_alignment if memory is Memory.PSUM else TRN1.sbuf_alignment
+            if address % align:
+                raise VerifyException(
+                    f"alignment rule: {memory.value} addresses are multiples of {align}, "
+                    f"got {address}"
+                )
+        start = _opt_int(self.start_partition)
+        if start is not None:
+            count = buf.partition_count()
+            allowed = TRN1.allowed_start_partitions(count)
+            if start not in allowed:
+                raise VerifyException(
+                    f"start-partition rule: an access over {count} partitions must start at "
+                    f"partition {' or '.join(map(str, allowed))}, got {start}"
+                )
+        bank = _opt_int(self.bank)
+        if bank is not None:
+            if memory is not Memory.PSUM:
+                raise VerifyException(
+                    f"psum bank rule: only psum buffers have a bank, got {memory.value}"
+                )
+            if not 0 <= bank < TRN1.psum_banks:
+                raise VerifyException(
+                    f"psum bank rule: bank {bank} is out of range 0..{TRN1.psum_banks - 1}"
+                )
+            if address is not None and address // TRN1.psum_bank_bytes != bank:
+                raise VerifyException(
+                    f"psum bank rule: address {address} lies in bank "
+                    f"{address // TRN1.psum_bank_bytes}, not {bank}"
+                )
+            if bank * TRN1.psum_bank_bytes + size > capacity:
+                raise VerifyException(
+                    f"psum bank rule: {size} bytes per partition starting in bank {bank} "
+                    f"exceed psum's {capacity}"
+                )
+
+
+@irdl_op_definition
+class DeallocOp(IRDLOperation):
+    """Free an on-chip buffer made by `tile.alloc`."""
+
+    name = "tile.dealloc"
+
+    buffer = operand_def(BufferType)
+
+    traits = traits_def(MemoryFreeEffect())
+
+    assembly_format = "$buffer attr-dict `:` type($buffer)"
+
+    def __init__(self, buf: SSAValue | Operation) -> None:
+        super().__init__(operands=[buf])
+
+    def verify_(self) -> None:
+        if buffer(self.buffer).space is Memory.HBM:
+            raise VerifyException(
+                "dealloc memory rule: only sbuf and psum buffers are deallocated, got hbm"
+            )
+
+
+@irdl_op_definition
+class ViewOp(IRDLOperation):
+    """A static-size window of a buffer at (static or dynamic `index`) offsets.
+
+    The window's shape is the result's shape; it stays in the source's memory space.
+    Offsets are in elements of each logical dim (stride 1).
+    """
+
+    name = "tile.view"
+
+    source = operand_def(BufferType)
+    offsets = var_operand_def(IndexType)
+    static_offsets = prop_def(DenseArrayBase[I64])
+    result = result_def(BufferType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = (
+        "$source custom<DynamicIndexList>($offsets, $static_offsets) attr-dict "
+        "`:` type($source) `to` type($result)"
+    )
+    custom_directives = (DynamicIndexList,)
+
+    def __init__(
+        self,
+        source: SSAValue | Operation,
+        offsets: Sequence[int | SSAValue | Operation],
+        result_type: BufferType,
+    ) -> None:
+        static = [o if isinstance(o, int) else DYNAMIC_OFFSET for o in offsets]
+        dynamic = [o for o in offsets if not isinstance(o, int)]
+        super().__init__(
+            operands=[source, dynamic],
+            properties={"static_offsets": DenseArrayBase.from_list(i64, static)},
+            result_types=[result_type],
+        )
+
+    def static_offset_values(self) -> tuple[int | None, ...]:
+        """Per dim the static offset, or None where it is an `index` operand."""
+        return tuple(
+            None if o == DYNAMIC_OFFSET else int(o) for o in self.static_offsets.get_values()
+        )
+
+    def verify_(self) -> None:
+        src, res = buffer(self.source), buffer(self.result)
+        if src.space is not res.space:
+            raise VerifyException(
+                f"view memory rule: a view stays in {src.space.value}, got {res.space.value}"
+            )
+        if src.element_type != res.element_type:
+            raise VerifyException(
+                f"view element type rule: expected {src.element_type}, got {res.element_type}"
+            )
+        if src.rank != res.rank:
+            raise VerifyException(
+                f"view rank rule: source has rank {src.rank} but the view has rank {res.rank}"
+            )
+        offsets = self.static_offset_values()
+        if len(offsets) != src.rank:
+            raise VerifyException(
+                f"view offsets rule: expected {src.rank} offsets, got {len(offsets)}"
+            )
+        if sum(o is None for o in offsets) != len(self.offsets):
+            raise VerifyException(
+                f"view offsets rule: {sum(o is None for o in offsets)} dynamic offsets but "
+                f"{len(self.offsets)} index operands"
+            )
+        for d, (off, size, full) in enumerate(
+            zip(offsets, res.get_shape(), src.get_shape(), strict=True)
+        ):
+            if size > full or (off is not None and (off < 0 or off + size > full)):
+                window = f"[{off}, {off + size})" if off is not None else f"of size {size}"
+                raise VerifyException(
+                    f"view bounds rule: window {window} of dim {d} exceeds the source's "
+                    f"size {full} ({fmt_shape(src)})"
+                )
+        if src.space is Memory.HBM:
+            return
+        src_layout, res_layout = src.get_layout(), res.get_layout()
+        extra = set(res_layout.dims_on("part")) - set(src_layout.dims_on("part"))
+        if extra:
+            raise VerifyException(
+                f"view layout rule: the view puts d{min(extra)} on partitions but the source "
+                "does not; a view cannot move data across partitions"
+            )
+        src_part = src_layout.axis("part")
+        if len(src_part) == 1 and not src_layout.factors(src_part[0].dim):
+            # One whole dim on partitions: its offset is the first partition of the view.
+            start = offsets[src_part[0].dim]
+            count = res.partition_count()
+            allowed = TRN1.allowed_start_partitions(count)
+            if start is not None and start not in allowed:
+                raise VerifyException(
+                    f"start-partition rule: an access over {count} partitions must start at "
+                    f"partition {' or '.join(map(str, allowed))}, got {start}"
+                )
+
+
+@irdl_op_definition
+class DmaOp(IRDLOperation):
+    """Copy a buffer to another of the same element count (hbm <-> sbuf, sbuf -> sbuf) on
+    a DMA queue, casting the element type if they differ."""
+
+    name = "tile.dma"
+
+    source = operand_def(BufferType)
+    dest = operand_def(BufferType)
+    queue = opt_prop_def(IntegerAttr[I64])
+
+    assembly_format = (
+        "$source `->` $dest (`queue` $queue^)? attr-dict `:` type($source) `->` type($dest)"
+    )
+
+    def __init__(
+        self, source: SSAValue | Operation, dest: SSAValue | Operation, queue: int | None = None
+    ) -> None:
+        props = {} if queue is None else {"queue": IntegerAttr(queue, i64)}
+        super().__init__(operands=[source, dest], properties=props)
+
+    def verify_(self) -> None:
+        src, dst = buffer(self.source), buffer(self.dest)
+        check_reads(Engine.DMA, "source", src)
+        check_writes(Engine.DMA, "dest", dst)
+        if src.num_elements() != dst.num_elements():
+            raise VerifyException(
+                f"dma element count rule: source {fmt_shape(src)} has {src.num_elements()} "
+                f"elements but dest {fmt_shape(dst)} has {dst.num_elements()}"
+            )
+        queue = _opt_int(self.queue)
+        if queue is not None and not 0 <= queue < TRN1.dma_queues:
+            raise VerifyException(
+                f"dma queue rule: queue {queue} is out of range 0..{TRN1.dma_queues - 1}"
+            )
