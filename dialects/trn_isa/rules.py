@@ -1,0 +1,186 @@
+"""The hardware rules of trn1.md A.1-A.4 as checking functions.
+
+Each function checks one named rule and raises `VerifyException` with a message that
+starts with the rule's name, then gives the offending values. The instruction verifiers
+(`instructions.py`, `dma.py`) and the program verifier (`program.py`) call them; every
+number comes from `trnc.machine.TRN1`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from xdsl.utils.exceptions import VerifyException
+
+from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr, element_bytes
+from trnc.dialects.trn_isa.attrs import EngineKind, MemoryKind, SemaphoreAttr, SemWaitAttr
+from trnc.machine import TRN1, Engine, MachineModel
+
+
+def check_access_pattern(name: str, ap: AccessPatternAttr, m: MachineModel = TRN1) -> None:
+    """Rules every access pattern obeys on its own (A.1): dtype, free dims, step/count
+    ranges, partition count and start, bounds and alignment."""
+    if element_bytes(ap.dtype) is None:
+        raise VerifyException(f"dtype rule: {name} has unsupported element type {ap.dtype}")
+    dims = ap.free_dims
+    if len(dims) > m.max_free_dims:
+        raise VerifyException(
+            f"free-dim rule: {name} has {len(dims)} free dims, at most {m.max_free_dims}"
+        )
+    counts = [c for _, c in dims] + [ap.partitions]
+    for c in counts:
+        if not 1 <= c <= m.count_max:
+            raise VerifyException(
+                f"count rule: {name} has count {c}, counts must be in [1, {m.count_max}] "
+                "(uint16, non-empty)"
+            )
+    if ap.is_hbm:
+        lo, hi = ap.byte_range()
+        if lo < 0 or hi > m.hbm_bytes:
+            raise VerifyException(
+                f"hbm bounds rule: {name} touches bytes [{lo}, {hi}), outside [0, {m.hbm_bytes})"
+            )
+        return
+    for step, _ in dims:
+        if not m.step_min <= step <= m.step_max:
+            raise VerifyException(
+                f"step rule: {name} has step {step}, steps must fit int16 "
+                f"[{m.step_min}, {m.step_max}]"
+            )
+    if ap.partitions > m.partitions:
+        raise VerifyException(
+            f"partition count rule: {name} spans {ap.partitions} partitions, at most {m.partitions}"
+        )
+    allowed = m.allowed_start_partitions(ap.partitions)
+    if ap.start not in allowed:
+        starts = ", ".join(str(s) for s in allowed)
+        raise VerifyException(
+            f"start-partition rule: an access over {ap.partitions} partitions must start at "
+            f"partition {starts}, got {ap.start} ({name})"
+        )
+    size = m.memory_bytes_per_partition(ap.mem.machine)
+    lo, hi = ap.free_byte_range()
+    if lo < 0 or hi > size:
+        raise VerifyException(
+            f"{ap.mem.value} bounds rule: {name} touches bytes [{lo}, {hi}) of each "
+            f"partition, outside [0, {size})"
+        )
+    align = m.psum_alignment if ap.mem is MemoryKind.PSUM else m.sbuf_alignment
+    if ap.offset.data % align:
+        raise VerifyException(
+            f"{ap.mem.value} alignment rule: {name} starts at byte {ap.offset.data}, "
+            f"not a multiple of {align}"
+        )
+
+
+def check_connectivity(
+    engine: Engine,
+    reads: Iterable[tuple[str, AccessPatternAttr]],
+    writes: Iterable[tuple[str, AccessPatternAttr]],
+    m: MachineModel = TRN1,
+) -> None:
+    """A.1 engine-to-memory connectivity."""
+    for name, ap in reads:
+        if not m.can_read(engine, ap.mem.machine):
+            raise VerifyException(
+                f"connectivity rule: {engine.value} cannot read {ap.mem.value} ({name})"
+            )
+    for name, ap in writes:
+        if not m.can_write(engine, ap.mem.machine):
+            raise VerifyException(
+                f"connectivity rule: {engine.value} cannot write {ap.mem.value} ({name})"
+            )
+
+
+def check_engine(op_name: str, engine: EngineKind, allowed: Iterable[EngineKind]) -> None:
+    """A.2: the instruction runs on an engine that implements it."""
+    allowed = tuple(allowed)
+    if engine not in allowed:
+        names = " or ".join(e.value for e in allowed)
+        raise VerifyException(f"engine rule: {op_name} runs on {names}, got {engine.value}")
+
+
+def check_free_size(
+    engine: EngineKind, operands: Iterable[tuple[str, AccessPatternAttr]], m: MachineModel = TRN1
+) -> None:
+    """A.1: free size per Vector/Scalar instruction (65,536 in SBUF, 4,096 in PSUM)."""
+    if engine not in (EngineKind.VECTOR, EngineKind.SCALAR):
+        return
+    for name, ap in operands:
+        if ap.mem is MemoryKind.PSUM:
+            limit = m.max_free_elems_psum
+        elif ap.mem is MemoryKind.SBUF:
+            limit = m.max_free_elems_sbuf
+        else:
+            continue
+        if ap.free_elems > limit:
+            raise VerifyException(
+                f"free-size rule: {name} has {ap.free_elems} elements per partition in "
+                f"{ap.mem.value}, at most {limit} on {engine.value}"
+            )
+
+
+def check_semaphore(sem: SemaphoreAttr, m: MachineModel = TRN1) -> None:
+    """A.4: semaphores belong to an engine queue or to a DMA queue in range."""
+    if sem.engine is not None:
+        return
+    queue = sem.dma_queue
+    if queue is None:
+        raise VerifyException(
+            f"semaphore owner rule: {sem} is not owned by tensor, vector, scalar, gpsimd "
+            f"or dma0..dma{m.dma_queues - 1}"
+        )
+    if not 0 <= queue < m.dma_queues:
+        raise VerifyException(
+            f"semaphore owner rule: {sem} names dma queue {queue}, queues are 0..{m.dma_queues - 1}"
+        )
+
+
+def check_sync(
+    waits: Iterable[SemWaitAttr], signals: Iterable[SemaphoreAttr], m: MachineModel = TRN1
+) -> None:
+    """A.4: every waited-on and signalled semaphore has a valid owner."""
+    for wait in waits:
+        check_semaphore(wait.sem, m)
+    for sem in signals:
+        check_semaphore(sem, m)
+
+
+def check_same_partitions(a: str, ap_a: AccessPatternAttr, b: str, ap_b: AccessPatternAttr) -> None:
+    """Elementwise instructions keep the partition count."""
+    if ap_a.partitions != ap_b.partitions:
+        raise VerifyException(
+            f"partition count mismatch: {a} spans {ap_a.partitions} partitions but {b} "
+            f"spans {ap_b.partitions}"
+        )
+
+
+def check_same_elements(a: str, ap_a: AccessPatternAttr, b: str, ap_b: AccessPatternAttr) -> None:
+    """Elementwise instructions keep the partition count and elements per partition."""
+    check_same_partitions(a, ap_a, b, ap_b)
+    if ap_a.free_elems != ap_b.free_elems:
+        raise VerifyException(
+            f"element count mismatch: {a} has {ap_a.free_elems} elements per partition but "
+            f"{b} has {ap_b.free_elems}"
+        )
+
+
+def check_per_partition_scalar(name: str, ap: AccessPatternAttr, partitions: int) -> None:
+    """A [P, 1] operand (scale, bias, operand, reduce output): one element per partition
+    over the partitions of the instruction."""
+    if ap.partitions != partitions or ap.free_elems != 1:
+        raise VerifyException(
+            f"per-partition scalar rule: {name} must be [{partitions}, 1], got "
+            f"[{ap.partitions}, {ap.free_elems}]"
+        )
+
+
+def check_psum_bank(name: str, ap: AccessPatternAttr, m: MachineModel = TRN1) -> None:
+    """A.1: a matmul output lies inside one PSUM bank in every partition."""
+    lo, hi = ap.free_byte_range()
+    bank = m.psum_bank_bytes
+    if lo // bank != (hi - 1) // bank:
+        raise VerifyException(
+            f"psum bank rule: {name} touches bytes [{lo}, {hi}) of each partition, which "
+            f"crosses a {bank}-byte bank boundary"
+        )
