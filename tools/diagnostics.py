@@ -31,6 +31,7 @@ from xdsl.ir import Attribute, AttributeInvT, Operation, SSAValue
 from xdsl.parser import Parser, UnresolvedOperand
 from xdsl.utils.exceptions import ParseError, VerifyException
 from xdsl.utils.lexer import Span
+from xdsl.utils.mlir_lexer import MLIRTokenKind
 
 Severity = Literal["error", "warning", "remark", "note"]
 
@@ -132,6 +133,8 @@ class LocatedParser(Parser):
         return super().resolve_operand(operand, type)
 
     def parse_module(self, allow_implicit_module: bool = True) -> ModuleOp:
+        if allow_implicit_module and self._current_token.kind is MLIRTokenKind.EOF:
+            return ModuleOp([])  # only comments: an empty module, as in mlir-opt
         try:
             return super().parse_module(allow_implicit_module)
         except ParseError as error:

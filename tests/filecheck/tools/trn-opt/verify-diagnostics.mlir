@@ -24,3 +24,9 @@ func.func @undefined(%a: i32) -> i32 {
   return %b : i32
 }
 // ERR: verify-diagnostics.mlir:[[# @LINE - 3]]:23: error: use of undefined value '%nope'
+
+// -----
+
+// A chunk of only comments is an empty module, as in mlir-opt.
+// CHECK: builtin.module {
+// CHECK-NEXT: }

@@ -1,0 +1,196 @@
+"""The `graph` dialect: tensor ops with value semantics, the level ONNX is imported into.
+
+Ops work on statically shaped builtin tensors and follow ONNX semantics (broadcasting,
+negative axes, Slice clamping, Conv/pool output sizes...). Each verifier recomputes the
+result type with the shape functions of `trnc.dialects.graph.shapes` and compares it with
+the declared one; each op has a Python builder that infers the result type.
+
+Modules: `base` (op base, syntax, element types), `shapes` (shape inference),
+`elementwise`, `nn` (matmul, gemm, conv, pools), `normalization` (softmax, norms,
+reductions), `shape_ops` (transpose, reshape, concat, slice, gather), `constants`
+(constant, weight).
+"""
+
+from __future__ import annotations
+
+from xdsl.ir import Dialect
+
+from trnc.dialects.graph.base import GraphOp, PropKind
+from trnc.dialects.graph.constants import ConstantOp, WeightOp
+from trnc.dialects.graph.elementwise import (
+    AbsOp,
+    AddOp,
+    BinaryOp,
+    CastOp,
+    ClipOp,
+    CompareOp,
+    DivOp,
+    EqualOp,
+    ErfOp,
+    ExpOp,
+    GeluOp,
+    GreaterOp,
+    HardSigmoidOp,
+    LeakyReluOp,
+    LessOp,
+    LogOp,
+    MaxOp,
+    MinOp,
+    MulOp,
+    NegOp,
+    PowOp,
+    ReciprocalOp,
+    ReluOp,
+    RsqrtOp,
+    SigmoidOp,
+    SqrtOp,
+    SubOp,
+    TanhOp,
+    UnaryOp,
+    WhereOp,
+)
+from trnc.dialects.graph.nn import (
+    AvgPoolOp,
+    Conv2dOp,
+    GemmOp,
+    GlobalAvgPoolOp,
+    MatmulOp,
+    MaxPoolOp,
+    PoolOp,
+)
+from trnc.dialects.graph.normalization import (
+    BatchNormOp,
+    LayerNormOp,
+    LogSoftmaxOp,
+    ReduceMaxOp,
+    ReduceMeanOp,
+    ReduceOp,
+    ReduceSumOp,
+    SoftmaxOp,
+)
+from trnc.dialects.graph.shape_ops import (
+    ConcatOp,
+    GatherOp,
+    ReshapeOp,
+    SliceOp,
+    TransposeOp,
+)
+from trnc.dialects.graph.shapes import ShapeError
+
+Graph = Dialect(
+    "graph",
+    [
+        # contractions and windows
+        MatmulOp,
+        GemmOp,
+        Conv2dOp,
+        MaxPoolOp,
+        AvgPoolOp,
+        GlobalAvgPoolOp,
+        # elementwise binary
+        AddOp,
+        SubOp,
+        MulOp,
+        DivOp,
+        PowOp,
+        MaxOp,
+        MinOp,
+        EqualOp,
+        LessOp,
+        GreaterOp,
+        WhereOp,
+        # elementwise unary
+        ReluOp,
+        GeluOp,
+        TanhOp,
+        SigmoidOp,
+        ExpOp,
+        LogOp,
+        ErfOp,
+        SqrtOp,
+        RsqrtOp,
+        ReciprocalOp,
+        NegOp,
+        AbsOp,
+        ClipOp,
+        LeakyReluOp,
+        HardSigmoidOp,
+        CastOp,
+        # normalization and reductions
+        SoftmaxOp,
+        LogSoftmaxOp,
+        LayerNormOp,
+        BatchNormOp,
+        ReduceSumOp,
+        ReduceMeanOp,
+        ReduceMaxOp,
+        # data movement
+        TransposeOp,
+        ReshapeOp,
+        ConcatOp,
+        SliceOp,
+        GatherOp,
+        # weights
+        ConstantOp,
+        WeightOp,
+    ],
+    [],
+)
+
+__all__ = [
+    "AbsOp",
+    "AddOp",
+    "AvgPoolOp",
+    "BatchNormOp",
+    "BinaryOp",
+    "CastOp",
+    "ClipOp",
+    "CompareOp",
+    "ConcatOp",
+    "ConstantOp",
+    "Conv2dOp",
+    "DivOp",
+    "EqualOp",
+    "ErfOp",
+    "ExpOp",
+    "GatherOp",
+    "GeluOp",
+    "GemmOp",
+    "GlobalAvgPoolOp",
+    "Graph",
+    "GraphOp",
+    "GreaterOp",
+    "HardSigmoidOp",
+    "LayerNormOp",
+    "LeakyReluOp",
+    "LessOp",
+    "LogOp",
+    "LogSoftmaxOp",
+    "MatmulOp",
+    "MaxOp",
+    "MaxPoolOp",
+    "MinOp",
+    "MulOp",
+    "NegOp",
+    "PoolOp",
+    "PowOp",
+    "PropKind",
+    "ReciprocalOp",
+    "ReduceMaxOp",
+    "ReduceMeanOp",
+    "ReduceOp",
+    "ReduceSumOp",
+    "ReluOp",
+    "ReshapeOp",
+    "RsqrtOp",
+    "ShapeError",
+    "SigmoidOp",
+    "SliceOp",
+    "SoftmaxOp",
+    "SqrtOp",
+    "SubOp",
+    "TanhOp",
+    "TransposeOp",
+    "UnaryOp",
+    "WhereOp",
+]
