@@ -165,6 +165,17 @@ class MachineModel:
             return (0, 64)
         return (0, 32, 64, 96)
 
+    def start_partition_error(self, start: int, count: int) -> str | None:
+        """The A.1 start-partition rule's message for an access of `count` partitions from
+        `start`, or None when the access obeys it."""
+        allowed = self.allowed_start_partitions(count)
+        if start in allowed:
+            return None
+        return (
+            f"start-partition rule: an access over {count} partitions must start at "
+            f"partition {' or '.join(map(str, allowed))}, got {start}"
+        )
+
     def can_read(self, engine: Engine, memory: Memory) -> bool:
         return memory in self.connectivity[engine][0]
 

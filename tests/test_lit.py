@@ -46,7 +46,9 @@ def lit_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str
         pytest.fail(f"lit did not run:\n{completed.stdout}\n{completed.stderr}")
     results: dict[str, tuple[str, str]] = {}
     for case in ET.parse(report).getroot().iter("testcase"):
-        name = case.get("name", "")
+        # classname is "<suite name>.<directory>", name the file: key by the relative path.
+        directory = case.get("classname", "").partition(".")[2]
+        name = f"{directory}/{case.get('name', '')}".lstrip("/")
         failure = case.find("failure")
         skipped = case.find("skipped")
         if failure is not None:
@@ -60,7 +62,6 @@ def lit_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str
 
 @pytest.mark.parametrize("test_file", _lit_files())
 def test_filecheck(test_file: str, lit_results: dict[str, tuple[str, str]]) -> None:
-    matches = [v for k, v in lit_results.items() if k == test_file or k.endswith(test_file)]
-    assert matches, f"lit did not report {test_file}; reported: {sorted(lit_results)[:5]}..."
-    status, output = matches[0]
+    assert test_file in lit_results, f"lit did not report {test_file}: {sorted(lit_results)}"
+    status, output = lit_results[test_file]
     assert status == "pass", f"lit {status}: {test_file}\n{output}"

@@ -187,8 +187,8 @@ def verify_ops(root: Operation) -> list[Diagnostic]:
 
 
 def _strip_prefix(message: str) -> str:
-    """xDSL sometimes prefixes messages with 'Operation does not verify: '; drop it."""
+    """One line, as MLIR's messages are; without xDSL's 'Operation does not verify: '."""
     prefix = "Operation does not verify: "
     while message.startswith(prefix):
         message = message[len(prefix) :]
-    return message
+    return " ".join(line.strip() for line in message.strip().splitlines())

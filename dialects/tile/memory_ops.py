@@ -101,14 +101,10 @@ class AllocOp(IRDLOperation):
                     f"got {address}"
                 )
         start = _opt_int(self.start_partition)
-        if start is not None:
-            count = buf.partition_count()
-            allowed = TRN1.allowed_start_partitions(count)
-            if start not in allowed:
-                raise VerifyException(
-                    f"start-partition rule: an access over {count} partitions must start at "
-                    f"partition {' or '.join(map(str, allowed))}, got {start}"
-                )
+        if start is not None and (
+            error := TRN1.start_partition_error(start, buf.partition_count())
+        ):
+            raise VerifyException(error)
         bank = _opt_int(self.bank)
         if bank is not None:
             if memory is not Memory.PSUM:
@@ -242,13 +238,10 @@ class ViewOp(IRDLOperation):
         if len(src_part) == 1 and not src_layout.factors(src_part[0].dim):
             # One whole dim on partitions: its offset is the first partition of the view.
             start = offsets[src_part[0].dim]
-            count = res.partition_count()
-            allowed = TRN1.allowed_start_partitions(count)
-            if start is not None and start not in allowed:
-                raise VerifyException(
-                    f"start-partition rule: an access over {count} partitions must start at "
-                    f"partition {' or '.join(map(str, allowed))}, got {start}"
-                )
+            if start is not None and (
+                error := TRN1.start_partition_error(start, res.partition_count())
+            ):
+                raise VerifyException(error)
 
 
 @irdl_op_definition

@@ -51,13 +51,8 @@ def check_access_pattern(name: str, ap: AccessPatternAttr, m: MachineModel = TRN
         raise VerifyException(
             f"partition count rule: {name} spans {ap.partitions} partitions, at most {m.partitions}"
         )
-    allowed = m.allowed_start_partitions(ap.partitions)
-    if ap.start not in allowed:
-        starts = ", ".join(str(s) for s in allowed)
-        raise VerifyException(
-            f"start-partition rule: an access over {ap.partitions} partitions must start at "
-            f"partition {starts}, got {ap.start} ({name})"
-        )
+    if error := m.start_partition_error(ap.start, ap.partitions):
+        raise VerifyException(f"{error} ({name})")
     size = m.memory_bytes_per_partition(ap.mem.machine)
     lo, hi = ap.free_byte_range()
     if lo < 0 or hi > size:

@@ -45,7 +45,7 @@ trn_isa.program @p {
 // -----
 
 trn_isa.program @p {
-  // expected-error @+1 {{start-partition rule: an access over 40 partitions must start at partition 0, 64, got 32 (dst)}}
+  // expected-error @+1 {{start-partition rule: an access over 40 partitions must start at partition 0 or 64, got 32 (dst)}}
   trn_isa.memset dst #trn_isa.ap<sbuf[32:72] + 0, [[1, 64]], f32>, value 0.0 on vector
 }
 
