@@ -5,6 +5,7 @@
 // RUN: trn-opt %s --pass-pipeline='builtin.module()' | filecheck %s --check-prefix=NOOP
 // RUN: not trn-opt %s --pass-pipeline='builtin.module(func.func(canonicalise))' 2>&1 | filecheck %s --check-prefix=UNKNOWN
 // RUN: not trn-opt %s -p 'canonicalize{max-iterations=3}' 2>&1 | filecheck %s --check-prefix=OPTION
+// RUN: not trn-opt %s -p 'arith-add-fastmath{flag=fast}' 2>&1 | filecheck %s --check-prefix=CLOSE
 // RUN: not trn-opt %s --pass-pipeline='func.func(canonicalize)' 2>&1 | filecheck %s --check-prefix=ANCHOR
 // RUN: not trn-opt %s --pass-pipeline='builtin.module(func.func(canonicalize)' 2>&1 | filecheck %s --check-prefix=UNBALANCED
 // RUN: not trn-opt %s --pass-pipeline='builtin.module(cse)' -p cse 2>&1 | filecheck %s --check-prefix=BOTH
@@ -21,6 +22,7 @@ func.func @fold(%a: i32) -> i32 {
 
 // UNKNOWN: trn-opt: error: unknown pass 'canonicalise'; did you mean 'canonicalize'
 // OPTION: trn-opt: error: unknown option 'max-iterations' for pass 'canonicalize'
+// CLOSE: trn-opt: error: unknown option 'flag' for pass 'arith-add-fastmath'; did you mean 'flags'? (its options: flags)
 // ANCHOR: error: a --pass-pipeline must be anchored on the module
 // UNBALANCED: error: unbalanced brackets or quotes in pass pipeline
 // BOTH: error: give either --pass-pipeline or -p, not both
