@@ -122,6 +122,7 @@ class LocatedParser(Parser):
         self, ctx: Context, input: str | bytes, name: str = "<unknown>", line_offset: int = 0
     ) -> None:
         super().__init__(ctx, input, name)
+        self.source_name = name
         self.line_offset = line_offset
         self._first_uses: dict[str, Span[str] | Span[bytes]] = {}
 
@@ -136,7 +137,14 @@ class LocatedParser(Parser):
         if allow_implicit_module and self._current_token.kind is MLIRTokenKind.EOF:
             return ModuleOp([])  # only comments: an empty module, as in mlir-opt
         try:
-            return super().parse_module(allow_implicit_module)
+            module = super().parse_module(allow_implicit_module)
+            if isinstance(module.location, UnknownLoc):  # the implicit module: line 1
+                module.location = FileLineColLoc(
+                    StringAttr(self.source_name),
+                    IntAttr(1 + self.line_offset),
+                    IntAttr(1),
+                )
+            return module
         except ParseError as error:
             undefined = [n for n in self.forward_ssa_references if n in self._first_uses]
             if not error.msg.startswith("values used but not defined") or not undefined:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -168,7 +169,7 @@ def parse_mlir_pipeline(text: str, passes: dict[str, PassFactory]) -> list[Pipel
     if not text:
         return []
     elements = _split_top_level(text, "pass pipeline")
-    if len(elements) != 1 or not elements[0].startswith("builtin.module("):
+    if len(elements) != 1 or not re.match(r"builtin\.module\s*\(", elements[0]):
         raise PipelineError(
             "a --pass-pipeline must be anchored on the module, as in"
             f" 'builtin.module({text})'; use -p for xDSL's flat list"

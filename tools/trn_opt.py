@@ -18,17 +18,19 @@ import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 from xdsl.printer import Printer
+from xdsl.traits import IsolatedFromAbove
 from xdsl.universe import Universe
 from xdsl.utils.exceptions import ParseError
 from xdsl.xdsl_opt_main import VersionAction, xDSLOptMain
 
 from trnc.tools.diagnostics import Diagnostic, LocatedParser, SourceLoc, verify_ops
 from trnc.tools.pipeline import (
+    AnchorNode,
     PassNode,
     PipelineError,
     PipelineNode,
@@ -72,6 +74,17 @@ class _StopChunk(Exception):
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         super().__init__()
         self.diagnostics = diagnostics
+
+
+def _merge(universes: list[Universe], field: str, what: str) -> dict[str, Any]:
+    """Merge one table of several universes; a name defined twice is an error."""
+    merged: dict[str, Any] = {}
+    for universe in universes:
+        for name, factory in getattr(universe, field).items():
+            if name in merged and merged[name] is not factory:
+                raise ValueError(f"{what} '{name}' is defined by two plug-ins or packages")
+            merged[name] = factory
+    return merged
 
 
 class TrnOptMain(xDSLOptMain):
@@ -129,15 +142,12 @@ class TrnOptMain(xDSLOptMain):
         return universes + self.plugin_universes
 
     def register_all_dialects(self) -> None:
-        for universe in self._universes():
-            for name, factory in universe.all_dialects.items():
-                if name not in self.ctx.registered_dialect_names:
-                    self.ctx.register_dialect(name, factory)
+        for name, factory in _merge(self._universes(), "all_dialects", "dialect").items():
+            self.ctx.register_dialect(name, factory)
 
     def register_all_passes(self) -> None:
-        for universe in self._universes():
-            for name, factory in universe.all_passes.items():
-                self.register_pass(name, factory)
+        for name, factory in _merge(self._universes(), "all_passes", "pass").items():
+            self.register_pass(name, factory)
 
     def register_all_frontends(self) -> None:
         super().register_all_frontends()
@@ -229,8 +239,11 @@ class TrnOptMain(xDSLOptMain):
                 outputs.append(self.output_resulting_program(module))
                 self.timings.append(("(output)", time.perf_counter() - start))
 
-        if not failed or self.args.verify_diagnostics:
+        try:
             self.write_output("// -----\n".join(outputs))
+        except UsageError as error:
+            print(f"trn-opt: error: {error}", file=sys.stderr)
+            return 1
         if self.args.time_passes:
             self.print_timings()
         return 1 if failed else 0
@@ -238,9 +251,32 @@ class TrnOptMain(xDSLOptMain):
     def build_pipeline(self) -> list[PipelineNode]:
         if self.args.pass_pipeline and self.args.passes:
             raise UsageError("give either --pass-pipeline or -p, not both")
+        target = self.args.target.split("{", 1)[0]
+        if target not in self.available_targets:
+            raise UsageError(
+                f"unknown output target '{target}' (targets: {', '.join(self.available_targets)})"
+            )
         if self.args.pass_pipeline:
-            return parse_mlir_pipeline(self.args.pass_pipeline, self.available_passes)
-        return parse_flat_pipeline(self.args.passes, self.available_passes)
+            nodes = parse_mlir_pipeline(self.args.pass_pipeline, self.available_passes)
+        else:
+            nodes = parse_flat_pipeline(self.args.passes, self.available_passes)
+        self.check_anchors(nodes)
+        return nodes
+
+    def check_anchors(self, nodes: list[PipelineNode]) -> None:
+        """As in MLIR, passes can only be scheduled on ops isolated from above."""
+        for node in nodes:
+            if not isinstance(node, AnchorNode):
+                continue
+            op_type = self.ctx.get_optional_op(node.op_name)
+            if op_type is None:
+                raise UsageError(f"unknown op '{node.op_name}' used as a pass pipeline anchor")
+            if not op_type.has_trait(IsolatedFromAbove):
+                raise UsageError(
+                    f"cannot schedule passes on '{node.op_name}': it is not isolated from "
+                    "above (anchor on 'builtin.module', 'func.func' or another isolated op)"
+                )
+            self.check_anchors(node.children)
 
     def read_input(self) -> tuple[str, str]:
         path = self.args.input_file
@@ -296,6 +332,13 @@ class TrnOptMain(xDSLOptMain):
             if self.args.show_traceback:
                 traceback.print_exc()
             return [self.pass_failure(error, module)], module
+        if pipeline and not self.args.disable_verify:
+            # Passes are verified where they ran; this checks the module as a whole once.
+            start = time.perf_counter()
+            diagnostics = verify_ops(module)
+            self.timings.append(("(verify)", time.perf_counter() - start))
+            if diagnostics:
+                return [*diagnostics, Diagnostic("note", "the IR no longer verifies")], module
         return [], module
 
     def after_pass(self, node: PassNode, op: Operation, seconds: float) -> None:
@@ -389,8 +432,13 @@ class TrnOptMain(xDSLOptMain):
             sys.stdout.write(text)
             sys.stdout.flush()
             return
-        with open(self.args.output_file, "w") as f:
-            f.write(text)
+        try:
+            with open(self.args.output_file, "w") as f:
+                f.write(text)
+        except OSError as error:
+            raise UsageError(
+                f"cannot open output file '{self.args.output_file}': {error.strerror}"
+            ) from None
 
     def print_timings(self) -> None:
         total = sum(seconds for _, seconds in self.timings) or 1e-12

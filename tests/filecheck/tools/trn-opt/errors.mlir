@@ -16,8 +16,16 @@ func.func @f(%a: i32) -> i64 {
 
 // -----
 
-// CHECK: errors.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: {{.*}}
+// CHECK: errors.mlir:[[# @LINE + 1]]:22: error: ')' expected
 func.func @g(%a: i32 -> i32 {
+}
+
+// -----
+
+// A chunk that is fine is still printed, as mlir-opt does; the exit code stays 1.
+// CHECK: func.func @fine
+func.func @fine() {
+  return
 }
 // CHECK-NOT: Traceback
 

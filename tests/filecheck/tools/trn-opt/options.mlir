@@ -6,6 +6,9 @@
 // RUN: trn-opt --list-passes | filecheck %s --check-prefix=LIST
 // RUN: trn-opt --version | filecheck %s --check-prefix=VERSION
 // RUN: not trn-opt --no-such-flag 2>&1 | filecheck %s --check-prefix=FLAG
+// RUN: not trn-opt %s -o %t.missing-dir/out.mlir 2>&1 | filecheck %s --check-prefix=OUTFILE
+// RUN: not trn-opt %s -t no-such-target 2>&1 | filecheck %s --check-prefix=TARGET
+// RUN: not trn-opt %s --load-plugin %S/Inputs/clash_plugin.py 2>&1 | filecheck %s --check-prefix=CLASH
 
 // CHECK: func.func @f
 // GENERIC: "func.func"() <{sym_name = "f", function_type = (i32) -> i32}>
@@ -30,3 +33,6 @@ func.func @f(%a: i32) -> i32 {
 // VERSION: trn-opt (trnc) built on xdsl 0.74
 
 // FLAG: trn-opt: error: unrecognized arguments: --no-such-flag
+// OUTFILE: trn-opt: error: cannot open output file '{{.*}}out.mlir': No such file or directory
+// TARGET: trn-opt: error: unknown output target 'no-such-target' (targets: {{.*}}mlir
+// CLASH: trn-opt: error: cannot register dialects and passes: pass 'cse' is defined by two plug-ins or packages
