@@ -12,6 +12,8 @@ as mlir-opt prints them:
 
 from __future__ import annotations
 
+import re
+import struct
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,9 +31,10 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, AttributeInvT, Operation, SSAValue
 from xdsl.parser import Parser, UnresolvedOperand
+from xdsl.parser.generic_parser import ParserState
 from xdsl.utils.exceptions import ParseError, VerifyException
-from xdsl.utils.lexer import Span
-from xdsl.utils.mlir_lexer import MLIRTokenKind
+from xdsl.utils.lexer import Input, Span
+from xdsl.utils.mlir_lexer import MLIRLexer, MLIRTokenKind
 
 Severity = Literal["error", "warning", "remark", "note"]
 
@@ -111,6 +114,15 @@ def op_source_loc(op: Operation) -> tuple[SourceLoc | None, str | None]:
     return None, name
 
 
+class _LinearLexer(MLIRLexer):
+    """xDSL's MLIR lexer with a string-literal pattern that cannot backtrack
+    exponentially: xDSL's `"(?:[^"\\]+|\\.)*"` takes exponential time on an unterminated
+    string literal (a stray `"` before a long line hangs the parser). Here every character
+    of the literal matches exactly one alternative, so a failed match is linear."""
+
+    _unescaped_characters_regex = re.compile(r'"(?:[^"\\\n\v\f]|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*"')
+
+
 class LocatedParser(Parser):
     """xDSL's parser, attaching `file:line:col` locations to ops that have none.
 
@@ -121,7 +133,9 @@ class LocatedParser(Parser):
     def __init__(
         self, ctx: Context, input: str | bytes, name: str = "<unknown>", line_offset: int = 0
     ) -> None:
-        super().__init__(ctx, input, name)
+        super().__init__(ctx, "", name)
+        text = input.decode("utf-8") if isinstance(input, bytes) else input
+        self._parser_state = ParserState(_LinearLexer(Input(text, name)))
         self.source_name = name
         self.line_offset = line_offset
         self._first_uses: dict[str, Span[str] | Span[bytes]] = {}
@@ -161,6 +175,10 @@ class LocatedParser(Parser):
         except VerifyException as error:
             # An attribute or type verifier rejected what this op's syntax built.
             raise ParseError(start, _strip_prefix(str(error))) from None
+        except (ValueError, OverflowError, struct.error) as error:
+            # xDSL's builders reject values its parsers accepted, e.g. an integer that does
+            # not fit the i64 of an `IntegerAttr[I64]` or a `DenseArrayBase[I64]` property.
+            raise ParseError(start, f"invalid value: {_value_message(error)}") from None
         if isinstance(op.location, UnknownLoc):
             location = start.get_location()
             op.location = FileLineColLoc(
@@ -192,6 +210,14 @@ def verify_ops(root: Operation) -> list[Diagnostic]:
     except Exception as error:
         diagnostics.append(Diagnostic.at_op(root, _strip_prefix(str(error))))
     return diagnostics
+
+
+def _value_message(error: Exception) -> str:
+    message = _strip_prefix(str(error)) or type(error).__name__
+    if isinstance(error, struct.error | OverflowError):
+        # `struct.pack` only says "argument out of range".
+        return f"an integer does not fit its type ({message})"
+    return message
 
 
 def _strip_prefix(message: str) -> str:

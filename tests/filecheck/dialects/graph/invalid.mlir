@@ -598,3 +598,14 @@ func.func @weight_offset() {
   %0 = graph.weight "w" from "w.bin" at -16 : tensor<4xf32>
   return
 }
+
+// -----
+
+// An unterminated string literal before a long line is an error at once, not a hang
+// (xDSL's string pattern backtracks exponentially).
+
+func.func @unterminated_string(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) {
+  // expected-error @+1 {{End of file reached before closing string literal.}}
+  %0 = graph.conv2d %x, "%w {strides = [1, 1], pads = [1, 1], dilations = [1, 1], groups = 1} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x8x8xf32>
+  return
+}

@@ -562,3 +562,21 @@ func.func @bad_75(%x: tensor<128x512xf32>) {
   "tile.copy"(%x, %x) <{engine = #tile<engine vector>}> : (tensor<128x512xf32>, tensor<128x512xf32>) -> ()
   func.return
 }
+
+// -----
+
+// Values that do not fit the i64 of a property are located errors, not crashes.
+
+func.func @view_offset_overflow(%a: !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{invalid value: Integer value 1000000000000000000000000000000 is out of range for type i64}}
+  %0 = tile.view %a[0, 1000000000000000000000000000000] : !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> to !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @reduce_axes_overflow(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %r: !tile.buffer<128x1xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{invalid value: an integer does not fit its type}}
+  tile.reduce add %x axes [18446744073709551616] -> %r on vector : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x1xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
