@@ -92,6 +92,10 @@ class MachineModel:
     """A.1: free size per Vector/Scalar instruction with an SBUF operand."""
     max_free_elems_psum: int = 4_096
     """A.1: free size per Vector/Scalar instruction with a PSUM operand."""
+    psum_accumulator_dtypes: tuple[str, ...] = ("f32", "i32")
+    """A.1: PSUM holds "fp32 (or int32) accumulators" (element type names as in MLIR)."""
+    tensor_output_dtype: str = "f32"
+    """A.1: TensorE (matmul, transpose) writes PSUM in fp32 ("adds to it in fp32")."""
     connectivity: dict[Engine, tuple[frozenset[Memory], frozenset[Memory]]] = field(
         default_factory=_connectivity
     )

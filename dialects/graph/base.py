@@ -35,7 +35,7 @@ from xdsl.dialects.builtin import (
     i1,
     i64,
 )
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.irdl import IRDLOperation
 from xdsl.parser import Parser
 from xdsl.printer import Printer
@@ -102,6 +102,11 @@ def shape_of(value: SSAValue | Attribute) -> Shape:
     t = value.type if isinstance(value, SSAValue) else value
     assert isinstance(t, TensorType)
     return tuple(t.get_shape())
+
+
+def optional_shape(value: SSAValue | Operation | None) -> Shape | None:
+    """The static shape of an optional operand (a value, or the op defining it), or None."""
+    return None if value is None else shape_of(SSAValue.get(value))
 
 
 def element_of(value: SSAValue | Attribute) -> Attribute:
@@ -411,10 +416,12 @@ class GraphOp(IRDLOperation):
                 f"element type, got {t}"
             )
 
-    def require_same_element(self, named: Sequence[tuple[str, SSAValue]]) -> None:
-        """All the named values have the same element type."""
-        first_name, first = named[0]
-        for name, value in named[1:]:
+    def require_same_element(self, named: Sequence[tuple[str, SSAValue | None]]) -> None:
+        """All the named values have the same element type; absent optional operands
+        (None) are skipped."""
+        present = [(name, value) for name, value in named if value is not None]
+        first_name, first = present[0]
+        for name, value in present[1:]:
             if element_of(value) != element_of(first):
                 raise VerifyException(
                     f"element type mismatch: {first_name} has {element_of(first)} but "

@@ -26,7 +26,6 @@ from xdsl.irdl import (
     traits_def,
 )
 from xdsl.traits import Commutative, Pure
-from xdsl.utils.exceptions import VerifyException
 
 from trnc.dialects.graph.base import (
     ElementGroup,
@@ -36,7 +35,6 @@ from trnc.dialects.graph.base import (
     check_string_choice,
     element_of,
     float_attr,
-    get_float,
     shape_of,
     tensor_type,
 )
@@ -351,7 +349,8 @@ class AbsOp(UnaryOp):
 @irdl_op_definition
 class ClipOp(UnaryOp):
     """ONNX Clip with static bounds: `min(max(x, min), max)`; either bound may be
-    absent (no clamping on that side)."""
+    absent (no clamping on that side). As in ONNX, `min > max` is valid and makes every
+    value `max`."""
 
     name = "graph.clip"
     ELEMENTS: ClassVar[ElementGroup] = "numeric"
@@ -373,13 +372,6 @@ class ClipOp(UnaryOp):
         if max is not None:
             props["max"] = float_attr(max)
         super().__init__(input, result_type, props)
-
-    def verify_graph(self) -> None:
-        if self.min is not None and self.max is not None:
-            lo, hi = get_float(self.min), get_float(self.max)
-            if not lo <= hi:
-                raise VerifyException(f"clip bounds rule: min must be <= max, got {lo} > {hi}")
-        super().verify_graph()
 
 
 @irdl_op_definition

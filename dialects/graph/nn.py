@@ -46,6 +46,7 @@ from trnc.dialects.graph.base import (
     get_ints,
     int_attr,
     ints_attr,
+    optional_shape,
     shape_of,
     tensor_type,
 )
@@ -135,7 +136,7 @@ class GemmOp(GraphOp):
     ) -> None:
         if result_type is None:
             av, bv = SSAValue.get(a), SSAValue.get(b)
-            c_shape = shape_of(SSAValue.get(c)) if c is not None else None
+            c_shape = optional_shape(c)
             shape = infer_gemm_shape(shape_of(av), shape_of(bv), c_shape, trans_a, trans_b)
             result_type = tensor_type(shape, element_of(av))
         props: dict[str, Attribute] = {}
@@ -151,11 +152,8 @@ class GemmOp(GraphOp):
 
     def verify_graph(self) -> None:
         self.require_element("a", self.a, "numeric")
-        named = [("a", self.a), ("b", self.b)]
-        if self.c is not None:
-            named.append(("c", self.c))
-        self.require_same_element(named)
-        c_shape = shape_of(self.c) if self.c is not None else None
+        self.require_same_element([("a", self.a), ("b", self.b), ("c", self.c)])
+        c_shape = optional_shape(self.c)
         shape = infer_gemm_shape(
             shape_of(self.a),
             shape_of(self.b),
@@ -210,7 +208,7 @@ class Conv2dOp(GraphOp):
     ) -> None:
         if result_type is None:
             x = SSAValue.get(input)
-            b_shape = shape_of(SSAValue.get(bias)) if bias is not None else None
+            b_shape = optional_shape(bias)
             shape = infer_conv2d_shape(
                 shape_of(x), shape_of(SSAValue.get(weight)), strides, pads, dilations, groups,
                 b_shape,
@@ -228,10 +226,9 @@ class Conv2dOp(GraphOp):
 
     def verify_graph(self) -> None:
         self.require_element("input", self.input, "float")
-        named = [("input", self.input), ("weight", self.weight)]
-        if self.bias is not None:
-            named.append(("bias", self.bias))
-        self.require_same_element(named)
+        self.require_same_element(
+            [("input", self.input), ("weight", self.weight), ("bias", self.bias)]
+        )
         shape = infer_conv2d_shape(
             shape_of(self.input),
             shape_of(self.weight),
@@ -239,7 +236,7 @@ class Conv2dOp(GraphOp):
             get_ints(self.pads),
             get_ints(self.dilations),
             get_int(self.groups),
-            shape_of(self.bias) if self.bias is not None else None,
+            optional_shape(self.bias),
         )
         self.check_result(shape, element_of(self.input))
 

@@ -47,6 +47,7 @@ from trnc.dialects.graph.base import (
     get_ints,
     int_attr,
     ints_attr,
+    optional_shape,
     shape_of,
     tensor_type,
 )
@@ -153,12 +154,11 @@ class LayerNormOp(GraphOp):
 
     def verify_graph(self) -> None:
         self.require_element("input", self.input, "float")
-        named = [("input", self.input), ("scale", self.scale)]
-        if self.bias is not None:
-            named.append(("bias", self.bias))
-        self.require_same_element(named)
+        self.require_same_element(
+            [("input", self.input), ("scale", self.scale), ("bias", self.bias)]
+        )
         check_epsilon(get_float(self.epsilon))
-        bias = shape_of(self.bias) if self.bias is not None else None
+        bias = optional_shape(self.bias)
         check_layer_norm(shape_of(self.input), get_int(self.axis), shape_of(self.scale), bias)
         self.check_result(shape_of(self.input), element_of(self.input))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from xdsl.ir import Dialect
 
+from trnc.dialects.isa_common import element_bytes
 from trnc.dialects.tile.elementwise_ops import (
     ActivationOp,
     CopyOp,
@@ -32,7 +33,7 @@ from trnc.dialects.tile.enums import (
     EngineAttr,
     MemorySpaceAttr,
 )
-from trnc.dialects.tile.layout import LayoutAttr, PartRef, element_bytes
+from trnc.dialects.tile.layout import LayoutAttr, PartRef
 from trnc.dialects.tile.memory_ops import AllocOp, DeallocOp, DmaOp, ViewOp
 from trnc.dialects.tile.tensor_ops import MatmulOp, TransposeOp
 from trnc.dialects.tile.types import BufferType

@@ -1,19 +1,22 @@
 """Verification helpers shared by the `tile` ops.
 
 Each helper raises a `VerifyException` whose message names the broken rule first, then
-the offending values. All hardware numbers come from `trnc.machine.TRN1`.
+the offending values. All hardware numbers come from `trnc.machine.TRN1`. The rules
+`trn_isa` checks too (engine, connectivity, free size, per-partition scalar, bitvec) are
+defined once in `trnc.dialects.isa_common`; the helpers here apply them to buffers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
-from xdsl.dialects.builtin import IntegerType
 from xdsl.ir import SSAValue
 from xdsl.utils.exceptions import VerifyException
 
+from trnc.dialects import isa_common
+from trnc.dialects.isa_common import AluOp
 from trnc.dialects.tile.types import BufferType
-from trnc.machine import TRN1, Engine, Memory
+from trnc.machine import Engine
 
 
 def fmt_shape(buffer: BufferType) -> str:
@@ -29,38 +32,23 @@ def buffer(value: SSAValue) -> BufferType:
 
 def check_engine(op: str, engine: Engine, allowed: Collection[Engine]) -> None:
     """Engine rule: `op` runs only on one of `allowed`."""
-    if engine not in allowed:
-        names = " or ".join(e.value for e in allowed)
-        raise VerifyException(f"engine rule: {op} runs on {names}, got {engine.value}")
+    isa_common.check_engine(op, engine, allowed)
 
 
 def check_reads(engine: Engine, what: str, buf: BufferType) -> None:
     """Connectivity rule (A.1): `engine` must be able to read `buf`'s memory."""
-    if not TRN1.can_read(engine, buf.space):
-        raise VerifyException(
-            f"connectivity rule: the {engine.value} engine cannot read {buf.space.value} ({what})"
-        )
+    isa_common.check_reads(engine, what, buf.space)
 
 
 def check_writes(engine: Engine, what: str, buf: BufferType) -> None:
     """Connectivity rule (A.1): `engine` must be able to write `buf`'s memory."""
-    if not TRN1.can_write(engine, buf.space):
-        raise VerifyException(
-            f"connectivity rule: the {engine.value} engine cannot write {buf.space.value} ({what})"
-        )
+    isa_common.check_writes(engine, what, buf.space)
 
 
 def check_free_size(engine: Engine, what: str, buf: BufferType) -> None:
     """Free size rule (A.1): a Vector/Scalar instruction covers at most 65,536 free elements
     per partition in SBUF and 4,096 in PSUM (per unrolled tile)."""
-    if engine not in (Engine.VECTOR, Engine.SCALAR):
-        return
-    limit = TRN1.max_free_elems_psum if buf.space is Memory.PSUM else TRN1.max_free_elems_sbuf
-    if buf.free_count() > limit:
-        raise VerifyException(
-            f"free size rule: {what} has {buf.free_count()} free elements per partition in "
-            f"{buf.space.value}, at most {limit} per {engine.value} instruction"
-        )
+    isa_common.check_free_size(engine, what, buf.space, buf.free_count())
 
 
 def check_same_shape(what_a: str, a: BufferType, what_b: str, b: BufferType) -> None:
@@ -86,12 +74,14 @@ def check_same_partitions(what_a: str, a: BufferType, what_b: str, b: BufferType
 def check_per_partition_scalar(what: str, scalar: BufferType, data: BufferType) -> None:
     """Per-partition scalar rule: a scalar operand is a [P, 1] buffer, one element in each
     of the data's P partitions."""
-    if scalar.partition_count() != data.partition_count() or scalar.elems_per_partition() != 1:
-        raise VerifyException(
-            f"per-partition scalar rule: {what} must hold one element in each of the "
-            f"{data.partition_count()} partitions, got {scalar.partition_count()} partitions "
-            f"x {scalar.elems_per_partition()} elements"
-        )
+    isa_common.check_per_partition_scalar(
+        what, scalar.partition_count(), scalar.elems_per_partition(), data.partition_count()
+    )
+
+
+def check_bitvec(op: AluOp, operands: Iterable[tuple[str, BufferType]]) -> None:
+    """Bitvec rule (B.3): a bitvec ALU op needs integer element types."""
+    isa_common.check_bitvec(op, [(what, buf.element_type) for what, buf in operands])
 
 
 def check_compute_engine(engine: Engine) -> None:
@@ -102,4 +92,4 @@ def check_compute_engine(engine: Engine) -> None:
 
 def is_integer(buf: BufferType) -> bool:
     """True for an integer element type."""
-    return isinstance(buf.element_type, IntegerType)
+    return isa_common.is_integer(buf.element_type)

@@ -39,8 +39,10 @@ from xdsl.printer import Printer
 from xdsl.traits import MemoryReadEffect, MemoryWriteEffect
 from xdsl.utils.exceptions import VerifyException
 
+from trnc.dialects.isa_common import check_reduce_op
 from trnc.dialects.tile.checks import (
     buffer,
+    check_bitvec,
     check_compute_engine,
     check_engine,
     check_free_size,
@@ -53,8 +55,6 @@ from trnc.dialects.tile.checks import (
     is_integer,
 )
 from trnc.dialects.tile.enums import (
-    BITVEC_OPS,
-    REDUCE_OPS,
     ActivationFunc,
     ActivationFuncAttr,
     AluOp,
@@ -88,16 +88,6 @@ def _check_unary(
     check_same_partitions("input", src, "output", dst)
     check_free_size(engine, "input", src)
     check_free_size(engine, "output", dst)
-
-
-def _check_bitvec(op: AluOp, *bufs: BufferType) -> None:
-    if op in BITVEC_OPS:
-        for buf in bufs:
-            if not is_integer(buf):
-                raise VerifyException(
-                    f"bitvec op rule: {op.value} needs integer element types, got "
-                    f"{buf.element_type}"
-                )
 
 
 @irdl_op_definition
@@ -194,7 +184,7 @@ class TensorTensorOp(IRDLOperation):
             raise VerifyException(
                 "tensor_tensor psum rule: at most one input may be in psum, got both"
             )
-        _check_bitvec(self.op.data, lhs, rhs, dst)
+        check_bitvec(self.op.data, [("lhs", lhs), ("rhs", rhs), ("output", dst)])
 
 
 @irdl_op_definition
@@ -294,13 +284,13 @@ class TensorScalarOp(IRDLOperation):
                 "tensor_scalar operand rule: give exactly one of an immediate scalar or a "
                 "[P, 1] scalar buffer"
             )
-        bufs = [src, dst]
+        bufs = [("input", src), ("output", dst)]
         if self.scalar_operand is not None:
             scalar = buffer(self.scalar_operand)
             check_reads(engine, "scalar", scalar)
             check_per_partition_scalar("scalar", scalar, src)
-            bufs.append(scalar)
-        _check_bitvec(self.op.data, *bufs)
+            bufs.append(("scalar", scalar))
+        check_bitvec(self.op.data, bufs)
 
 
 @irdl_op_definition
@@ -349,11 +339,7 @@ class ReduceOp(IRDLOperation):
         check_writes(engine, "output", dst)
         check_free_size(engine, "input", src)
         op = self.op.data
-        if op not in REDUCE_OPS:
-            raise VerifyException(
-                f"reduce op rule: {op.value} is not a reduction; use one of "
-                + ", ".join(sorted(o.value for o in REDUCE_OPS))
-            )
+        check_reduce_op(op)
         axes = sorted(int(a) for a in self.axes.get_values())
         if (
             not axes
@@ -382,7 +368,7 @@ class ReduceOp(IRDLOperation):
                 f"got {fmt_shape(dst)}"
             )
         check_same_partitions("input", src, "output", dst)
-        _check_bitvec(op, src, dst)
+        check_bitvec(op, [("input", src), ("output", dst)])
 
 
 @irdl_op_definition

@@ -5,21 +5,22 @@
 * `#tile<act_func gelu>` (`ActivationFuncAttr`): a ScalarE activation function.
 * `#tile<alu_op add>` (`AluOpAttr`): an ALU operation of VectorE / ScalarE / GpSimdE.
 
+`ActivationFunc` and `AluOp` (with their bitvec and reduction sets) are the enums shared with
+`trn_isa`, defined in `trnc.dialects.isa_common`.
+
 In the generic form they print opaquely as above; inside an op's custom syntax (and
 inside `!tile.buffer`) they print as a bare keyword, e.g. `on vector`, `relu`, `sbuf`.
 """
 
 from __future__ import annotations
 
-from enum import auto
-
 from xdsl.dialects.utils import EnumAttribute
 from xdsl.ir import Data, SpacedOpaqueSyntaxAttribute
 from xdsl.irdl import irdl_attr_definition
 from xdsl.parser import AttrParser
 from xdsl.printer import Printer
-from xdsl.utils.str_enum import StrEnum
 
+from trnc.dialects.isa_common import ActivationFunc, AluOp
 from trnc.machine import Engine, Memory
 
 
@@ -62,88 +63,11 @@ class EngineAttr(Data[Engine], SpacedOpaqueSyntaxAttribute):
         printer.print_string(self.data.value)
 
 
-class ActivationFunc(StrEnum):
-    """ScalarE activation functions (trn1.md B, ScalarE function list)."""
-
-    COPY = auto()
-    RELU = auto()
-    GELU = auto()
-    GELU_TANH = auto()
-    GELU_SIGMOID = auto()
-    SILU = auto()
-    TANH = auto()
-    SIGMOID = auto()
-    SOFTPLUS = auto()
-    MISH = auto()
-    EXP = auto()
-    LOG = auto()
-    ERF = auto()
-    SIN = auto()
-    ARCTAN = auto()
-    SQRT = auto()
-    RSQRT = auto()
-    RECIPROCAL = auto()
-    SQUARE = auto()
-    SIGN = auto()
-    ABS = auto()
-
-
 @irdl_attr_definition
 class ActivationFuncAttr(EnumAttribute[ActivationFunc], SpacedOpaqueSyntaxAttribute):
     """The function `tile.activation` applies: `func(input * scale + bias)`."""
 
     name = "tile.act_func"
-
-
-class AluOp(StrEnum):
-    """ALU operations of VectorE, ScalarE and GpSimdE (trn1.md B, ALU ops)."""
-
-    ADD = auto()
-    SUB = auto()
-    MUL = auto()
-    DIV = auto()
-    MAX = auto()
-    MIN = auto()
-    POW = auto()
-    ABS_MAX = auto()
-    ABS_MIN = auto()
-    IS_EQUAL = auto()
-    NOT_EQUAL = auto()
-    IS_GT = auto()
-    IS_GE = auto()
-    IS_LT = auto()
-    IS_LE = auto()
-    LOGICAL_AND = auto()
-    LOGICAL_OR = auto()
-    LOGICAL_XOR = auto()
-    BITWISE_AND = auto()
-    BITWISE_OR = auto()
-    BITWISE_XOR = auto()
-    SHIFT_LEFT = auto()
-    SHIFT_RIGHT = auto()
-
-
-BITVEC_OPS: frozenset[AluOp] = frozenset(
-    {AluOp.BITWISE_AND, AluOp.BITWISE_OR, AluOp.BITWISE_XOR, AluOp.SHIFT_LEFT, AluOp.SHIFT_RIGHT}
-)
-"""ALU ops that work on the bits of integer operands (the others compute in fp32)."""
-
-REDUCE_OPS: frozenset[AluOp] = frozenset(
-    {
-        AluOp.ADD,
-        AluOp.SUB,
-        AluOp.MUL,
-        AluOp.MAX,
-        AluOp.MIN,
-        AluOp.BITWISE_AND,
-        AluOp.BITWISE_OR,
-        AluOp.BITWISE_XOR,
-        AluOp.LOGICAL_AND,
-        AluOp.LOGICAL_OR,
-        AluOp.LOGICAL_XOR,
-    }
-)
-"""ALU ops a free-axis reduction may use."""
 
 
 @irdl_attr_definition

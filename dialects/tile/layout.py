@@ -42,12 +42,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from math import prod
 
-from xdsl.dialects.builtin import ArrayAttr, FixedBitwidthType, IntAttr
+from xdsl.dialects.builtin import ArrayAttr, IntAttr
 from xdsl.ir import Attribute, ParametrizedAttribute
 from xdsl.irdl import irdl_attr_definition
 from xdsl.parser import AttrParser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
+
+from trnc.dialects.isa_common import byte_size
 
 _PART_RE = re.compile(r"d(\d+)(?:\.(\d+))?")
 
@@ -61,13 +63,6 @@ class PartRef:
 
     dim: int
     index: int = 0
-
-
-def element_bytes(element_type: Attribute) -> int:
-    """Bytes of one element of a fixed-bitwidth type (bf16 -> 2, f32 -> 4, i8 -> 1)."""
-    if not isinstance(element_type, FixedBitwidthType):
-        raise ValueError(f"element type {element_type} has no fixed bitwidth")
-    return (element_type.bitwidth + 7) // 8
 
 
 def _pairs(refs: Iterable[PartRef]) -> ArrayAttr[ArrayAttr[IntAttr]]:
@@ -233,7 +228,7 @@ class LayoutAttr(ParametrizedAttribute):
 
     def bytes_per_partition(self, shape: Sequence[int], element_type: Attribute) -> int:
         """Bytes stored in each partition."""
-        return self.elems_per_partition(shape) * element_bytes(element_type)
+        return self.elems_per_partition(shape) * byte_size(element_type)
 
     def partition_signature(self, shape: Sequence[int]) -> tuple[tuple[int, int, int], ...]:
         """`(dim, stride-in-dim, extent)` of each partition part: equal signatures mean two

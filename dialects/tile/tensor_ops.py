@@ -7,10 +7,15 @@
 
 `tile.matmul` computes `acc[M, N] (=|+=) stationary[K, M]^T @ moving[K, N]`: K is the
 partition axis of both inputs, M the partition axis of the accumulator. `accumulate =
-false` starts an accumulation group (overwrites), `true` adds to it in fp32.
+false` starts an accumulation group (overwrites), `true` adds to it in fp32. The
+accumulator (and a transpose's output) must lie in one PSUM bank once placed: its
+`tile.alloc` has an `address`, possibly through `tile.view`s (psum bank rule); a transpose
+writes f32 (psum output dtype rule).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from xdsl.dialects.builtin import BoolAttr, Float32Type, IntegerAttr
 from xdsl.ir import Operation, SSAValue
@@ -18,8 +23,9 @@ from xdsl.irdl import IRDLOperation, irdl_op_definition, operand_def, prop_def, 
 from xdsl.traits import MemoryReadEffect, MemoryWriteEffect
 from xdsl.utils.exceptions import VerifyException
 
+from trnc.dialects.isa_common import check_psum_bank, check_tensor_output
 from trnc.dialects.tile.checks import buffer, check_reads, check_writes, fmt_shape
-from trnc.dialects.tile.memory_ops import AllocOp
+from trnc.dialects.tile.memory_ops import AllocOp, ViewOp
 from trnc.dialects.tile.types import BufferType
 from trnc.machine import TRN1, Engine
 
@@ -38,6 +44,63 @@ def _check_partition_dim(op: str, what: str, buf: BufferType, letter: str) -> No
 def _check_rank2(op: str, what: str, buf: BufferType) -> None:
     if buf.rank != 2:
         raise VerifyException(f"{op} rank rule: {what} must be 2-d, got {fmt_shape(buf)}")
+
+
+def _free_offset_range(
+    buf: BufferType, offsets: Sequence[int | None], shape: Sequence[int]
+) -> tuple[int, int, bool]:
+    """`(lo, hi, exact)`: the free offsets in elements (half-open) that the window of
+    `shape` at logical `offsets` of `buf` touches in each partition. The free offset is a
+    sum of one term per logical dim, so each dim's extremes are found on their own; a
+    dynamic offset (None) counts as 0 and makes the result inexact when its dim has a part
+    on the free or unroll axis."""
+    zero = [0] * buf.rank
+    lo = hi = 0
+    exact = True
+    layout = buf.get_layout()
+    for d, size in enumerate(shape):
+        off = offsets[d]
+        if off is None:
+            exact = exact and layout.axis_of(d) <= {"part"}
+            off = 0
+        terms = [buf.locate([*zero[:d], x, *zero[d + 1 :]])[1] for x in range(off, off + size)]
+        lo, hi = lo + min(terms), hi + max(terms)
+    return lo, hi + 1, exact
+
+
+def _check_psum_bank(what: str, value: SSAValue) -> None:
+    """PSUM bank rule (A.1): a TensorE output (an accumulation group) lies in one bank.
+
+    Walks `tile.view`s back to the `tile.alloc`; checks only when the alloc has an address.
+    With a dynamic view offset on a free dim the position is unknown, so the output's
+    extent must then fit within one bank."""
+    target = buffer(value)
+    offsets: list[int | None] = [0] * target.rank
+    while isinstance(view := value.owner, ViewOp):
+        offsets = [
+            None if a is None or b is None else a + b
+            for a, b in zip(offsets, view.static_offset_values(), strict=True)
+        ]
+        value = view.source
+    alloc = value.owner
+    if not isinstance(alloc, AllocOp) or alloc.address is None:
+        return
+    root = buffer(value)
+    try:
+        lo, hi, exact = _free_offset_range(root, offsets, target.get_shape())
+    except ValueError:  # a view out of bounds: the view bounds rule reports it
+        return
+    start = alloc.address.value.data
+    eb = root.element_bytes()
+    if exact:
+        check_psum_bank(what, start + lo * eb, start + hi * eb)
+        return
+    if (hi - lo) * eb > TRN1.psum_bank_bytes:
+        raise VerifyException(
+            f"psum bank rule: {what} is a view at a dynamic free offset, so its "
+            f"{(hi - lo) * eb} bytes per partition must fit in one {TRN1.psum_bank_bytes}-byte "
+            "bank"
+        )
 
 
 @irdl_op_definition
@@ -110,18 +173,7 @@ class MatmulOp(IRDLOperation):
         _check_partition_dim("matmul", "stationary", stat, "K")
         _check_partition_dim("matmul", "moving", mov, "K")
         _check_partition_dim("matmul", "accumulator", acc, "M")
-        # With M on partitions and N <= 512, an f32 accumulator is at most one bank
-        # (2 KiB) per partition; it must also not straddle two banks.
-        size = acc.bytes_per_partition()
-        owner = self.acc.owner
-        if isinstance(owner, AllocOp) and owner.address is not None:
-            start = owner.address.value.data
-            first, last = start // TRN1.psum_bank_bytes, (start + size - 1) // TRN1.psum_bank_bytes
-            if first != last:
-                raise VerifyException(
-                    f"psum bank rule: the accumulator at address {start} spans banks "
-                    f"{first} and {last}; an accumulation group lives in one bank"
-                )
+        _check_psum_bank("accumulator", self.acc)
 
 
 @irdl_op_definition
@@ -155,5 +207,7 @@ class TransposeOp(IRDLOperation):
             raise VerifyException(
                 f"transpose limit: P={p} and F={f} must both be at most {TRN1.transpose_max}"
             )
+        check_tensor_output("transpose", "output", dst.element_type)
         _check_partition_dim("transpose", "input", src, "P")
         _check_partition_dim("transpose", "output", dst, "F")
+        _check_psum_bank("output", self.output)

@@ -11,7 +11,8 @@ byte-addressed memory: it has no layout or the trivial row-major one.
 Rules (checked when the type is built or parsed, each named in its message):
 buffer shape rule, buffer layout rule (on-chip buffers need one), layout rank rule, layout
 coverage rule, partition extent rule (<= `TRN1.partitions`), capacity rule (bytes per
-partition <= the memory's), psum element type rule (f32 or i32), hbm layout rule.
+partition <= the memory's), psum element type rule (f32 or i32), hbm layout rule;
+buffer element type rule (the on-chip types of `trnc.dialects.isa_common`).
 """
 
 from __future__ import annotations
@@ -19,22 +20,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from math import prod
 
-from xdsl.dialects.builtin import (
-    ArrayAttr,
-    FixedBitwidthType,
-    Float32Type,
-    IntAttr,
-    IntegerType,
-    NoneAttr,
-)
+from xdsl.dialects.builtin import ArrayAttr, IntAttr, NoneAttr
 from xdsl.ir import Attribute, ParametrizedAttribute, TypeAttribute
 from xdsl.irdl import irdl_attr_definition
 from xdsl.parser import AttrParser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
+from trnc.dialects.isa_common import (
+    byte_size,
+    element_bytes,
+    is_psum_accumulator,
+    supported_dtypes,
+)
 from trnc.dialects.tile.enums import MemorySpaceAttr
-from trnc.dialects.tile.layout import LayoutAttr, element_bytes
+from trnc.dialects.tile.layout import LayoutAttr
 from trnc.machine import TRN1, Memory
 
 
@@ -93,7 +93,7 @@ class BufferType(ParametrizedAttribute, TypeAttribute):
 
     def element_bytes(self) -> int:
         """Bytes of one element."""
-        return element_bytes(self.element_type)
+        return byte_size(self.element_type)
 
     def partition_count(self) -> int:
         """Partitions the buffer occupies (1 for hbm)."""
@@ -125,9 +125,9 @@ class BufferType(ParametrizedAttribute, TypeAttribute):
         shape = self.get_shape()
         if any(s <= 0 for s in shape):
             return f"buffer shape rule: dims must be positive, got {_fmt_shape(shape)}"
-        if not isinstance(self.element_type, IntegerType | FixedBitwidthType):
+        if element_bytes(self.element_type) is None:
             return (
-                "buffer element type rule: expected an integer or float type, "
+                f"buffer element type rule: expected one of {supported_dtypes()}, "
                 f"got {self.element_type}"
             )
         memory = self.space
@@ -151,11 +151,11 @@ class BufferType(ParametrizedAttribute, TypeAttribute):
                 f"partition extent rule: the layout puts {partitions} partitions, "
                 f"at most {TRN1.partitions}"
             )
-        if memory is Memory.PSUM and not (
-            isinstance(self.element_type, Float32Type)
-            or (isinstance(self.element_type, IntegerType) and self.element_type.bitwidth == 32)
-        ):
-            return f"psum element type rule: psum buffers hold f32 or i32, got {self.element_type}"
+        if memory is Memory.PSUM and not is_psum_accumulator(self.element_type):
+            return (
+                "psum element type rule: psum buffers hold "
+                f"{' or '.join(TRN1.psum_accumulator_dtypes)}, got {self.element_type}"
+            )
         capacity = TRN1.memory_bytes_per_partition(memory)
         used = layout.bytes_per_partition(shape, self.element_type)
         if used > capacity:

@@ -9,7 +9,7 @@ immediate, and ordering across engine/DMA queues is explicit through semaphores.
 Modules: `attrs` (enums, semaphores, value patterns), `access_pattern` (`#trn_isa.ap` and
 its geometry helpers), `rules` (the hardware rules as checks), `base` (common instruction
 syntax and verification), `tensor_engine` (matmul, transpose), `elementwise` (activation,
-tensor_tensor, tensor_scalar, tensor_reduce, tensor_copy, memset), `gpsimd` (iota,
+tensor_tensor, tensor_scalar, tensor_reduce, tensor_copy, reciprocal, memset), `gpsimd` (iota,
 affine_select), `dma` (dma_copy), `program` (program, hbm_tensor).
 """
 
@@ -17,12 +17,8 @@ from __future__ import annotations
 
 from xdsl.ir import Dialect
 
-from trnc.dialects.trn_isa.access_pattern import (
-    AccessPatternAttr,
-    DmaChunks,
-    dma_chunks,
-    element_bytes,
-)
+from trnc.dialects.isa_common import element_bytes
+from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr, DmaChunks, dma_chunks
 from trnc.dialects.trn_isa.attrs import (
     ActivationFunc,
     ActivationFuncAttr,
@@ -47,6 +43,7 @@ from trnc.dialects.trn_isa.dma import DmaCopyOp
 from trnc.dialects.trn_isa.elementwise import (
     ActivationOp,
     MemsetOp,
+    ReciprocalOp,
     TensorCopyOp,
     TensorReduceOp,
     TensorScalarOp,
@@ -68,6 +65,7 @@ TrnIsa = Dialect(
         TensorScalarOp,
         TensorReduceOp,
         TensorCopyOp,
+        ReciprocalOp,
         MemsetOp,
         IotaOp,
         AffineSelectOp,
@@ -112,6 +110,7 @@ __all__ = [
     "MemoryKind",
     "MemsetOp",
     "ProgramOp",
+    "ReciprocalOp",
     "SemWaitAttr",
     "SemaphoreAttr",
     "TensorCopyOp",

@@ -12,7 +12,8 @@ On-chip (SBUF, PSUM) syntax::
 - `+ offset`: the byte offset of element 0 inside every partition;
 - `[[step, count], ...]`: up to 4 free dims, outermost first, step and count in elements;
   the same pattern is applied in every partition. `[]` means one element per partition;
-- the element type (builtin: f32, bf16, f16, f8E4M3FN, f8E5M2, i32, i16, i8, ui8, ...).
+- the element type (builtin: f32, bf16, f16, f8E4M3FN, f8E5M2, i32, i16, i8, ui8, ...;
+  `trnc.dialects.isa_common.ELEMENT_BYTES` lists the supported ones).
 
 HBM has no partitions. An HBM access pattern is written::
 
@@ -41,54 +42,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from xdsl.dialects.builtin import (
-    ArrayAttr,
-    BFloat16Type,
-    Float8E4M3FNType,
-    Float8E4M3Type,
-    Float8E5M2Type,
-    Float16Type,
-    Float32Type,
-    IntAttr,
-    IntegerType,
-)
+from xdsl.dialects.builtin import ArrayAttr, IntAttr
 from xdsl.ir import Attribute, ParametrizedAttribute, TypeAttribute
 from xdsl.irdl import irdl_attr_definition
 from xdsl.parser import AttrParser
 from xdsl.printer import Printer
 
+from trnc.dialects.isa_common import element_bytes
 from trnc.dialects.trn_isa.attrs import MemoryAttr, MemoryKind, format_dims, parse_dims
-
-_FLOAT_TYPES = (
-    Float32Type,
-    BFloat16Type,
-    Float16Type,
-    Float8E4M3FNType,
-    Float8E4M3Type,
-    Float8E5M2Type,
-)
-
-
-def element_bytes(dtype: Attribute) -> int | None:
-    """Bytes per element of a supported dtype, or None when trn_isa does not support it.
-
-    Supported: f32, bf16, f16, f8E4M3FN, f8E4M3, f8E5M2 and 8/16/32-bit integers of any
-    signedness.
-    """
-    if isinstance(dtype, Float32Type):
-        return 4
-    if isinstance(dtype, BFloat16Type | Float16Type):
-        return 2
-    if isinstance(dtype, Float8E4M3FNType | Float8E4M3Type | Float8E5M2Type):
-        return 1
-    if isinstance(dtype, IntegerType) and dtype.width.data in (8, 16, 32):
-        return dtype.width.data // 8
-    return None
-
-
-def is_integer_dtype(dtype: Attribute) -> bool:
-    """Whether the dtype is an integer type."""
-    return isinstance(dtype, IntegerType)
 
 
 def _run_elems(dims: Sequence[tuple[int, int]]) -> int:

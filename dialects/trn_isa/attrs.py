@@ -2,10 +2,11 @@
 
 Defines:
 
-- the enums an instruction names: engines (`EngineKind`), memories (`MemoryKind`), ScalarE
-  activation functions (`ActivationFunc`), ALU operations (`AluOp`), comparisons
-  (`CompareOp`) and HBM tensor roles (`HbmRole`), each with an `EnumAttribute` wrapper
-  (`#trn_isa<engine vector>` in generic form);
+- the enums an instruction names: engines (`EngineKind`), memories (`MemoryKind`),
+  comparisons (`CompareOp`) and HBM tensor roles (`HbmRole`), and the `EnumAttribute`
+  wrappers of these and of the ScalarE activation functions and ALU operations shared
+  with `tile` (`ActivationFunc`, `AluOp` from `trnc.dialects.isa_common`), e.g.
+  `#trn_isa<engine vector>` in generic form;
 - `SemaphoreAttr` (`#trn_isa.sem<dma3.s0>`): one semaphore, named by its owner (an engine
   queue `tensor`/`vector`/`scalar`/`gpsimd` or a DMA queue `dma0`..`dma15`, trn1.md A.4)
   and its index on that owner;
@@ -31,6 +32,7 @@ from xdsl.parser import AttrParser
 from xdsl.printer import Printer
 from xdsl.utils.str_enum import StrEnum
 
+from trnc.dialects.isa_common import ActivationFunc, AluOp
 from trnc.machine import Engine, Memory
 
 # --- enums ----------------------------------------------------------------------------
@@ -61,106 +63,6 @@ class MemoryKind(StrEnum):
     def machine(self) -> Memory:
         """The `trnc.machine.Memory` of this memory."""
         return Memory(self.value)
-
-
-class ActivationFunc(StrEnum):
-    """ScalarE activation functions (trn1.md B.2 ScalarE list)."""
-
-    COPY = auto()
-    RELU = auto()
-    PRELU = auto()
-    GELU = auto()
-    GELU_TANH = auto()
-    GELU_SIGMOID = auto()
-    GELU_DX = auto()
-    SILU = auto()
-    SILU_DX = auto()
-    TANH = auto()
-    SIGMOID = auto()
-    SOFTPLUS = auto()
-    MISH = auto()
-    EXP = auto()
-    LOG = auto()
-    ERF = auto()
-    ERF_DX = auto()
-    SQRT = auto()
-    RSQRT = auto()
-    RECIPROCAL = auto()
-    SQUARE = auto()
-    ABS = auto()
-    SIGN = auto()
-    SIN = auto()
-    ARCTAN = auto()
-
-
-class AluOp(StrEnum):
-    """ALU operations of VectorE/ScalarE/GpSimdE (trn1.md B.3 "ALU ops")."""
-
-    BYPASS = auto()
-    ADD = auto()
-    SUB = auto()
-    MUL = auto()
-    DIV = auto()
-    MAX = auto()
-    MIN = auto()
-    POW = auto()
-    ABS_MAX = auto()
-    ABS_MIN = auto()
-    EQ = auto()
-    NE = auto()
-    GE = auto()
-    GT = auto()
-    LE = auto()
-    LT = auto()
-    LOGICAL_AND = auto()
-    LOGICAL_OR = auto()
-    LOGICAL_XOR = auto()
-    BITWISE_AND = auto()
-    BITWISE_OR = auto()
-    BITWISE_XOR = auto()
-    BITWISE_NOT = auto()
-    SHL = auto()
-    LSHR = auto()
-
-    @property
-    def is_bitvec(self) -> bool:
-        """Bitvec ops need integer dtypes (trn1.md B.3)."""
-        return self in _BITVEC_OPS
-
-    @property
-    def is_reduction(self) -> bool:
-        """Whether `tensor_reduce` accepts this op (trn1.md B.3: add, sub, mul, max, min,
-        and, or, xor and the logical ops)."""
-        return self in _REDUCTION_OPS
-
-
-_BITVEC_OPS = frozenset(
-    {
-        AluOp.BITWISE_AND,
-        AluOp.BITWISE_OR,
-        AluOp.BITWISE_XOR,
-        AluOp.BITWISE_NOT,
-        AluOp.SHL,
-        AluOp.LSHR,
-    }
-)
-_REDUCTION_OPS = frozenset(
-    {
-        AluOp.ADD,
-        AluOp.SUB,
-        AluOp.MUL,
-        AluOp.MAX,
-        AluOp.MIN,
-        AluOp.ABS_MAX,
-        AluOp.ABS_MIN,
-        AluOp.LOGICAL_AND,
-        AluOp.LOGICAL_OR,
-        AluOp.LOGICAL_XOR,
-        AluOp.BITWISE_AND,
-        AluOp.BITWISE_OR,
-        AluOp.BITWISE_XOR,
-    }
-)
 
 
 class CompareOp(StrEnum):
@@ -293,12 +195,21 @@ class SemaphoreAttr(ParametrizedAttribute):
         return (sem.owner, sem.index)
 
 
-def sem(text: str) -> SemaphoreAttr:
-    """Build a semaphore from its compact name, e.g. `sem("dma3.s0")`."""
+def _match_semaphore(text: str) -> SemaphoreAttr | None:
+    """The semaphore named `<owner>.s<index>` (e.g. `dma3.s0`), or None if `text` is not
+    such a name."""
     match = _SEM_RE.match(text)
     if match is None:
-        raise ValueError(f"expected '<owner>.s<index>', got {text!r}")
+        return None
     return SemaphoreAttr(match.group(1) + match.group(2), int(match.group(3)))
+
+
+def sem(text: str) -> SemaphoreAttr:
+    """Build a semaphore from its compact name, e.g. `sem("dma3.s0")`."""
+    result = _match_semaphore(text)
+    if result is None:
+        raise ValueError(f"expected '<owner>.s<index>', got {text!r}")
+    return result
 
 
 def wait(text: str, value: int) -> SemWaitAttr:
@@ -310,15 +221,14 @@ def parse_semaphore(parser: AttrParser) -> SemaphoreAttr:
     """Parse the compact semaphore syntax `<owner>.s<index>` (e.g. `dma3.s0`)."""
     pos = parser.pos
     ident = parser.parse_identifier("semaphore (e.g. vector.s0 or dma3.s1)")
-    match = _SEM_RE.match(ident)
-    if match is None:
+    result = _match_semaphore(ident)
+    if result is None:
         parser.raise_error(
             f"expected a semaphore '<owner>.s<index>' (e.g. vector.s0, dma3.s1), got '{ident}'",
             pos,
             parser.pos,
         )
-    owner = match.group(1) + match.group(2)
-    return SemaphoreAttr(owner, int(match.group(3)))
+    return result
 
 
 @irdl_attr_definition

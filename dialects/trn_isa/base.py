@@ -20,7 +20,7 @@ All instructions share one syntax::
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Any, ClassVar
@@ -394,6 +394,24 @@ class ComputeOp(InstructionOp):
 
     def print_issuer(self, printer: Printer) -> None:
         printer.print_string(self.engine.data.value)
+
+    def init_props(
+        self,
+        engine: EngineKind,
+        waits: Sequence[SemWaitAttr],
+        signals: Sequence[SemaphoreAttr],
+        props: Mapping[str, Attribute | None],
+    ) -> None:
+        """Initialise the instruction from its `props` (None entries are left out), the
+        engine it is issued to and its semaphore waits and signals."""
+        IRDLOperation.__init__(
+            self,
+            properties={
+                **{k: v for k, v in props.items() if v is not None},
+                "engine": EngineAttr(engine),
+                **sync_props(waits, signals),
+            },
+        )
 
     def verify_issuer(self, m: MachineModel) -> None:
         check_engine(self.name, self.engine.data, self.ENGINES)

@@ -1,7 +1,7 @@
 """Vector/Scalar/GpSimd data instructions of the `trn_isa` dialect.
 
-Defines `activation`, `tensor_tensor`, `tensor_scalar`, `tensor_reduce`, `tensor_copy`
-and `memset` (trn1.md A.2). Syntax (see `base.py` for the common parts)::
+Defines `activation`, `tensor_tensor`, `tensor_scalar`, `tensor_reduce`, `tensor_copy`,
+`reciprocal` and `memset` (trn1.md A.2). Syntax (see `base.py` for the common parts)::
 
     trn_isa.activation gelu dst <ap>, src <ap>[, scale <imm|ap>][, bias <ap>][, accum <ap>]
         on scalar
@@ -9,6 +9,7 @@ and `memset` (trn1.md A.2). Syntax (see `base.py` for the common parts)::
     trn_isa.tensor_scalar dst <ap>, src <ap>, op0 mul 2.0[, op1 add <ap>] on vector
     trn_isa.tensor_reduce max dst <ap>, src <ap> {axes = 1 : i64, negate = false} on vector
     trn_isa.tensor_copy dst <ap>, src <ap> on gpsimd
+    trn_isa.reciprocal dst <ap>, src <ap> on vector
     trn_isa.memset dst <ap>, value 0.0 on vector
 
 `activation` computes `dst = func(src * scale + bias)` (scale defaults to 1.0, bias to 0),
@@ -29,13 +30,13 @@ from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def, traits_def
 from xdsl.utils.exceptions import VerifyException
 
-from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr, is_integer_dtype
+from trnc.dialects.isa_common import check_bitvec, check_reduce_op, is_integer
+from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr
 from trnc.dialects.trn_isa.attrs import (
     ActivationFunc,
     ActivationFuncAttr,
     AluOp,
     AluOpAttr,
-    EngineAttr,
     EngineKind,
     MemoryKind,
     SemaphoreAttr,
@@ -49,7 +50,6 @@ from trnc.dialects.trn_isa.base import (
     SlotKind,
     ap_prop,
     f64,
-    sync_props,
 )
 from trnc.dialects.trn_isa.rules import check_per_partition_scalar, check_same_elements
 from trnc.machine import MachineModel
@@ -69,13 +69,7 @@ def scalar_operand(value: float | AccessPatternAttr) -> Attribute:
 
 
 def _check_bitvec(op: AluOp, aps: Sequence[tuple[str, AccessPatternAttr]]) -> None:
-    if not op.is_bitvec:
-        return
-    for name, ap in aps:
-        if not is_integer_dtype(ap.dtype):
-            raise VerifyException(
-                f"bitvec rule: {op.value} needs integer dtypes, {name} is {ap.dtype}"
-            )
+    check_bitvec(op, [(name, ap.dtype) for name, ap in aps])
 
 
 @irdl_op_definition
@@ -120,10 +114,8 @@ class ActivationOp(ComputeOp):
             "scale": scalar_operand(scale),
             "bias": bias,
             "accum": accum,
-            "engine": EngineAttr(S),
-            **sync_props(waits, signals),
         }
-        super().__init__(properties={k: v for k, v in props.items() if v is not None})
+        self.init_props(S, waits, signals, props)
 
     def verify_compute(self, m: MachineModel) -> None:
         check_same_elements("dst", self.dst, "src", self.src)
@@ -164,15 +156,16 @@ class TensorTensorOp(ComputeOp):
         waits: Sequence[SemWaitAttr] = (),
         signals: Sequence[SemaphoreAttr] = (),
     ) -> None:
-        super().__init__(
-            properties={
+        self.init_props(
+            engine,
+            waits,
+            signals,
+            {
                 "op": AluOpAttr(AluOp(op)),
                 "dst": dst,
                 "lhs": lhs,
                 "rhs": rhs,
-                "engine": EngineAttr(engine),
-                **sync_props(waits, signals),
-            }
+            },
         )
 
     def verify_compute(self, m: MachineModel) -> None:
@@ -225,13 +218,11 @@ class TensorScalarOp(ComputeOp):
             "src": src,
             "op0": AluOpAttr(AluOp(op0)),
             "operand0": scalar_operand(operand0),
-            "engine": EngineAttr(engine),
-            **sync_props(waits, signals),
         }
         if op1 is not None and operand1 is not None:
             props["op1"] = AluOpAttr(AluOp(op1))
             props["operand1"] = scalar_operand(operand1)
-        super().__init__(properties=props)
+        self.init_props(engine, waits, signals, props)
 
     def verify_compute(self, m: MachineModel) -> None:
         if (self.op1 is None) != (self.operand1 is None):
@@ -274,16 +265,17 @@ class TensorReduceOp(ComputeOp):
         waits: Sequence[SemWaitAttr] = (),
         signals: Sequence[SemaphoreAttr] = (),
     ) -> None:
-        super().__init__(
-            properties={
+        self.init_props(
+            V,
+            waits,
+            signals,
+            {
                 "op": AluOpAttr(AluOp(op)),
                 "dst": dst,
                 "src": src,
                 "axes": IntegerAttr(axes, i64),
                 "negate": IntegerAttr.from_bool(negate),
-                "engine": EngineAttr(V),
-                **sync_props(waits, signals),
-            }
+            },
         )
 
     @property
@@ -296,8 +288,7 @@ class TensorReduceOp(ComputeOp):
 
     def verify_compute(self, m: MachineModel) -> None:
         op = self.op.data
-        if not op.is_reduction:
-            raise VerifyException(f"reduce op rule: {op.value} cannot reduce")
+        check_reduce_op(op)
         axes, ndims = self.axes.value.data, len(self.src.free_dims)
         if not 1 <= axes <= ndims:
             raise VerifyException(f"reduce axes rule: axes = {axes}, src has {ndims} free dims")
@@ -336,14 +327,42 @@ class TensorCopyOp(ComputeOp):
         waits: Sequence[SemWaitAttr] = (),
         signals: Sequence[SemaphoreAttr] = (),
     ) -> None:
-        super().__init__(
-            properties={
+        self.init_props(
+            engine,
+            waits,
+            signals,
+            {
                 "dst": dst,
                 "src": src,
-                "engine": EngineAttr(engine),
-                **sync_props(waits, signals),
-            }
+            },
         )
+
+    def verify_compute(self, m: MachineModel) -> None:
+        check_same_elements("dst", self.dst, "src", self.src)
+
+
+@irdl_op_definition
+class ReciprocalOp(ComputeOp):
+    """`dst = 1 / src` on VectorE, more precise than ScalarE's `reciprocal` activation
+    (trn1.md A.2 "reciprocal", B.3 `reciprocal`)."""
+
+    name = "trn_isa.reciprocal"
+
+    dst = prop_def(AccessPatternAttr)
+    src = prop_def(AccessPatternAttr)
+
+    SLOTS: ClassVar[tuple[Slot, ...]] = (Slot("dst", AP, write=True), Slot("src", AP))
+    ENGINES: ClassVar[tuple[EngineKind, ...]] = (V,)
+    traits = traits_def(InProgram())
+
+    def __init__(
+        self,
+        dst: AccessPatternAttr,
+        src: AccessPatternAttr,
+        waits: Sequence[SemWaitAttr] = (),
+        signals: Sequence[SemaphoreAttr] = (),
+    ) -> None:
+        self.init_props(V, waits, signals, {"dst": dst, "src": src})
 
     def verify_compute(self, m: MachineModel) -> None:
         check_same_elements("dst", self.dst, "src", self.src)
@@ -370,18 +389,19 @@ class MemsetOp(ComputeOp):
         waits: Sequence[SemWaitAttr] = (),
         signals: Sequence[SemaphoreAttr] = (),
     ) -> None:
-        super().__init__(
-            properties={
+        self.init_props(
+            engine,
+            waits,
+            signals,
+            {
                 "dst": dst,
                 "value": FloatAttr(float(value), f64),
-                "engine": EngineAttr(engine),
-                **sync_props(waits, signals),
-            }
+            },
         )
 
     def verify_compute(self, m: MachineModel) -> None:
         value = self.value.value.data
-        if is_integer_dtype(self.dst.dtype) and not float(value).is_integer():
+        if is_integer(self.dst.dtype) and not float(value).is_integer():
             raise VerifyException(
                 f"memset value rule: {value} is not an integer, dst is {self.dst.dtype}"
             )

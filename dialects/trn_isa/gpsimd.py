@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr, i64
+from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, prop_def, traits_def
 from xdsl.utils.exceptions import VerifyException
 
@@ -29,7 +30,6 @@ from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr
 from trnc.dialects.trn_isa.attrs import (
     CompareOp,
     CompareOpAttr,
-    EngineAttr,
     EngineKind,
     SemaphoreAttr,
     SemWaitAttr,
@@ -42,7 +42,6 @@ from trnc.dialects.trn_isa.base import (
     Slot,
     SlotKind,
     f64,
-    sync_props,
 )
 from trnc.dialects.trn_isa.rules import check_same_elements
 from trnc.machine import MachineModel
@@ -60,6 +59,23 @@ class _AffineValueOp(ComputeOp):
     pattern = prop_def(ValuePatternAttr)
 
     ENGINES: ClassVar[tuple[EngineKind, ...]] = (G,)
+    VALUE_SLOTS: ClassVar[tuple[Slot, ...]] = (
+        Slot("base", SlotKind.INT),
+        Slot("channel_multiplier", SlotKind.INT),
+        Slot("pattern", SlotKind.PATTERN),
+    )
+    """The syntax slots of the affine value, shared by the subclasses."""
+
+    @staticmethod
+    def value_props(
+        pattern: Sequence[tuple[int, int]], base: int, channel_multiplier: int
+    ) -> dict[str, Attribute]:
+        """The properties of the affine value `base + p * channel_multiplier + pattern`."""
+        return {
+            "base": IntegerAttr(base, i64),
+            "channel_multiplier": IntegerAttr(channel_multiplier, i64),
+            "pattern": ValuePatternAttr(pattern),
+        }
 
     def value_at(self, p: int, index: Sequence[int]) -> int:
         """The affine value at partition `p` (from 0) and free index `index`."""
@@ -92,9 +108,7 @@ class IotaOp(_AffineValueOp):
 
     SLOTS: ClassVar[tuple[Slot, ...]] = (
         Slot("dst", AP, write=True),
-        Slot("base", SlotKind.INT),
-        Slot("channel_multiplier", SlotKind.INT),
-        Slot("pattern", SlotKind.PATTERN),
+        *_AffineValueOp.VALUE_SLOTS,
     )
     traits = traits_def(InProgram())
 
@@ -107,15 +121,11 @@ class IotaOp(_AffineValueOp):
         waits: Sequence[SemWaitAttr] = (),
         signals: Sequence[SemaphoreAttr] = (),
     ) -> None:
-        super().__init__(
-            properties={
-                "dst": dst,
-                "base": IntegerAttr(base, i64),
-                "channel_multiplier": IntegerAttr(channel_multiplier, i64),
-                "pattern": ValuePatternAttr(pattern),
-                "engine": EngineAttr(G),
-                **sync_props(waits, signals),
-            }
+        self.init_props(
+            G,
+            waits,
+            signals,
+            {"dst": dst, **self.value_props(pattern, base, channel_multiplier)},
         )
 
     def verify_compute(self, m: MachineModel) -> None:
@@ -136,9 +146,7 @@ class AffineSelectOp(_AffineValueOp):
     SLOTS: ClassVar[tuple[Slot, ...]] = (
         Slot("dst", AP, write=True),
         Slot("src", AP),
-        Slot("base", SlotKind.INT),
-        Slot("channel_multiplier", SlotKind.INT),
-        Slot("pattern", SlotKind.PATTERN),
+        *_AffineValueOp.VALUE_SLOTS,
         Slot("on_false", SlotKind.FLOAT),
     )
     traits = traits_def(InProgram())
@@ -155,18 +163,17 @@ class AffineSelectOp(_AffineValueOp):
         waits: Sequence[SemWaitAttr] = (),
         signals: Sequence[SemaphoreAttr] = (),
     ) -> None:
-        super().__init__(
-            properties={
+        self.init_props(
+            G,
+            waits,
+            signals,
+            {
                 "cmp": CompareOpAttr(CompareOp(cmp)),
                 "dst": dst,
                 "src": src,
-                "base": IntegerAttr(base, i64),
-                "channel_multiplier": IntegerAttr(channel_multiplier, i64),
-                "pattern": ValuePatternAttr(pattern),
+                **self.value_props(pattern, base, channel_multiplier),
                 "on_false": FloatAttr(float(on_false), f64),
-                "engine": EngineAttr(G),
-                **sync_props(waits, signals),
-            }
+            },
         )
 
     def verify_compute(self, m: MachineModel) -> None:

@@ -36,7 +36,7 @@ from xdsl.printer import Printer
 from xdsl.traits import HasParent, IsolatedFromAbove, NoTerminator, SymbolOpInterface
 from xdsl.utils.exceptions import VerifyException
 
-from trnc.dialects.trn_isa.access_pattern import element_bytes
+from trnc.dialects.isa_common import element_bytes
 from trnc.dialects.trn_isa.attrs import HbmRole, HbmRoleAttr
 from trnc.dialects.trn_isa.base import InstructionOp
 from trnc.machine import TRN1

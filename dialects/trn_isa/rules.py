@@ -2,8 +2,10 @@
 
 Each function checks one named rule and raises `VerifyException` with a message that
 starts with the rule's name, then gives the offending values. The instruction verifiers
-(`instructions.py`, `dma.py`) and the program verifier (`program.py`) call them; every
-number comes from `trnc.machine.TRN1`.
+(`base.py`, `tensor_engine.py`, `elementwise.py`, `gpsimd.py`, `dma.py`) call them; every
+number comes from `trnc.machine.TRN1`. The rules `tile` checks too (engine, connectivity,
+free size, per-partition scalar, PSUM bank) are defined once in `trnc.dialects.isa_common`
+and applied here to access patterns.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from collections.abc import Iterable
 
 from xdsl.utils.exceptions import VerifyException
 
-from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr, element_bytes
+from trnc.dialects import isa_common
+from trnc.dialects.isa_common import element_bytes, is_psum_accumulator
+from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr
 from trnc.dialects.trn_isa.attrs import EngineKind, MemoryKind, SemaphoreAttr, SemWaitAttr
 from trnc.machine import TRN1, Engine, MachineModel
 
@@ -53,6 +57,11 @@ def check_access_pattern(name: str, ap: AccessPatternAttr, m: MachineModel = TRN
         )
     if error := m.start_partition_error(ap.start, ap.partitions):
         raise VerifyException(f"{error} ({name})")
+    if ap.mem is MemoryKind.PSUM and not is_psum_accumulator(ap.dtype, m):
+        raise VerifyException(
+            f"psum dtype rule: {name} is {ap.dtype} in psum, which holds "
+            f"{' or '.join(m.psum_accumulator_dtypes)}"
+        )
     size = m.memory_bytes_per_partition(ap.mem.machine)
     lo, hi = ap.free_byte_range()
     if lo < 0 or hi > size:
@@ -75,44 +84,25 @@ def check_connectivity(
     m: MachineModel = TRN1,
 ) -> None:
     """A.1 engine-to-memory connectivity."""
-    for name, ap in reads:
-        if not m.can_read(engine, ap.mem.machine):
-            raise VerifyException(
-                f"connectivity rule: {engine.value} cannot read {ap.mem.value} ({name})"
-            )
-    for name, ap in writes:
-        if not m.can_write(engine, ap.mem.machine):
-            raise VerifyException(
-                f"connectivity rule: {engine.value} cannot write {ap.mem.value} ({name})"
-            )
+    isa_common.check_connectivity(
+        engine,
+        [(name, ap.mem.machine) for name, ap in reads],
+        [(name, ap.mem.machine) for name, ap in writes],
+        m,
+    )
 
 
 def check_engine(op_name: str, engine: EngineKind, allowed: Iterable[EngineKind]) -> None:
     """A.2: the instruction runs on an engine that implements it."""
-    allowed = tuple(allowed)
-    if engine not in allowed:
-        names = " or ".join(e.value for e in allowed)
-        raise VerifyException(f"engine rule: {op_name} runs on {names}, got {engine.value}")
+    isa_common.check_engine(op_name, engine, allowed)
 
 
 def check_free_size(
     engine: EngineKind, operands: Iterable[tuple[str, AccessPatternAttr]], m: MachineModel = TRN1
 ) -> None:
     """A.1: free size per Vector/Scalar instruction (65,536 in SBUF, 4,096 in PSUM)."""
-    if engine not in (EngineKind.VECTOR, EngineKind.SCALAR):
-        return
     for name, ap in operands:
-        if ap.mem is MemoryKind.PSUM:
-            limit = m.max_free_elems_psum
-        elif ap.mem is MemoryKind.SBUF:
-            limit = m.max_free_elems_sbuf
-        else:
-            continue
-        if ap.free_elems > limit:
-            raise VerifyException(
-                f"free-size rule: {name} has {ap.free_elems} elements per partition in "
-                f"{ap.mem.value}, at most {limit} on {engine.value}"
-            )
+        isa_common.check_free_size(engine.machine, name, ap.mem.machine, ap.free_elems, m)
 
 
 def check_semaphore(sem: SemaphoreAttr, m: MachineModel = TRN1) -> None:
@@ -163,19 +153,9 @@ def check_same_elements(a: str, ap_a: AccessPatternAttr, b: str, ap_b: AccessPat
 def check_per_partition_scalar(name: str, ap: AccessPatternAttr, partitions: int) -> None:
     """A [P, 1] operand (scale, bias, operand, reduce output): one element per partition
     over the partitions of the instruction."""
-    if ap.partitions != partitions or ap.free_elems != 1:
-        raise VerifyException(
-            f"per-partition scalar rule: {name} must be [{partitions}, 1], got "
-            f"[{ap.partitions}, {ap.free_elems}]"
-        )
+    isa_common.check_per_partition_scalar(name, ap.partitions, ap.free_elems, partitions)
 
 
 def check_psum_bank(name: str, ap: AccessPatternAttr, m: MachineModel = TRN1) -> None:
     """A.1: a matmul output lies inside one PSUM bank in every partition."""
-    lo, hi = ap.free_byte_range()
-    bank = m.psum_bank_bytes
-    if lo // bank != (hi - 1) // bank:
-        raise VerifyException(
-            f"psum bank rule: {name} touches bytes [{lo}, {hi}) of each partition, which "
-            f"crosses a {bank}-byte bank boundary"
-        )
+    isa_common.check_psum_bank(name, *ap.free_byte_range(), m=m)

@@ -21,20 +21,14 @@ from xdsl.dialects.builtin import BoolAttr, Float32Type, IntegerAttr
 from xdsl.irdl import irdl_op_definition, prop_def, traits_def
 from xdsl.utils.exceptions import VerifyException
 
+from trnc.dialects.isa_common import check_tensor_output
 from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr
-from trnc.dialects.trn_isa.attrs import EngineAttr, EngineKind, SemaphoreAttr, SemWaitAttr
-from trnc.dialects.trn_isa.base import ComputeOp, InProgram, Slot, SlotKind, sync_props
+from trnc.dialects.trn_isa.attrs import EngineKind, SemaphoreAttr, SemWaitAttr
+from trnc.dialects.trn_isa.base import ComputeOp, InProgram, Slot, SlotKind
 from trnc.dialects.trn_isa.rules import check_psum_bank
 from trnc.machine import MachineModel
 
 AP = SlotKind.AP
-
-
-def _check_f32_output(op_name: str, dst: AccessPatternAttr) -> None:
-    if not isinstance(dst.dtype, Float32Type):
-        raise VerifyException(
-            f"psum output dtype rule: {op_name} writes fp32 to psum, dst is {dst.dtype}"
-        )
 
 
 @irdl_op_definition
@@ -65,15 +59,16 @@ class MatmulOp(ComputeOp):
         waits: Sequence[SemWaitAttr] = (),
         signals: Sequence[SemaphoreAttr] = (),
     ) -> None:
-        super().__init__(
-            properties={
+        self.init_props(
+            EngineKind.TENSOR,
+            waits,
+            signals,
+            {
                 "dst": dst,
                 "stationary": stationary,
                 "moving": moving,
                 "accumulate": IntegerAttr.from_bool(accumulate),
-                "engine": EngineAttr(EngineKind.TENSOR),
-                **sync_props(waits, signals),
-            }
+            },
         )
 
     @property
@@ -129,7 +124,7 @@ class MatmulOp(ComputeOp):
                 f"matmul fp32 rule: fp32 inputs on both or neither, got stationary "
                 f"{st.dtype} and moving {mv.dtype}"
             )
-        _check_f32_output(self.name, dst)
+        check_tensor_output(self.name, "dst", dst.dtype, m)
         check_psum_bank("dst", dst, m)
 
 
@@ -153,26 +148,32 @@ class TransposeOp(ComputeOp):
         waits: Sequence[SemWaitAttr] = (),
         signals: Sequence[SemaphoreAttr] = (),
     ) -> None:
-        super().__init__(
-            properties={
+        self.init_props(
+            EngineKind.TENSOR,
+            waits,
+            signals,
+            {
                 "dst": dst,
                 "src": src,
-                "engine": EngineAttr(EngineKind.TENSOR),
-                **sync_props(waits, signals),
-            }
+            },
         )
 
     def verify_compute(self, m: MachineModel) -> None:
         src, dst = self.src, self.dst
         p, f = src.partitions, src.free_elems
-        if p > m.transpose_max or f > m.transpose_max:
+        if p > m.transpose_max:
             raise VerifyException(
-                f"transpose size rule: src is [{p}, {f}], both must be at most {m.transpose_max}"
+                f"transpose partition rule: src spans {p} partitions, at most {m.transpose_max}"
+            )
+        if f > m.transpose_max:
+            raise VerifyException(
+                f"transpose size rule: src has {f} elements per partition, at most "
+                f"{m.transpose_max}"
             )
         if (dst.partitions, dst.free_elems) != (f, p):
             raise VerifyException(
                 f"transpose output shape mismatch: expected dst [{f}, {p}], got "
                 f"[{dst.partitions}, {dst.free_elems}]"
             )
-        _check_f32_output(self.name, dst)
+        check_tensor_output(self.name, "dst", dst.dtype, m)
         check_psum_bank("dst", dst, m)

@@ -161,13 +161,42 @@ def test_builder_rule_violations() -> None:
     acc = AllocOp(BufferType((128, 512), f32, Memory.PSUM, pm), address=1024)
     w = AllocOp(BufferType((128, 128), bf16, Memory.SBUF, pm))
     x = AllocOp(BufferType((128, 512), bf16, Memory.SBUF, pm))
-    with pytest.raises(VerifyException, match="spans banks 0 and 1"):
+    with pytest.raises(VerifyException, match=r"crosses a 2048-byte bank boundary"):
         MatmulOp(w, x, acc, accumulate=True).verify()
     with pytest.raises(VerifyException, match="engine rule: copy runs on vector or scalar"):
         CopyOp(x, x, engine=Engine.TENSOR).verify()
-    with pytest.raises(VerifyException, match="connectivity rule: the gpsimd engine"):
+    with pytest.raises(VerifyException, match="connectivity rule: gpsimd cannot read psum"):
         CopyOp(acc, x, engine=Engine.GPSIMD).verify()
     with pytest.raises(VerifyException, match="start-partition rule"):
         AllocOp(BufferType((40, 4), f32, Memory.SBUF, pm), start_partition=32).verify()
     with pytest.raises(VerifyException, match="dma queue rule"):
         DmaOp(x, x, queue=TRN1.dma_queues).verify()
+
+
+def test_shared_element_types_and_alu_tables() -> None:
+    """tile and trn_isa use one table of element types and ALU ops (isa_common)."""
+    from xdsl.dialects.builtin import f64, i1, i64
+
+    from trnc.dialects import isa_common, trn_isa
+
+    for bad in (f64, i64, i1):
+        assert element_bytes(bad) is None
+        with pytest.raises(VerifyException, match="buffer element type rule"):
+            BufferType((4,), bad, Memory.HBM)
+    assert AluOp is trn_isa.AluOp is isa_common.AluOp
+    assert ActivationFunc is trn_isa.ActivationFunc
+    assert AluOp.INVERT.is_bitvec and AluOp.LOGICAL_SHIFT_RIGHT.is_bitvec
+    assert not AluOp.ABS_MAX.is_reduction and AluOp.BITWISE_XOR.is_reduction
+
+
+def test_matmul_bank_rule_through_view() -> None:
+    pm = LayoutAttr.partition_major(2)
+    wide = AllocOp(BufferType((128, 1024), f32, Memory.PSUM, pm), address=0)
+    w = AllocOp(BufferType((128, 128), bf16, Memory.SBUF, pm))
+    x = AllocOp(BufferType((128, 512), bf16, Memory.SBUF, pm))
+    half = BufferType((128, 512), f32, Memory.PSUM, pm)
+    ok = ViewOp(wide, [0, 512], half)
+    MatmulOp(w, x, ok, accumulate=False).verify()
+    bad = ViewOp(wide, [0, 256], half)
+    with pytest.raises(VerifyException, match=r"bytes \[1024, 3072\)"):
+        MatmulOp(w, x, bad, accumulate=False).verify()

@@ -389,3 +389,14 @@ def test_program_rules_raise_named_errors() -> None:
     )
     with pytest.raises(VerifyException, match=r"hbm access rule: .*\[64, 8256\)"):
         outside.verify()
+
+
+def test_reciprocal_builder() -> None:
+    from trnc.dialects.trn_isa import ReciprocalOp
+
+    dst = _sbuf(0, 128, 0, [(1, 64)], f32)
+    src = _sbuf(0, 128, 256, [(1, 64)], f32)
+    op = ReciprocalOp(dst, src)
+    op.verify()
+    assert op.engine_kind is EngineKind.VECTOR
+    assert [name for name, _ in op.access_patterns()] == ["dst", "src"]

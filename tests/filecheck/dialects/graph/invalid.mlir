@@ -151,14 +151,6 @@ func.func @gelu_approximate(%x: tensor<4xf32>) {
 
 // -----
 
-func.func @clip_bounds(%x: tensor<4xf32>) {
-  // expected-error @+1 {{clip bounds rule: min must be <= max, got 6.0 > 0.0}}
-  %0 = graph.clip %x {min = 6.0, max = 0.0} : tensor<4xf32>
-  return
-}
-
-// -----
-
 func.func @cast_shape(%x: tensor<4xf32>) {
   // expected-error @+1 {{result shape mismatch: expected tensor<4xf16>, got tensor<8xf16>}}
   %0 = graph.cast %x : tensor<4xf32> -> tensor<8xf16>

@@ -110,6 +110,9 @@ func.func @unary(%x: tensor<4x16xf32>, %h: tensor<4x16xf16>, %i: tensor<8xi32>) 
   %15 = graph.clip %i {max = 100.0} : tensor<8xi32>
   // CHECK-NEXT: [[V16:%.*]] = graph.clip %x {min = 0xfff0000000000000 : f64} : tensor<4x16xf32>
   %16 = graph.clip %x {min = 0xFFF0000000000000 : f64} : tensor<4x16xf32>
+  // ONNX Clip: min > max is valid (every value becomes max).
+  // CHECK-NEXT: graph.clip %x {min = 6.0, max = 0.0} : tensor<4x16xf32>
+  %clip_inverted = graph.clip %x {min = 6.0, max = 0.0} : tensor<4x16xf32>
   // CHECK-NEXT: [[V17:%.*]] = graph.leaky_relu %x {alpha = 0.01} : tensor<4x16xf32>
   %17 = graph.leaky_relu %x {alpha = 0.01} : tensor<4x16xf32>
   // CHECK-NEXT: [[V18:%.*]] = graph.hard_sigmoid %x {alpha = 0.2, beta = 0.5} : tensor<4x16xf32>

@@ -10,6 +10,22 @@ func.func private @bad_type_2(%a: !tile.buffer<4xindex, hbm>)
 
 // -----
 
+// Element types trn_isa does not support are rejected here too.
+// expected-error @+1 {{buffer element type rule: expected one of f32, bf16, f16, f8E4M3FN, f8E4M3, f8E5M2, i32, ui32, i16, ui16, i8, ui8, got f64}}
+func.func private @bad_type_f64(%a: !tile.buffer<4xf64, hbm>)
+
+// -----
+
+// expected-error @+1 {{buffer element type rule: expected one of}}
+func.func private @bad_type_i64(%a: !tile.buffer<4xi64, hbm>)
+
+// -----
+
+// expected-error @+1 {{buffer element type rule: expected one of}}
+func.func private @bad_type_i1(%a: !tile.buffer<128x4xi1, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>)
+
+// -----
+
 // expected-error @+1 {{buffer layout rule: sbuf buffers need a #tile.layout}}
 func.func private @bad_type_3(%a: !tile.buffer<128x4xbf16, sbuf>)
 
@@ -189,7 +205,7 @@ func.func @bad_28(%a: !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> 
 // -----
 
 func.func @bad_29(%a: !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %b: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{connectivity rule: the dma engine cannot read psum (source)}}
+  // expected-error @+1 {{connectivity rule: dma cannot read psum (source)}}
   tile.dma %a -> %b : !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -197,7 +213,7 @@ func.func @bad_29(%a: !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> p
 // -----
 
 func.func @bad_30(%a: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %b: !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{connectivity rule: the dma engine cannot write psum (dest)}}
+  // expected-error @+1 {{connectivity rule: dma cannot write psum (dest)}}
   tile.dma %a -> %b : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -221,7 +237,7 @@ func.func @bad_32(%a: !tile.buffer<128x512xbf16, hbm>, %b: !tile.buffer<128x512x
 // -----
 
 func.func @bad_33(%w: !tile.buffer<128x128xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %x: !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %acc: !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{connectivity rule: the tensor engine cannot read psum (stationary)}}
+  // expected-error @+1 {{connectivity rule: tensor cannot read psum (stationary)}}
   tile.matmul %w, %x -> %acc accumulate = false : !tile.buffer<128x128xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -229,7 +245,7 @@ func.func @bad_33(%w: !tile.buffer<128x128xf32, psum, #tile.layout<[d0, d1] -> p
 // -----
 
 func.func @bad_34(%w: !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %x: !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %acc: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{connectivity rule: the tensor engine cannot write sbuf (accumulator)}}
+  // expected-error @+1 {{connectivity rule: tensor cannot write sbuf (accumulator)}}
   tile.matmul %w, %x -> %acc accumulate = false : !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -310,7 +326,7 @@ func.func @bad_43(%w: !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> 
 
 func.func @bad_44(%w: !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %x: !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
   %acc = tile.alloc address 1024 : !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
-  // expected-error @+1 {{psum bank rule: the accumulator at address 1024 spans banks 0 and 1}}
+  // expected-error @+1 {{psum bank rule: accumulator touches bytes [1024, 3072) of each partition, which crosses a 2048-byte bank boundary}}
     tile.matmul %w, %x -> %acc accumulate = true : !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -318,7 +334,7 @@ func.func @bad_44(%w: !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> 
 // -----
 
 func.func @bad_45(%t: !tile.buffer<128x64xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %p: !tile.buffer<64x128xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{connectivity rule: the tensor engine cannot write sbuf (output)}}
+  // expected-error @+1 {{connectivity rule: tensor cannot write sbuf (output)}}
   tile.transpose %t -> %p : !tile.buffer<128x64xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<64x128xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -374,7 +390,7 @@ func.func @bad_51(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> p
 // -----
 
 func.func @bad_52(%x: !tile.buffer<128x512xf32, hbm>, %y: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{connectivity rule: the scalar engine cannot read hbm (input)}}
+  // expected-error @+1 {{connectivity rule: scalar cannot read hbm (input)}}
   tile.activation relu %x -> %y on scalar : !tile.buffer<128x512xf32, hbm> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -398,7 +414,7 @@ func.func @bad_54(%x: !tile.buffer<128x128xf32, sbuf, #tile.layout<[d0, d1] -> p
 // -----
 
 func.func @bad_55(%x: !tile.buffer<128x65537xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{free size rule: input has 65537 free elements per partition in sbuf, at most 65536 per scalar instruction}}
+  // expected-error @+1 {{free size rule: input has 65537 elements per partition in sbuf, at most 65536 on scalar}}
   tile.activation relu %x -> %x on scalar : !tile.buffer<128x65537xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x65537xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -406,7 +422,7 @@ func.func @bad_55(%x: !tile.buffer<128x65537xbf16, sbuf, #tile.layout<[d0, d1] -
 // -----
 
 func.func @bad_56(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %b: !tile.buffer<64x1xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{per-partition scalar rule: bias must hold one element in each of the 128 partitions, got 64 partitions x 1 elements}}
+  // expected-error @+1 {{per-partition scalar rule: bias must be [128, 1], got [64, 1]}}
   tile.activation exp %x bias %b -> %x on scalar : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<64x1xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -446,7 +462,7 @@ func.func @bad_60(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> p
 // -----
 
 func.func @bad_61(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{bitvec op rule: bitwise_or needs integer element types, got f32}}
+  // expected-error @+1 {{bitvec rule: bitwise_or needs integer dtypes, lhs is f32}}
   tile.tensor_tensor bitwise_or %x, %x -> %x on vector : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -462,7 +478,7 @@ func.func @bad_62(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> p
 // -----
 
 func.func @bad_63(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %s: !tile.buffer<128x2xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{per-partition scalar rule: scalar must hold one element in each of the 128 partitions, got 128 partitions x 2 elements}}
+  // expected-error @+1 {{per-partition scalar rule: scalar must be [128, 1], got [128, 2]}}
   tile.tensor_scalar add %x, %s -> %x on vector : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x2xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -486,7 +502,7 @@ func.func @bad_65(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> p
 // -----
 
 func.func @bad_66(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %r: !tile.buffer<128x1xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{reduce op rule: div is not a reduction}}
+  // expected-error @+1 {{reduce op rule: div cannot reduce}}
   tile.reduce div %x axes [1] -> %r on vector : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x1xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -526,7 +542,7 @@ func.func @bad_70(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> p
 // -----
 
 func.func @bad_71(%x: !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %y: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{connectivity rule: the gpsimd engine cannot read psum (input)}}
+  // expected-error @+1 {{connectivity rule: gpsimd cannot read psum (input)}}
   tile.copy %x -> %y on gpsimd : !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -542,7 +558,7 @@ func.func @bad_72(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> p
 // -----
 
 func.func @bad_73(%x: !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{connectivity rule: the gpsimd engine cannot write psum (output)}}
+  // expected-error @+1 {{connectivity rule: gpsimd cannot write psum (output)}}
   tile.memset %x value 0.0 on gpsimd : !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -578,5 +594,66 @@ func.func @view_offset_overflow(%a: !tile.buffer<128x512xbf16, sbuf, #tile.layou
 func.func @reduce_axes_overflow(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %r: !tile.buffer<128x1xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
   // expected-error @+1 {{invalid value: an integer does not fit its type}}
   tile.reduce add %x axes [18446744073709551616] -> %r on vector : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x1xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+// A 128x512 view at column 256 of a 128x1024 f32 PSUM buffer at address 0 covers bytes
+// [1024, 3072) of each partition: it crosses from bank 0 into bank 1.
+func.func @bank_through_view(%w: !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %x: !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  %p = tile.alloc address 0 : !tile.buffer<128x1024xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  %v = tile.view %p[0, 256] : !tile.buffer<128x1024xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>> to !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  // expected-error @+1 {{psum bank rule: accumulator touches bytes [1024, 3072) of each partition, which crosses a 2048-byte bank boundary}}
+  tile.matmul %w, %x -> %v accumulate = false : !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+// Nested views add their offsets: column 128 + 128 = 256, as above.
+func.func @bank_through_nested_views(%w: !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %x: !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  %p = tile.alloc address 0 : !tile.buffer<128x1024xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  %u = tile.view %p[0, 128] : !tile.buffer<128x1024xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>> to !tile.buffer<128x896xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  %v = tile.view %u[0, 128] : !tile.buffer<128x896xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>> to !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  // expected-error @+1 {{psum bank rule: accumulator touches bytes [1024, 3072) of each partition}}
+  tile.matmul %w, %x -> %v accumulate = false : !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+// At a dynamic column offset the bank is unknown, so the accumulator must fit in one
+// bank wherever it lands. In this source layout the columns are interleaved (d1.1 outer,
+// d1.0 inner), so 512 consecutive columns spread over 4092 bytes of each partition.
+func.func @bank_dynamic_view(%w: !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %x: !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %j: index) {
+  %p = tile.alloc address 0 : !tile.buffer<128x1024xf32, psum, #tile.layout<[d0, d1 : 2x512] -> part(d0) free(d1.1, d1.0)>>
+  %v = tile.view %p[0, %j] : !tile.buffer<128x1024xf32, psum, #tile.layout<[d0, d1 : 2x512] -> part(d0) free(d1.1, d1.0)>> to !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  // expected-error @+1 {{psum bank rule: accumulator is a view at a dynamic free offset, so its 4092 bytes per partition must fit in one 2048-byte bank}}
+  tile.matmul %w, %x -> %v accumulate = false : !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @transpose_output_dtype(%t: !tile.buffer<128x64xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %p: !tile.buffer<64x128xi32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{psum output dtype rule: transpose writes f32 to psum, output is i32}}
+  tile.transpose %t -> %p : !tile.buffer<128x64xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<64x128xi32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @reduce_abs_max(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %r: !tile.buffer<128x1xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{reduce op rule: abs_max cannot reduce}}
+  tile.reduce abs_max %x axes [1] -> %r on vector : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x1xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @shift_float(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{bitvec rule: logical_shift_right needs integer dtypes, input is f32}}
+  tile.tensor_scalar logical_shift_right %x, 1.0 -> %x on vector : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }

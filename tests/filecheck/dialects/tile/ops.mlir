@@ -130,6 +130,10 @@ func.func @compute_ops(%x: !sb, %y: !sb, %mx: !col, %sum: !col, %t: !sb_t, %pt: 
   tile.tensor_tensor add %x, %y -> %y on vector : !sb, !sb -> !sb
   // CHECK-NEXT: tile.tensor_tensor bitwise_and %{{.*}}, %{{.*}} -> %{{.*}} on gpsimd : {{.*}}
   tile.tensor_tensor bitwise_and %i, %i -> %i on gpsimd : !sb_i, !sb_i -> !sb_i
+  // CHECK-NEXT: tile.tensor_scalar shift_left %{{.*}}, 2.000000e+00 -> %{{.*}} on vector : {{.*}}
+  tile.tensor_scalar shift_left %i, 2.0 -> %i on vector : !sb_i -> !sb_i
+  // CHECK-NEXT: tile.tensor_tensor invert %{{.*}}, %{{.*}} -> %{{.*}} on vector : {{.*}}
+  tile.tensor_tensor invert %i, %i -> %i on vector : !sb_i, !sb_i -> !sb_i
   // CHECK-NEXT: tile.copy %{{.*}} -> %{{.*}} on scalar : {{.*}}
   tile.copy %y -> %x on scalar : !sb -> !sb
   // CHECK-NEXT: tile.transpose %{{.*}} -> %{{.*}} : !tile.buffer<128x64xbf16, sbuf, {{.*}}> -> !tile.buffer<64x128xf32, psum, {{.*}}>
@@ -138,6 +142,33 @@ func.func @compute_ops(%x: !sb, %y: !sb, %mx: !col, %sum: !col, %t: !sb_t, %pt: 
   tile.memset %x value 0.0 on gpsimd : !sb
   // CHECK-NEXT: tile.memset %{{.*}} value -1.000000e+00 on vector : !tile.buffer<128x512xi32, {{.*}}>
   tile.memset %i value -1.0 on vector : !sb_i
+  // CHECK-NEXT: func.return
+  func.return
+}
+
+// Matmuls into views of one wide PSUM buffer: a static view at column 512 of a 128x1024
+// f32 buffer at address 0 is bytes [2048, 4096), i.e. bank 1; a view at a dynamic column
+// offset is accepted when its 1 KiB per partition fits in one bank.
+
+!ps_wide = !tile.buffer<128x1024xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!ps_half = !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!ps_quarter = !tile.buffer<128x256xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!sb_w2 = !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!sb_x2 = !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!sb_x3 = !tile.buffer<128x256xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+
+// CHECK-LABEL: func.func @matmul_into_views
+func.func @matmul_into_views(%w: !sb_w2, %x: !sb_x2, %x3: !sb_x3, %j: index) {
+  // CHECK-NEXT: [[P:%.*]] = tile.alloc address 0 : !tile.buffer<128x1024xf32, psum, {{.*}}>
+  %p = tile.alloc address 0 : !ps_wide
+  // CHECK-NEXT: [[V:%.*]] = tile.view [[P]] [0, 512] : {{.*}}
+  %v = tile.view %p[0, 512] : !ps_wide to !ps_half
+  // CHECK-NEXT: tile.matmul %{{.*}}, %{{.*}} -> [[V]] accumulate = false : {{.*}}
+  tile.matmul %w, %x -> %v accumulate = false : !sb_w2, !sb_x2 -> !ps_half
+  // CHECK-NEXT: [[D:%.*]] = tile.view [[P]] [0, %{{.*}}] : {{.*}}
+  %d = tile.view %p[0, %j] : !ps_wide to !ps_quarter
+  // CHECK-NEXT: tile.matmul %{{.*}}, %{{.*}} -> [[D]] accumulate = true : {{.*}}
+  tile.matmul %w, %x3 -> %d accumulate = true : !sb_w2, !sb_x3 -> !ps_quarter
   // CHECK-NEXT: func.return
   func.return
 }

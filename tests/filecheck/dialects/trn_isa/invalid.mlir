@@ -81,7 +81,7 @@ trn_isa.program @p {
 
 trn_isa.program @p {
   // expected-error @+1 {{psum alignment rule: dst starts at byte 2, not a multiple of 4}}
-  trn_isa.memset dst #trn_isa.ap<psum[0:128] + 2, [[1, 8]], bf16>, value 0.0 on vector
+  trn_isa.memset dst #trn_isa.ap<psum[0:128] + 2, [[1, 8]], f32>, value 0.0 on vector
 }
 
 // -----
@@ -186,7 +186,7 @@ trn_isa.program @p {
 
 trn_isa.program @p {
   // expected-error @+1 {{connectivity rule: tensor cannot read psum (moving)}}
-  trn_isa.matmul dst #trn_isa.ap<psum[0:128] + 0, [[1, 512]], f32>, stationary #trn_isa.ap<sbuf[0:128] + 0, [[1, 128]], bf16>, moving #trn_isa.ap<psum[0:128] + 4096, [[1, 512]], bf16> on tensor
+  trn_isa.matmul dst #trn_isa.ap<psum[0:128] + 0, [[1, 512]], f32>, stationary #trn_isa.ap<sbuf[0:128] + 0, [[1, 128]], bf16>, moving #trn_isa.ap<psum[0:128] + 4096, [[1, 512]], f32> on tensor
 }
 
 // -----
@@ -209,14 +209,14 @@ trn_isa.program @p {
 // --- free size per Vector/Scalar instruction (trn1.md A.1) -------------------------------
 
 trn_isa.program @p {
-  // expected-error @+1 {{free-size rule: src has 4100 elements per partition in psum, at most 4096 on vector}}
-  trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 4100]], bf16>, src #trn_isa.ap<psum[0:128] + 0, [[1, 4100]], bf16> on vector
+  // expected-error @+1 {{free size rule: src has 4100 elements per partition in psum, at most 4096 on vector}}
+  trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 4100]], bf16>, src #trn_isa.ap<psum[0:128] + 0, [[0, 4100]], f32> on vector
 }
 
 // -----
 
 trn_isa.program @p {
-  // expected-error @+1 {{free-size rule: dst has 65792 elements per partition in sbuf, at most 65536 on scalar}}
+  // expected-error @+1 {{free size rule: dst has 65792 elements per partition in sbuf, at most 65536 on scalar}}
   trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 0, [[256, 256], [1, 257]], i8>, src #trn_isa.ap<sbuf[0:128] + 70000, [[257, 256], [1, 257]], i8> on scalar
 }
 
@@ -327,8 +327,8 @@ trn_isa.program @p {
 // -----
 
 trn_isa.program @p {
-  // expected-error @+1 {{psum output dtype rule: trn_isa.matmul writes fp32 to psum, dst is bf16}}
-  trn_isa.matmul dst #trn_isa.ap<psum[0:128] + 0, [[1, 512]], bf16>, stationary #trn_isa.ap<sbuf[0:128] + 0, [[1, 128]], bf16>, moving #trn_isa.ap<sbuf[0:128] + 256, [[1, 512]], bf16> on tensor
+  // expected-error @+1 {{psum output dtype rule: trn_isa.matmul writes f32 to psum, dst is i32}}
+  trn_isa.matmul dst #trn_isa.ap<psum[0:128] + 0, [[1, 512]], i32>, stationary #trn_isa.ap<sbuf[0:128] + 0, [[1, 128]], bf16>, moving #trn_isa.ap<sbuf[0:128] + 256, [[1, 512]], bf16> on tensor
 }
 
 // -----
@@ -341,7 +341,7 @@ trn_isa.program @p {
 // -----
 
 trn_isa.program @p {
-  // expected-error @+1 {{transpose size rule: src is [128, 256], both must be at most 128}}
+  // expected-error @+1 {{transpose size rule: src has 256 elements per partition, at most 128}}
   trn_isa.transpose dst #trn_isa.ap<psum[0:128] + 0, [[1, 128]], f32>, src #trn_isa.ap<sbuf[0:128] + 0, [[1, 256]], f32> on tensor
 }
 
@@ -355,8 +355,8 @@ trn_isa.program @p {
 // -----
 
 trn_isa.program @p {
-  // expected-error @+1 {{psum output dtype rule: trn_isa.transpose writes fp32 to psum, dst is bf16}}
-  trn_isa.transpose dst #trn_isa.ap<psum[0:32] + 0, [[1, 128]], bf16>, src #trn_isa.ap<sbuf[0:128] + 0, [[1, 32]], bf16> on tensor
+  // expected-error @+1 {{psum output dtype rule: trn_isa.transpose writes f32 to psum, dst is i32}}
+  trn_isa.transpose dst #trn_isa.ap<psum[0:32] + 0, [[1, 128]], i32>, src #trn_isa.ap<sbuf[0:128] + 0, [[1, 32]], bf16> on tensor
 }
 
 // -----
@@ -385,8 +385,8 @@ trn_isa.program @p {
 // -----
 
 trn_isa.program @p {
-  // expected-error @+1 {{bitvec rule: shl needs integer dtypes, src is bf16}}
-  trn_isa.tensor_scalar dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], i16>, src #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], bf16>, op0 shl 1 on vector
+  // expected-error @+1 {{bitvec rule: shift_left needs integer dtypes, src is bf16}}
+  trn_isa.tensor_scalar dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], i16>, src #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], bf16>, op0 shift_left 1 on vector
 }
 
 // -----
@@ -402,6 +402,35 @@ trn_isa.program @p {
 trn_isa.program @p {
   // expected-error @+1 {{reduce op rule: pow cannot reduce}}
   trn_isa.tensor_reduce pow dst #trn_isa.ap<sbuf[0:128] + 0, [], f32>, src #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], f32> on vector
+}
+
+// -----
+
+trn_isa.program @p {
+  // B.3: abs_max is an ALU op but not a reduction.
+  // expected-error @+1 {{reduce op rule: abs_max cannot reduce}}
+  trn_isa.tensor_reduce abs_max dst #trn_isa.ap<sbuf[0:128] + 0, [], f32>, src #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], f32> on vector
+}
+
+// -----
+
+trn_isa.program @p {
+  // expected-error @+1 {{engine rule: trn_isa.reciprocal runs on vector, got scalar}}
+  trn_isa.reciprocal dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], f32>, src #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], f32> on scalar
+}
+
+// -----
+
+trn_isa.program @p {
+  // expected-error @+1 {{element count mismatch: dst has 64 elements per partition but src has 32}}
+  trn_isa.reciprocal dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], f32>, src #trn_isa.ap<sbuf[0:128] + 256, [[1, 32]], f32> on vector
+}
+
+// -----
+
+trn_isa.program @p {
+  // expected-error @+1 {{psum dtype rule: dst is bf16 in psum, which holds f32 or i32}}
+  trn_isa.memset dst #trn_isa.ap<psum[0:128] + 0, [[1, 8]], bf16>, value 0.0 on vector
 }
 
 // -----

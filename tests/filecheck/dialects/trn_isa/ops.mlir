@@ -1,5 +1,7 @@
 // RUN: trn-opt %s | trn-opt | filecheck %s
 // RUN: trn-opt %s --print-op-generic | trn-opt | filecheck %s
+// A pass pipeline anchored on trn_isa.program (isolated from above, a symbol).
+// RUN: trn-opt %s --pass-pipeline='builtin.module(trn_isa.program(canonicalize))' | filecheck %s
 
 // A realistic program: two tiles DMA'd in on two queues, a matmul into PSUM waiting on
 // both DMA semaphores, a gelu PSUM -> SBUF waiting on the matmul, and the DMA out.
@@ -44,6 +46,9 @@ trn_isa.program @mlp weights "mlp.npz" {
 // CHECK-NEXT:    trn_isa.tensor_reduce add dst #trn_isa.ap<sbuf[0:128] + 0, [], f32>, src #trn_isa.ap<sbuf[0:128] + 64, [[128, 4], [1, 128]], f32> {axes = 2 : i64, negate = false} on vector
 // CHECK-NEXT:    trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], bf16>, src #trn_isa.ap<psum[0:128] + 0, [[1, 512]], f32> on vector wait [vector.s1 >= 1]
 // CHECK-NEXT:    trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], f8E4M3FN>, src #trn_isa.ap<sbuf[0:128] + 1024, [[-1, 512]], f8E5M2> on gpsimd
+// CHECK-NEXT:    trn_isa.reciprocal dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], f32>, src #trn_isa.ap<psum[0:128] + 0, [[1, 512]], f32> on vector
+// CHECK-NEXT:    trn_isa.tensor_scalar dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], i32>, src #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], ui32>, op0 shift_left 2.000000e+00, op1 logical_shift_right 1.000000e+00 on vector
+// CHECK-NEXT:    trn_isa.tensor_tensor invert dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], i16>, lhs #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], i16>, rhs #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], i16> on vector
 // CHECK-NEXT:    trn_isa.memset dst #trn_isa.ap<psum[0:128] + 0, [[1, 512]], f32>, value 0.000000e+00 on vector
 // CHECK-NEXT:    trn_isa.memset dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], i16>, value -3.000000e+00 on gpsimd
 // CHECK-NEXT:    trn_isa.iota dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], i32>, base 7, channel_multiplier 512, pattern [[1, 512]] on gpsimd signal [gpsimd.s0]
@@ -66,6 +71,9 @@ trn_isa.program @all_ops {
   trn_isa.tensor_reduce add dst #trn_isa.ap<sbuf[0:128] + 0, [], f32>, src #trn_isa.ap<sbuf[0:128] + 64, [[128, 4], [1, 128]], f32> {axes = 2 : i64, negate = false} on vector
   trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], bf16>, src #trn_isa.ap<psum[0:128] + 0, [[1, 512]], f32> on vector wait [vector.s1 >= 1]
   trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], f8E4M3FN>, src #trn_isa.ap<sbuf[0:128] + 1024, [[-1, 512]], f8E5M2> on gpsimd
+  trn_isa.reciprocal dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], f32>, src #trn_isa.ap<psum[0:128] + 0, [[1, 512]], f32> on vector
+  trn_isa.tensor_scalar dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], i32>, src #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], ui32>, op0 shift_left 2, op1 logical_shift_right 1 on vector
+  trn_isa.tensor_tensor invert dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], i16>, lhs #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], i16>, rhs #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], i16> on vector
   trn_isa.memset dst #trn_isa.ap<psum[0:128] + 0, [[1, 512]], f32>, value 0.0 on vector
   trn_isa.memset dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], i16>, value -3 on gpsimd
   trn_isa.iota dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], i32>, base 7, channel_multiplier 512, pattern [[1, 512]] on gpsimd signal [gpsimd.s0]
