@@ -150,14 +150,14 @@ class MatmulOp(IRDLOperation):
                 f"matmul result shape mismatch: expected {m}x{n}, got {fmt_shape(acc)}"
             )
         if k > TRN1.matmul_max_k:
-            raise VerifyException(f"matmul contraction limit: K={k} exceeds {TRN1.matmul_max_k}")
+            raise VerifyException(f"matmul contraction rule: K={k} exceeds {TRN1.matmul_max_k}")
         if m > TRN1.matmul_max_stationary_free:
             raise VerifyException(
-                f"matmul stationary limit: M={m} exceeds {TRN1.matmul_max_stationary_free}"
+                f"matmul stationary rule: M={m} exceeds {TRN1.matmul_max_stationary_free}"
             )
         if n > TRN1.matmul_max_moving_free:
             raise VerifyException(
-                f"matmul moving limit: N={n} exceeds {TRN1.matmul_max_moving_free}"
+                f"matmul moving rule: N={n} exceeds {TRN1.matmul_max_moving_free}"
             )
         if not isinstance(acc.element_type, Float32Type):
             raise VerifyException(
@@ -205,7 +205,7 @@ class TransposeOp(IRDLOperation):
             )
         if p > TRN1.transpose_max or f > TRN1.transpose_max:
             raise VerifyException(
-                f"transpose limit: P={p} and F={f} must both be at most {TRN1.transpose_max}"
+                f"transpose size rule: P={p} and F={f} must both be at most {TRN1.transpose_max}"
             )
         check_tensor_output("transpose", "output", dst.element_type)
         _check_partition_dim("transpose", "input", src, "P")

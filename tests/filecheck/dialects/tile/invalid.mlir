@@ -277,7 +277,7 @@ func.func @bad_37(%w: !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> 
 // -----
 
 func.func @bad_38(%w: !tile.buffer<256x128xbf16, sbuf, #tile.layout<[d0 : 2x128, d1] -> part(d0.1) free(d1) unroll(d0.0)>>, %x: !tile.buffer<256x512xbf16, sbuf, #tile.layout<[d0 : 2x128, d1] -> part(d0.1) free(d1) unroll(d0.0)>>, %acc: !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{matmul contraction limit: K=256 exceeds 128}}
+  // expected-error @+1 {{matmul contraction rule: K=256 exceeds 128}}
   tile.matmul %w, %x -> %acc accumulate = false : !tile.buffer<256x128xbf16, sbuf, #tile.layout<[d0 : 2x128, d1] -> part(d0.1) free(d1) unroll(d0.0)>>, !tile.buffer<256x512xbf16, sbuf, #tile.layout<[d0 : 2x128, d1] -> part(d0.1) free(d1) unroll(d0.0)>> -> !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -285,7 +285,7 @@ func.func @bad_38(%w: !tile.buffer<256x128xbf16, sbuf, #tile.layout<[d0 : 2x128,
 // -----
 
 func.func @bad_39(%w: !tile.buffer<128x256xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %x: !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %acc: !tile.buffer<256x512xf32, psum, #tile.layout<[d0 : 2x128, d1] -> part(d0.1) free(d1) unroll(d0.0)>>) {
-  // expected-error @+1 {{matmul stationary limit: M=256 exceeds 128}}
+  // expected-error @+1 {{matmul stationary rule: M=256 exceeds 128}}
   tile.matmul %w, %x -> %acc accumulate = false : !tile.buffer<128x256xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<256x512xf32, psum, #tile.layout<[d0 : 2x128, d1] -> part(d0.1) free(d1) unroll(d0.0)>>
   func.return
 }
@@ -293,7 +293,7 @@ func.func @bad_39(%w: !tile.buffer<128x256xbf16, sbuf, #tile.layout<[d0, d1] -> 
 // -----
 
 func.func @bad_40(%w: !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %x: !tile.buffer<128x1024xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %acc: !tile.buffer<128x1024xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{matmul moving limit: N=1024 exceeds 512}}
+  // expected-error @+1 {{matmul moving rule: N=1024 exceeds 512}}
   tile.matmul %w, %x -> %acc accumulate = false : !tile.buffer<128x128xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x1024xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x1024xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
@@ -358,7 +358,7 @@ func.func @bad_47(%t: !tile.buffer<4x8x2xbf16, sbuf, #tile.layout<[d0, d1, d2] -
 // -----
 
 func.func @bad_48(%t: !tile.buffer<128x256xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %p: !tile.buffer<256x128xf32, psum, #tile.layout<[d0 : 2x128, d1] -> part(d0.1) free(d1) unroll(d0.0)>>) {
-  // expected-error @+1 {{transpose limit: P=128 and F=256 must both be at most 128}}
+  // expected-error @+1 {{transpose size rule: P=128 and F=256 must both be at most 128}}
   tile.transpose %t -> %p : !tile.buffer<128x256xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<256x128xf32, psum, #tile.layout<[d0 : 2x128, d1] -> part(d0.1) free(d1) unroll(d0.0)>>
   func.return
 }
