@@ -142,6 +142,10 @@ class MachineModel:
     # --- A.4 Synchronisation ------------------------------------------------------------
     semaphore_visibility_cycles: int = 64
     """A.4: a wait sees a semaphore update 64 cycles (of the waiting engine) later (assumed)."""
+    dma_semaphore_visibility_ns: float = 0.0
+    """A.4 is silent for DMA queues (they have no engine clock): a DMA queue sees a
+    semaphore update this many ns after it is made. Assumed 0: A.3's fixed latency of
+    1,300 ns already counts from issue and covers the queue's reaction."""
 
     # --- A.5 Peaks ----------------------------------------------------------------------
     tensor_peak_flops_bf16: float = 128 * 128 * 2 * 2.8e9

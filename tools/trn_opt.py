@@ -18,7 +18,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, Any, NoReturn
+from typing import IO, NoReturn
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
@@ -28,6 +28,7 @@ from xdsl.universe import Universe
 from xdsl.utils.exceptions import ParseError
 from xdsl.xdsl_opt_main import VersionAction, xDSLOptMain
 
+from trnc.tools.context import merge, universes
 from trnc.tools.diagnostics import Diagnostic, LocatedParser, SourceLoc, verify_ops
 from trnc.tools.pipeline import (
     AnchorNode,
@@ -76,17 +77,6 @@ class _StopChunk(Exception):
         self.diagnostics = diagnostics
 
 
-def _merge(universes: list[Universe], field: str, what: str) -> dict[str, Any]:
-    """Merge one table of several universes; a name defined twice is an error."""
-    merged: dict[str, Any] = {}
-    for universe in universes:
-        for name, factory in getattr(universe, field).items():
-            if name in merged and merged[name] is not factory:
-                raise ValueError(f"{what} '{name}' is defined by two plug-ins or packages")
-            merged[name] = factory
-    return merged
-
-
 class TrnOptMain(xDSLOptMain):
     """The trn-opt driver. `run()` returns the process exit code."""
 
@@ -133,20 +123,14 @@ class TrnOptMain(xDSLOptMain):
     # Registration
     # ----------------------------------------------------------------------------------
 
-    def _universes(self) -> list[Universe]:
-        universes = [Universe.get_multiverse()]
-        from trnc.universe import TRNC_UNIVERSE
-
-        if "graph" not in universes[0].all_dialects:  # trnc not installed as a package
-            universes.append(TRNC_UNIVERSE)
-        return universes + self.plugin_universes
-
     def register_all_dialects(self) -> None:
-        for name, factory in _merge(self._universes(), "all_dialects", "dialect").items():
+        for name, factory in merge(
+            universes(self.plugin_universes), "all_dialects", "dialect"
+        ).items():
             self.ctx.register_dialect(name, factory)
 
     def register_all_passes(self) -> None:
-        for name, factory in _merge(self._universes(), "all_passes", "pass").items():
+        for name, factory in merge(universes(self.plugin_universes), "all_passes", "pass").items():
             self.register_pass(name, factory)
 
     def register_all_frontends(self) -> None:

@@ -17,6 +17,7 @@ data of the `weight` tensors, keyed by tensor name.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -151,12 +152,18 @@ class ProgramOp(IRDLOperation):
                     f"hbm overlap rule: @{a.sym_name.data} at bytes [{alo}, {ahi}) overlaps "
                     f"@{b.sym_name.data} at bytes [{blo}, {bhi})"
                 )
+        # Tensors do not overlap (checked above): the candidate holding [lo, hi) is the
+        # last one starting at or before lo. One pass, O(log T) per access.
+        starts = [t.byte_range[0] for t in ordered]
         for inst in self.instructions():
             for operand, ap in inst.access_patterns():
                 if not ap.is_hbm:
                     continue
                 lo, hi = ap.byte_range()
-                tensor = self.tensor_at(lo, hi)
+                tensor = None
+                pos = bisect.bisect_right(starts, lo) - 1
+                if pos >= 0 and hi <= ordered[pos].byte_range[1]:
+                    tensor = ordered[pos]
                 if tensor is None:
                     raise VerifyException(
                         f"hbm access rule: {operand} of {inst.name} touches bytes "

@@ -1,0 +1,258 @@
+"""Per-instruction costs of trn1.md A.2 and the DMA quantities of A.3.
+
+Compute instructions: `cost_cycles` is the A.2 table in cycles of the engine that runs
+the instruction, `cost_ns` converts with that engine's clock, `latency_ns` is the result
+latency `L` (64 cycles on TensorE, 200 on the others) after the cost. `N` is the number of
+elements per partition of the instruction's largest operand. Where a formula halves `N`
+(`N/2`) the result is rounded up to whole cycles.
+
+Which row applies is chosen by opcode, then engine:
+
+- on GpSimdE, every instruction except tensor_scalar, tensor_copy and memset costs
+  `150 + N` (iota, affine_select, and "other GpSimdE instructions", assumed);
+- reciprocal costs `max(64, 8N)` on VectorE and `max(64, N)` elsewhere;
+- tensor_tensor's fast case: one input in PSUM and the other in SBUF, or every operand
+  bf16 in SBUF with op add/sub/mul and unit stride (the innermost non-trivial free dim of
+  every operand has step 1).
+
+DMA (`dma_*`): a transfer moves `max(src bytes, dst bytes)` (a cast reads and writes
+different sizes), costs `256 B` more per descriptor, where descriptors are the maximal
+runs contiguous on both sides (`dma_chunks`), and engages `min(16, ceil(P / 8))` DMA
+engines of 27.2 GB/s each, P being the transfer's partition count.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from trnc.machine import TRN1, Engine, MachineModel
+from trnc.simulator.footprint import run_elems
+from trnc.simulator.program import AP, QUEUE_NAMES, Instr
+
+ENGINE_OF_QUEUE: tuple[Engine, ...] = (
+    Engine.TENSOR,
+    Engine.VECTOR,
+    Engine.SCALAR,
+    Engine.GPSIMD,
+    *(Engine.DMA for _ in QUEUE_NAMES[4:]),
+)
+"""Queue id -> machine engine (program.py numbering)."""
+
+_FAST_TT_OPS = frozenset({"add", "sub", "mul"})
+_GPSIMD_ROW_OPS = frozenset({"tensor_scalar", "tensor_copy", "memset"})
+_HALF_DTYPES = frozenset({"bf16", "f16"})
+
+
+def largest_free(instr: Instr) -> int:
+    """A.2's `N`: elements per partition of the instruction's largest operand."""
+    n = 0
+    for ap in instr.writes:
+        n = max(n, ap.free_elems)
+    for ap in instr.reads:
+        n = max(n, ap.free_elems)
+    return n
+
+
+def _unit_stride(ap: AP) -> bool:
+    for step, count in reversed(ap.dims):
+        if count != 1:
+            return step == 1
+    return True
+
+
+def _tensor_tensor_fast(instr: Instr) -> bool:
+    lhs, rhs, dst = instr.args["lhs"], instr.args["rhs"], instr.args["dst"]
+    if {lhs.mem, rhs.mem} == {"psum", "sbuf"}:
+        return True
+    operands = (lhs, rhs, dst)
+    return (
+        instr.args.get("op") in _FAST_TT_OPS
+        and all(ap.dtype == "bf16" and ap.mem == "sbuf" for ap in operands)
+        and all(_unit_stride(ap) for ap in operands)
+    )
+
+
+def cost_cycles(instr: Instr, machine: MachineModel = TRN1) -> int:
+    """A.2 cost in cycles of the instruction's engine (compute instructions only)."""
+    floor = machine.min_initiation_interval
+    op = instr.opcode
+    engine = ENGINE_OF_QUEUE[instr.queue]
+    if engine is Engine.DMA:
+        raise ValueError("DMA transfers have no cycle cost; see timing.py")
+    if op == "matmul":
+        stationary = instr.args["stationary"]
+        moving = instr.args["moving"]
+        cycles = max(min(floor, stationary.free_elems), moving.free_elems)
+        if stationary.dtype == "f32" or moving.dtype == "f32":
+            cycles *= machine.fp32_matmul_factor
+        return cycles
+    if op == "transpose":
+        src = instr.args["src"]
+        return max(src.partitions, min(floor, src.free_elems))
+    n = largest_free(instr)
+    if engine is Engine.GPSIMD and op not in _GPSIMD_ROW_OPS:
+        return machine.gpsimd_start_cycles + n
+    if op == "activation":
+        return max(floor, n) + (floor if "accum" in instr.args else 0)
+    if op == "tensor_tensor":
+        return max(floor, n) if _tensor_tensor_fast(instr) else max(floor, 2 * n)
+    if op == "tensor_reduce":
+        if instr.args["src"].dtype == "bf16" and instr.args.get("op") in ("add", "max"):
+            return max(floor, math.ceil(n / 2))
+        return max(floor, n)
+    if op == "memset":
+        if instr.args.get("value") == 0.0 and instr.args["dst"].dtype in _HALF_DTYPES:
+            return max(floor, math.ceil(n / 2))
+        return max(floor, n)
+    if op == "reciprocal" and engine is Engine.VECTOR:
+        return max(floor, 8 * n)
+    if op in ("iota", "affine_select"):
+        return machine.gpsimd_start_cycles + n
+    # tensor_scalar, tensor_copy, reciprocal off VectorE and any other instruction.
+    return max(floor, n)
+
+
+def cost_ns(instr: Instr, machine: MachineModel = TRN1) -> float:
+    """A.2 cost in ns: `cost_cycles / clock`."""
+    return cost_cycles(instr, machine) / machine.clock_ghz[ENGINE_OF_QUEUE[instr.queue]]
+
+
+def queue_latency_ns(queue: int, machine: MachineModel = TRN1) -> float:
+    """A.2 result latency `L` in ns of a compute queue (64 cycles on TensorE, else 200)."""
+    engine = ENGINE_OF_QUEUE[queue]
+    cycles = (
+        machine.tensor_latency_cycles if engine is Engine.TENSOR else machine.other_latency_cycles
+    )
+    return cycles / machine.clock_ghz[engine]
+
+
+def latency_ns(instr: Instr, machine: MachineModel = TRN1) -> float:
+    """A.2 result latency `L` in ns (compute instructions only)."""
+    return queue_latency_ns(instr.queue, machine)
+
+
+def matmul_flops(instr: Instr) -> int:
+    """2 * K * M * N for a matmul (K partitions, M stationary free, N moving free); 0 for
+    every other instruction (transposes are data movement)."""
+    if instr.opcode != "matmul":
+        return 0
+    stationary = instr.args["stationary"]
+    moving = instr.args["moving"]
+    return 2 * stationary.partitions * stationary.free_elems * moving.free_elems
+
+
+# --- DMA (A.3) ------------------------------------------------------------------------
+
+
+def transfer_dims(ap: AP) -> tuple[tuple[int, int], ...]:
+    """Byte-addressing dims in iteration order: for HBM the partition-mapped dim leads; on
+    chip a chunk never crosses a partition, so only the free dims count."""
+    if ap.mem == "hbm":
+        return ((ap.pstep, ap.partitions), *ap.dims)
+    return ap.dims
+
+
+def chunk_elems(ap: AP) -> int:
+    """Elements per contiguous chunk of one side of a transfer."""
+    return run_elems(transfer_dims(ap))
+
+
+def dma_chunks(dst: AP, src: AP) -> int:
+    """Descriptors of a transfer: maximal element runs contiguous on both sides (a run
+    breaks wherever either side breaks)."""
+    total = dst.elems
+    if total == 0:
+        return 0
+    a, b = chunk_elems(dst), chunk_elems(src)
+    return total // a + total // b - total // math.lcm(a, b)
+
+
+def dma_payload_bytes(instr: Instr) -> int:
+    """Bytes a transfer moves: the larger side (they differ only for a cast)."""
+    return max(instr.args["dst"].nbytes, instr.args["src"].nbytes)
+
+
+def dma_hbm_bytes(instr: Instr) -> int:
+    """Bytes of HBM a transfer reads or writes."""
+    return sum(ap.nbytes for ap in (instr.args["dst"], instr.args["src"]) if ap.mem == "hbm")
+
+
+def dma_effective_bytes(instr: Instr, machine: MachineModel = TRN1) -> int:
+    """Payload plus `dma_descriptor_overhead_bytes` per chunk (A.3)."""
+    chunks = dma_chunks(instr.args["dst"], instr.args["src"])
+    return dma_payload_bytes(instr) + chunks * machine.dma_descriptor_overhead_bytes
+
+
+def dma_partitions(instr: Instr) -> int:
+    """P of a transfer: the partitions of its on-chip side (of dst if both are)."""
+    dst, src = instr.args["dst"], instr.args["src"]
+    for ap in (dst, src):
+        if ap.mem != "hbm":
+            return int(ap.partitions)
+    return int(dst.partitions)
+
+
+def dma_engines(instr: Instr, machine: MachineModel = TRN1) -> int:
+    """`min(16, ceil(P / 8))` DMA engines serve the transfer (A.3 property 3)."""
+    p = max(1, dma_partitions(instr))
+    return min(machine.dma_engines, math.ceil(p / machine.dma_partitions_per_engine))
+
+
+def dma_rate_cap(instr: Instr, machine: MachineModel = TRN1) -> float:
+    """The transfer's own bandwidth limit in bytes per ns (= GB/s)."""
+    return dma_engines(instr, machine) * machine.dma_engine_gbps
+
+
+def dma_uses_hbm(instr: Instr) -> bool:
+    """Whether the transfer consumes the shared HBM bandwidth (SBUF -> SBUF does not)."""
+    return instr.args["dst"].mem == "hbm" or instr.args["src"].mem == "hbm"
+
+
+@dataclass(frozen=True, slots=True)
+class DmaInfo:
+    """Everything the timing model needs of one transfer (A.3)."""
+
+    effective_bytes: int
+    rate_cap: float
+    """Bytes per ns."""
+    uses_hbm: bool
+    payload_bytes: int
+    hbm_bytes: int
+
+
+_DMA_CACHE: dict[tuple[object, ...], DmaInfo] = {}
+
+
+def dma_info(instr: Instr, machine: MachineModel = TRN1) -> DmaInfo:
+    """`DmaInfo` of a transfer; cached on everything but the offsets, which no A.3
+    quantity depends on."""
+    args = instr.args
+    dst, src = args["dst"], args["src"]
+    key = (
+        id(machine),
+        dst.mem,
+        dst.start,
+        dst.partitions,
+        dst.pstep,
+        dst.dims,
+        dst.itemsize,
+        src.mem,
+        src.start,
+        src.partitions,
+        src.pstep,
+        src.dims,
+        src.itemsize,
+    )
+    info = _DMA_CACHE.get(key)
+    if info is None:
+        if len(_DMA_CACHE) > 1 << 16:
+            _DMA_CACHE.clear()
+        info = _DMA_CACHE[key] = DmaInfo(
+            dma_effective_bytes(instr, machine),
+            dma_rate_cap(instr, machine),
+            dma_uses_hbm(instr),
+            dma_payload_bytes(instr),
+            dma_hbm_bytes(instr),
+        )
+    return info

@@ -1,0 +1,324 @@
+"""The simulator's memories: HBM, SBUF and PSUM as byte arrays, read and written through
+access patterns.
+
+`Memory(program)` holds HBM as a flat `uint8` array of `program.hbm_bytes` and SBUF and
+PSUM as `uint8` arrays `[partitions, bytes per partition]` (sizes from the machine model,
+trn1.md A.1). `read(ap)` and `write(ap, values)` turn an `AP` into a typed numpy view of
+those bytes with stride tricks (one `np.ndarray(buffer=..., strides=...)` per access, no
+Python loop over elements): the view has the AP's dtype and shape `[partitions, *counts]`,
+on chip with the partition stride of the memory, in HBM with `pstep` elements between the
+rows of the partition-mapped dim; negative and zero steps work. Writes cast to the AP's
+dtype: floats round to nearest-even (bf16 and fp8 as ml_dtypes does), float values written
+to an integer dtype are rounded to nearest-even and saturated (NaN becomes 0), integer
+values written to an integer dtype wrap.
+
+Checks (trn1.md A.1, A.4): every access is bounds-checked (`OutOfBoundsError`); a bool mask
+per memory records which bytes were ever written (`load_tensor` marks an HBM tensor), and
+a read of never-written bytes is an `UninitializedReadError`, collected in `warnings` or
+raised when `strict_uninitialized`; PSUM also records, per byte, whether a matmul or
+transpose wrote it last, so that `check_accumulate` rejects a matmul accumulating onto
+data another instruction wrote (`PsumAccumulateError`).
+
+The geometry of each distinct AP is computed once and cached, so the per-access cost is a
+dictionary lookup plus the numpy work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from trnc.machine import TRN1, MachineModel
+from trnc.simulator.errors import (
+    OutOfBoundsError,
+    PsumAccumulateError,
+    UninitializedReadError,
+)
+from trnc.simulator.program import AP, Instr, Program, Tensor
+
+PSUM_NEVER, PSUM_MATMUL, PSUM_OTHER = 0, 1, 2
+"""Values of `Memory.psum_writer`: which kind of instruction last wrote a PSUM byte."""
+_PAD = 256
+"""Bytes of padding after each SBUF/PSUM partition row (see `Memory.__init__`)."""
+
+
+@dataclass(slots=True)
+class _Plan:
+    """The numpy geometry of one AP in its memory (computed once per distinct AP)."""
+
+    buf: np.ndarray[Any, Any]
+    mask: np.ndarray[Any, Any]
+    offset: int
+    """Byte offset of element 0 in `buf` (flattened)."""
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]
+    initialized: bool
+    """Known to be fully written (bytes never become unwritten, so this stays true)."""
+
+
+def _who(instr: Instr | None) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    if instr is None:
+        return (), ()
+    return (instr.index,), (f"{instr.loc} [{instr.opcode} #{instr.index}]",)
+
+
+def describe(ap: AP) -> str:
+    """A short text form of an AP for messages, like the trn_isa syntax."""
+    dims = ", ".join(f"[{s}, {c}]" for s, c in ap.dims)
+    if ap.mem == "hbm":
+        return f"hbm + {ap.offset}, [[{ap.pstep}, {ap.partitions}]{', ' if dims else ''}{dims}]"
+    return f"{ap.mem}[{ap.start}:{ap.start + ap.partitions}] + {ap.offset}, [{dims}]"
+
+
+class Memory:
+    """HBM, SBUF and PSUM of one NeuronCore with written-byte tracking (see the module
+    docstring)."""
+
+    def __init__(
+        self,
+        program: Program,
+        machine: MachineModel = TRN1,
+        *,
+        strict_uninitialized: bool = False,
+    ) -> None:
+        self.program = program
+        self.machine = machine
+        self.strict_uninitialized = strict_uninitialized
+        p, sb, ps = (
+            machine.partitions,
+            machine.sbuf_bytes_per_partition,
+            machine.psum_bytes_per_partition,
+        )
+        # Rows are padded by _PAD bytes: a partition stride that is a multiple of 4 KiB maps
+        # every partition to the same cache set and makes numpy several times slower.
+        self._sbuf_rows = np.zeros((p, sb + _PAD), np.uint8)
+        self._psum_rows = np.zeros((p, ps + _PAD), np.uint8)
+        self._writer_rows = np.zeros((p, ps + _PAD), np.uint8)
+        self.hbm = np.zeros(program.hbm_bytes, np.uint8)
+        self.sbuf = self._sbuf_rows[:, :sb]
+        self.psum = self._psum_rows[:, :ps]
+        self.psum_writer = self._writer_rows[:, :ps]
+        """Per PSUM byte: `PSUM_NEVER`, `PSUM_MATMUL` (matmul/transpose) or `PSUM_OTHER`."""
+        self._sbuf_mask = np.zeros((p, sb + _PAD), np.bool_)
+        self.written: dict[str, np.ndarray[Any, Any]] = {
+            "hbm": np.zeros(self.hbm.shape, np.bool_),
+            "sbuf": self._sbuf_mask[:, :sb],
+            "psum": self.psum_writer,
+        }
+        """Per memory, which bytes were ever written (nonzero = written; for PSUM this is
+        `psum_writer`)."""
+        self.warnings: list[UninitializedReadError] = []
+        """Reads of never-written bytes, when not `strict_uninitialized` (one per
+        instruction and access pattern)."""
+        self._reported: set[tuple[AP, int | None]] = set()
+        self._bufs = {"hbm": self.hbm, "sbuf": self._sbuf_rows, "psum": self._psum_rows}
+        self._masks = {
+            "hbm": self.written["hbm"],
+            "sbuf": self._sbuf_mask,
+            "psum": self._writer_rows,
+        }
+        self._plans: dict[AP, _Plan] = {}
+        self._by_id: dict[int, tuple[AP, _Plan]] = {}
+        self._tensors = {t.name: t for t in program.tensors}
+
+    # --- geometry ---------------------------------------------------------------------
+
+    def _plan(self, ap: AP, instr: Instr | None) -> _Plan:
+        # Fast path by identity: decoded instructions keep their AP objects, and hashing an
+        # AP costs more than the rest of a small access. The entry holds `ap`, so its id
+        # cannot be reused while cached.
+        entry = self._by_id.get(id(ap))
+        if entry is not None and entry[0] is ap:
+            return entry[1]
+        plan = self._plans.get(ap)
+        if plan is None:
+            plan = self._make_plan(ap, instr)
+            self._plans[ap] = plan
+        self._by_id[id(ap)] = (ap, plan)
+        return plan
+
+    def _make_plan(self, ap: AP, instr: Instr | None) -> _Plan:
+        size = ap.itemsize
+        steps = [s * size for s, _ in ap.dims]
+        counts = [c for _, c in ap.dims]
+        lo = sum(min(0, s * (c - 1)) for s, c in zip(steps, counts, strict=True))
+        hi = sum(max(0, s * (c - 1)) for s, c in zip(steps, counts, strict=True)) + size
+        if ap.mem == "hbm":
+            pstride = ap.pstep * size
+            lo += ap.offset + min(0, pstride * (ap.partitions - 1))
+            hi += ap.offset + max(0, pstride * (ap.partitions - 1))
+            limit, where = self.hbm.shape[0], f"the program's {self.hbm.shape[0]} bytes of HBM"
+            bad = lo < 0 or hi > limit
+            base = ap.offset
+        else:
+            buf = self._bufs.get(ap.mem)
+            if buf is None:
+                raise OutOfBoundsError(f"unknown memory {ap.mem!r}", *_who(instr))
+            pstride = buf.shape[1]
+            lo += ap.offset
+            hi += ap.offset
+            limit = pstride - _PAD
+            where = f"{ap.mem}'s {limit} bytes per partition"
+            end = ap.start + ap.partitions
+            if ap.start < 0 or end > buf.shape[0]:
+                raise OutOfBoundsError(
+                    f"{describe(ap)} touches partitions [{ap.start}, {end}), "
+                    f"{ap.mem} has {buf.shape[0]}",
+                    *_who(instr),
+                )
+            bad = lo < 0 or hi > limit
+            base = ap.start * pstride + ap.offset
+        if bad:
+            raise OutOfBoundsError(
+                f"{describe(ap)} ({ap.dtype}) touches bytes [{lo}, {hi}), outside {where}",
+                *_who(instr),
+            )
+        return _Plan(
+            buf=self._bufs[ap.mem],
+            mask=self._masks[ap.mem],
+            offset=base,
+            shape=(ap.partitions, *counts),
+            strides=(pstride, *steps),
+            initialized=False,
+        )
+
+    def view(self, ap: AP, instr: Instr | None = None) -> np.ndarray[Any, Any]:
+        """A live, writable typed view of the AP's elements, shape `[partitions, *counts]`
+        (bounds-checked; no initialization check)."""
+        plan = self._plan(ap, instr)
+        return np.ndarray(plan.shape, ap.np_dtype, plan.buf, plan.offset, plan.strides)
+
+    def _byte_view(self, plan: _Plan, ap: AP, array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """The bytes of the AP's elements in a per-byte array shaped like the memory."""
+        return np.ndarray(
+            (*plan.shape, ap.itemsize), array.dtype, array, plan.offset, (*plan.strides, 1)
+        )
+
+    # --- reads and writes -------------------------------------------------------------
+
+    def check_initialized(self, ap: AP, instr: Instr | None = None) -> None:
+        """Report a read of never-written bytes of `ap` (warning, or raise when strict)."""
+        plan = self._plan(ap, instr)
+        if not plan.initialized:
+            self._check(plan, ap, instr)
+
+    def _check(self, plan: _Plan, ap: AP, instr: Instr | None) -> None:
+        mask = self._byte_view(plan, ap, plan.mask)
+        if mask.all():
+            plan.initialized = True
+            return
+        key = (ap, None if instr is None else instr.index)
+        if key in self._reported:
+            return
+        missing = int(mask.size - np.count_nonzero(mask))
+        error = UninitializedReadError(
+            f"{describe(ap)} ({ap.dtype}) reads {missing} of {mask.size} bytes that were "
+            "never written",
+            *_who(instr),
+        )
+        if self.strict_uninitialized:
+            raise error
+        self._reported.add(key)
+        self.warnings.append(error)
+
+    def read(self, ap: AP, instr: Instr | None = None) -> np.ndarray[Any, Any]:
+        """A copy of the AP's elements: dtype `ap.np_dtype`, shape `[partitions, *counts]`."""
+        self.check_initialized(ap, instr)
+        return self.view(ap, instr).copy()
+
+    def read_as(
+        self, ap: AP, dtype: np.dtype[Any] | type, instr: Instr | None = None
+    ) -> np.ndarray[Any, Any]:
+        """The AP's elements converted to `dtype`; may be a live view when no conversion is
+        needed, so callers must not write to it or keep it across writes."""
+        plan = self._plan(ap, instr)
+        if not plan.initialized:
+            self._check(plan, ap, instr)
+        view = np.ndarray(plan.shape, ap.np_dtype, plan.buf, plan.offset, plan.strides)
+        return view.astype(dtype, copy=False)
+
+    def write(
+        self,
+        ap: AP,
+        values: np.ndarray[Any, Any] | float | int,
+        instr: Instr | None = None,
+        *,
+        by_matmul: bool = False,
+    ) -> None:
+        """Write `values` (an array with the AP's element count, or a scalar) cast to the
+        AP's dtype (see the module docstring); `by_matmul` marks PSUM bytes as written by a
+        matmul or transpose."""
+        plan = self._plan(ap, instr)
+        view = np.ndarray(plan.shape, ap.np_dtype, plan.buf, plan.offset, plan.strides)
+        arr = np.asarray(values)
+        if arr.ndim and arr.shape != plan.shape:
+            arr = arr.reshape(plan.shape)
+        if ap.np_dtype.kind in "iu" and arr.dtype.kind not in "iub":
+            arr = _saturate(arr, ap.np_dtype)
+        np.copyto(view, arr, casting="unsafe")
+        if ap.mem == "psum":
+            self._byte_view(plan, ap, plan.mask).fill(PSUM_MATMUL if by_matmul else PSUM_OTHER)
+        elif not plan.initialized:
+            self._byte_view(plan, ap, plan.mask).fill(True)
+        plan.initialized = True
+
+    def copy(self, dst: AP, src: AP, instr: Instr | None = None) -> None:
+        """Copy the elements of `src` to `dst` bit-exactly (same dtype), in iteration
+        order (numpy makes overlapping regions safe)."""
+        self.check_initialized(src, instr)
+        self.write(dst, self.view(src, instr), instr)
+
+    def check_accumulate(self, ap: AP, instr: Instr | None = None) -> None:
+        """The PSUM accumulation rule (A.1): raise `PsumAccumulateError` when some byte of
+        `ap` was last written by an instruction other than a matmul or transpose."""
+        plan = self._plan(ap, instr)
+        writer = self._byte_view(plan, ap, plan.mask)
+        if (writer == PSUM_OTHER).any():
+            raise PsumAccumulateError(
+                f"accumulating matmul onto {describe(ap)}, which holds data last written by "
+                "a non-matmul instruction; start the group with accumulate = false",
+                *_who(instr),
+            )
+
+    # --- HBM tensors ------------------------------------------------------------------
+
+    def tensor(self, name: str) -> Tensor:
+        """The HBM tensor table row of `name` (`KeyError` if there is none)."""
+        try:
+            return self._tensors[name]
+        except KeyError:
+            raise KeyError(f"no hbm tensor named {name!r} in program {self.program.name}") from None
+
+    def _tensor_view(self, t: Tensor) -> np.ndarray[Any, Any]:
+        count = t.nbytes // t.np_dtype.itemsize
+        return np.ndarray((count,), t.np_dtype, self.hbm, t.address).reshape(t.shape)
+
+    def load_tensor(self, name: str, array: np.ndarray[Any, Any] | Any) -> None:
+        """Store `array` (cast to the tensor's dtype, same element count) into HBM tensor
+        `name` and mark its bytes written."""
+        t = self.tensor(name)
+        arr = np.asarray(array)
+        view = self._tensor_view(t)
+        if arr.size != view.size:
+            raise ValueError(
+                f"tensor {name} has shape {t.shape} ({view.size} elements), got an array "
+                f"of shape {arr.shape}"
+            )
+        if t.np_dtype.kind in "iu" and arr.dtype.kind not in "iub":
+            arr = _saturate(arr, t.np_dtype)
+        np.copyto(view, arr.reshape(view.shape), casting="unsafe")
+        self.written["hbm"][t.address : t.address + t.nbytes] = True
+
+    def read_tensor(self, name: str) -> np.ndarray[Any, Any]:
+        """A copy of HBM tensor `name` with its shape and dtype."""
+        return self._tensor_view(self.tensor(name)).copy()
+
+
+def _saturate(values: np.ndarray[Any, Any], dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
+    """Float values rounded to nearest-even and clipped to the integer `dtype` (NaN -> 0)."""
+    info = np.iinfo(dtype)
+    out = np.rint(np.asarray(values, np.float64))
+    np.nan_to_num(out, copy=False, nan=0.0, posinf=info.max, neginf=info.min)
+    return np.clip(out, info.min, info.max).astype(dtype)

@@ -1,0 +1,158 @@
+"""trn-run: simulate a `trn_isa` program and report its outputs, time and utilisation.
+
+    trn-run program.mlir [--input NAME=file.npy ...] [--inputs file.npz] [--output-dir D]
+                         [--report report.json] [--trace trace.json] [--timing-only]
+
+Inputs not given are filled with seeded random data (and the report says so); weights
+come from the program's weights file (an .npz next to the .mlir file, keyed by tensor
+name). Bad input is an MLIR-style diagnostic and exit code 1; a program that would
+misbehave on hardware (race, deadlock, out of bounds, ...) is a located simulator error
+and exit code 1.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Tiles are small (at most 128 x 512): multi-threaded BLAS only adds contention here
+# (measured 3x slower matmuls on a loaded 2-core machine). Must precede numpy's import.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+from xdsl.utils.exceptions import ParseError
+
+from trnc.simulator import InputError, simulate
+from trnc.simulator.errors import SimulationError
+from trnc.simulator.program import DecodeError, decode
+from trnc.tools.context import make_context
+from trnc.tools.diagnostics import Diagnostic, LocatedParser, verify_ops
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
+class _Fail(Exception):
+    """Stop with these lines on stderr and exit code 1."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _ArgumentParser(prog="trn-run", description="simulate a trn_isa program")
+    p.add_argument("program", help="a .mlir file holding one trn_isa.program")
+    p.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=FILE.npy",
+        help="data for one input tensor; repeatable",
+    )
+    p.add_argument("--inputs", metavar="FILE.npz", help="data for input tensors, by name")
+    p.add_argument("--output-dir", metavar="DIR", help="write each output tensor as NAME.npy")
+    p.add_argument("--report", metavar="FILE.json", help="write the report as JSON")
+    p.add_argument("--trace", metavar="FILE.json", help="write a Chrome trace (Perfetto)")
+    p.add_argument("--timing-only", action="store_true", help="time the program, no data")
+    p.add_argument(
+        "--strict-uninitialized",
+        action="store_true",
+        help="make a read of never-written memory an error (default: a warning)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the random input data")
+    return p
+
+
+def _load_array(path: str) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise _Fail(f"trn-run: error: cannot read '{path}': {error}") from None
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, np.ndarray]:
+    data: dict[str, np.ndarray] = {}
+    if args.inputs:
+        try:
+            with np.load(args.inputs, allow_pickle=False) as archive:
+                data.update({k: archive[k] for k in archive.files})
+        except (OSError, ValueError) as error:
+            raise _Fail(f"trn-run: error: cannot read '{args.inputs}': {error}") from None
+    for item in args.input:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise _Fail(f"trn-run: error: --input expects NAME=FILE.npy, got '{item}'")
+        data[name] = _load_array(path)
+    return data
+
+
+def run(args: argparse.Namespace) -> int:
+    from trnc.simulator.trace import write_trace
+
+    path = Path(args.program)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise _Fail(f"trn-run: error: cannot read program '{path}': {error}") from None
+    try:
+        module = LocatedParser(make_context(), text, str(path)).parse_module()
+    except ParseError as error:
+        raise _Fail(Diagnostic.from_parse_error(error).format(str(path))) from None
+    diagnostics = verify_ops(module)
+    if diagnostics:
+        raise _Fail("\n".join(d.format(str(path)) for d in diagnostics))
+    try:
+        program = decode(module)
+    except DecodeError as error:
+        raise _Fail(f"{path}: error: {error}") from None
+
+    inputs = _inputs(args)
+    try:
+        result = simulate(
+            program,
+            inputs,
+            timing_only=args.timing_only,
+            strict_uninitialized=args.strict_uninitialized,
+            seed=args.seed,
+            weights_dir=path.parent,
+        )
+    except (SimulationError, InputError) as error:
+        raise _Fail(
+            str(error) if isinstance(error, SimulationError) else f"trn-run: error: {error}"
+        ) from None
+    outputs, report = result.outputs, result.report
+
+    print(report.table())
+    for name, array in outputs.items():
+        print(f"  output {name}: shape {tuple(array.shape)} {array.dtype}")
+    if args.output_dir:
+        out = Path(args.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, array in outputs.items():
+            np.save(out / f"{name}.npy", array)
+    if args.report:
+        Path(args.report).write_text(report.to_json())
+    if args.trace:
+        write_trace(args.trace, program, result.schedule)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point of `trn-run`."""
+    args = _parser().parse_args(argv)
+    try:
+        return run(args)
+    except _Fail as fail:
+        print(str(fail), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
