@@ -1,0 +1,113 @@
+"""How fast the simulator runs (issue 3's speed targets), measured, printed and written
+to `benchmarks/results/simulator_speed.json`.
+
+- timing-only: `schedule` (and the race check, separately) on the tiled A.6 matmul
+  kernel (`benchmarks/kernels.py`, ~99k instructions); target >= 100,000 instructions/s;
+- functional: full `simulate` (schedule, race check and execution on data) of the tiled
+  kernel at `FUNCTIONAL`'s size, whose tiles are 128 x 512 (matmul moving tiles, PSUM
+  evacuation, DMA); target >= 10,000 instructions/s.
+
+Usage, from the repository root::
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python -m benchmarks.simulator_speed [--out PATH]
+        [--timing-size a6|small] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make `benchmarks` this directory's package
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.kernels import A6, SMALL, Config, Problem, build_tiled
+from trnc.simulator import simulate
+from trnc.simulator.hazards import check_races
+from trnc.simulator.program import decode
+from trnc.simulator.timing import schedule
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "simulator_speed.json"
+FUNCTIONAL = Problem(1024, 2048, 1024)
+"""The functional run: 256 bf16 matmuls of 128x128 by 128x512 tiles, 512 tile loads, 32
+PSUM evacuations and 32 stores (832 instructions)."""
+
+
+def _best(seconds: list[float]) -> float:
+    return min(seconds)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--timing-size", choices=("a6", "small"), default="a6")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    rows: dict[str, dict[str, float | int]] = {}
+
+    problem = A6 if args.timing_size == "a6" else SMALL
+    start = time.perf_counter()
+    program = decode(build_tiled(problem, Config()))
+    build_s = time.perf_counter() - start
+    n = len(program.instrs)
+    sched_s, race_s = [], []
+    plan = schedule(program)
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        plan = schedule(program)
+        t1 = time.perf_counter()
+        check_races(program, plan)
+        t2 = time.perf_counter()
+        sched_s.append(t1 - t0)
+        race_s.append(t2 - t1)
+    rows["timing_only"] = {
+        "instructions": n,
+        "build_and_decode_s": build_s,
+        "schedule_s": _best(sched_s),
+        "schedule_instructions_per_s": n / _best(sched_s),
+        "race_check_s": _best(race_s),
+        "race_check_instructions_per_s": n / _best(race_s),
+        "target_instructions_per_s": 100_000,
+    }
+
+    functional = decode(build_tiled(FUNCTIONAL, Config()))
+    m = len(functional.instrs)
+    full_s = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        simulate(functional, seed=0)
+        full_s.append(time.perf_counter() - t0)
+    rows["functional"] = {
+        "instructions": m,
+        "simulate_s": _best(full_s),
+        "instructions_per_s": m / _best(full_s),
+        "target_instructions_per_s": 10_000,
+    }
+
+    print(f"{'mode':<12} {'instructions':>12} {'seconds':>9} {'instr/s':>10} {'target':>8}")
+    t = rows["timing_only"]
+    print(
+        f"{'schedule':<12} {n:>12} {t['schedule_s']:>9.3f} "
+        f"{t['schedule_instructions_per_s']:>10,.0f} {100_000:>8,}"
+    )
+    print(
+        f"{'races':<12} {n:>12} {t['race_check_s']:>9.3f} "
+        f"{t['race_check_instructions_per_s']:>10,.0f} {'':>8}"
+    )
+    f = rows["functional"]
+    print(
+        f"{'functional':<12} {m:>12} {f['simulate_s']:>9.3f} "
+        f"{f['instructions_per_s']:>10,.0f} {10_000:>8,}"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(rows, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
