@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.universe import Universe
 
 
@@ -41,3 +42,11 @@ def make_context(plugins: list[Universe] | None = None) -> Context:
     for name, factory in merge(universes(plugins), "all_dialects", "dialect").items():
         ctx.register_dialect(name, factory)
     return ctx
+
+
+def parse_source(text: str, name: str = "<source>", ctx: Context | None = None) -> ModuleOp:
+    """Parse MLIR text with every installed dialect, ops located at `name:line:col`.
+    Raises xDSL's `ParseError`; the caller verifies (`diagnostics.verify_ops`)."""
+    from trnc.tools.diagnostics import LocatedParser
+
+    return LocatedParser(ctx or make_context(), text, name).parse_module()

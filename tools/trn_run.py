@@ -30,8 +30,8 @@ from xdsl.utils.exceptions import ParseError
 from trnc.simulator import InputError, simulate
 from trnc.simulator.errors import SimulationError
 from trnc.simulator.program import DecodeError, decode
-from trnc.tools.context import make_context
-from trnc.tools.diagnostics import Diagnostic, LocatedParser, verify_ops
+from trnc.tools.context import parse_source
+from trnc.tools.diagnostics import Diagnostic, verify_ops
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as error:
         raise _Fail(f"trn-run: error: cannot read program '{path}': {error}") from None
     try:
-        module = LocatedParser(make_context(), text, str(path)).parse_module()
+        module = parse_source(text, str(path))
     except ParseError as error:
         raise _Fail(Diagnostic.from_parse_error(error).format(str(path))) from None
     diagnostics = verify_ops(module)

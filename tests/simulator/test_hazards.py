@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from xdsl.context import Context
-from xdsl.dialects import arith, builtin, func, scf
 
-from trnc.dialects import get_all_dialects
 from trnc.simulator.errors import RaceError
 from trnc.simulator.footprint import footprint, overlap
 from trnc.simulator.hazards import check_races, happens_before, vector_clocks
 from trnc.simulator.program import AP, Program, decode
 from trnc.simulator.timing import schedule
-from trnc.tools.diagnostics import LocatedParser
+from trnc.tools.context import parse_source
 
 HBM = "trn_isa.hbm_tensor @t : tensor<1024x1024xbf16> at 0 role input"
 LOAD_A = (
@@ -37,13 +34,8 @@ def _matmul(moving_off: int, sync: str = "") -> str:
 
 
 def _program(body: str) -> Program:
-    ctx = Context()
-    for dialect_name, factory in get_all_dialects().items():
-        ctx.register_dialect(dialect_name, factory)
-    for dialect in (builtin.Builtin, func.Func, arith.Arith, scf.Scf):
-        ctx.load_dialect(dialect)
     text = f"trn_isa.program @t {{\n{HBM}\n{body}\n}}"
-    module = LocatedParser(ctx, text, "h.mlir").parse_module()
+    module = parse_source(text, "h.mlir")
     module.verify()
     return decode(module)
 

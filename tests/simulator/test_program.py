@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xdsl.context import Context
-from xdsl.dialects import arith, builtin, func, scf
+from xdsl.dialects import builtin
 
-from trnc.dialects import get_all_dialects
 from trnc.simulator.program import QUEUE_NAMES, decode
-from trnc.tools.diagnostics import LocatedParser
+from trnc.tools.context import parse_source
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "matmul_gelu.mlir"
 
 
 def _parse(text: str, name: str) -> builtin.ModuleOp:
-    ctx = Context()
-    for dialect_name, factory in get_all_dialects().items():
-        ctx.register_dialect(dialect_name, factory)
-    for dialect in (builtin.Builtin, func.Func, arith.Arith, scf.Scf):
-        ctx.load_dialect(dialect)
-    return LocatedParser(ctx, text, name).parse_module()
+    return parse_source(text, name)
 
 
 def test_decode_example_program() -> None:

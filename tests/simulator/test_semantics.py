@@ -9,10 +9,8 @@ from typing import Any
 import ml_dtypes
 import numpy as np
 import pytest
-from xdsl.context import Context
-from xdsl.dialects import arith, builtin, func, scf
+from xdsl.dialects import builtin
 
-from trnc.dialects import get_all_dialects
 from trnc.simulator.errors import (
     OutOfBoundsError,
     PsumAccumulateError,
@@ -22,7 +20,7 @@ from trnc.simulator.errors import (
 from trnc.simulator.memory import Memory
 from trnc.simulator.program import AP, NUMPY_DTYPES, Instr, Program, Tensor, decode
 from trnc.simulator.semantics import ACTIVATIONS, erf, execute
-from trnc.tools.diagnostics import LocatedParser
+from trnc.tools.context import parse_source
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "matmul_gelu.mlir"
@@ -596,12 +594,7 @@ def test_affine_select_causal_mask() -> None:
 
 
 def _parse(text: str, name: str) -> builtin.ModuleOp:
-    ctx = Context()
-    for dialect_name, factory in get_all_dialects().items():
-        ctx.register_dialect(dialect_name, factory)
-    for dialect in (builtin.Builtin, func.Func, arith.Arith, scf.Scf):
-        ctx.load_dialect(dialect)
-    return LocatedParser(ctx, text, name).parse_module()
+    return parse_source(text, name)
 
 
 def test_example_program_computes_gelu_of_matmul() -> None:

@@ -11,14 +11,13 @@ import pytest
 
 from trnc.simulator import InputError, simulate
 from trnc.simulator.program import decode
-from trnc.tools.context import make_context
-from trnc.tools.diagnostics import LocatedParser
+from trnc.tools.context import parse_source
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "matmul_gelu.mlir"
 
 
 def _program():  # type: ignore[no-untyped-def]
-    module = LocatedParser(make_context(), EXAMPLE.read_text(), str(EXAMPLE)).parse_module()
+    module = parse_source(EXAMPLE.read_text(), str(EXAMPLE))
     return decode(module)
 
 
@@ -75,7 +74,7 @@ def test_bad_inputs_are_rejected() -> None:
 
 def test_row_softmax_program_matches_numpy() -> None:
     source = Path(__file__).resolve().parents[1] / "filecheck" / "tools" / "trn-run" / "report.mlir"
-    module = LocatedParser(make_context(), source.read_text(), str(source)).parse_module()
+    module = parse_source(source.read_text(), str(source))
     x = np.random.default_rng(11).standard_normal((128, 256)).astype(np.float32)
     outputs, _ = simulate(decode(module), {"x": x})
     e = np.exp(x.astype(np.float64) * 0.5)

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from xdsl.context import Context
-from xdsl.dialects import arith, builtin, func, scf
 
-from trnc.dialects import get_all_dialects
 from trnc.machine import TRN1
 from trnc.simulator.errors import DeadlockError
 from trnc.simulator.program import Program, decode
 from trnc.simulator.timing import Schedule, schedule
-from trnc.tools.diagnostics import LocatedParser
+from trnc.tools.context import parse_source
 
 TENSOR_GHZ, VECTOR_GHZ, SCALAR_GHZ, GPSIMD_GHZ = 2.8, 1.12, 1.4, 1.4
 HBM = "trn_isa.hbm_tensor @t : tensor<4096x4096xbf16> at 0 role input"
 
 
 def _program(body: str, name: str = "t.mlir") -> Program:
-    ctx = Context()
-    for dialect_name, factory in get_all_dialects().items():
-        ctx.register_dialect(dialect_name, factory)
-    for dialect in (builtin.Builtin, func.Func, arith.Arith, scf.Scf):
-        ctx.load_dialect(dialect)
-    module = LocatedParser(ctx, f"trn_isa.program @t {{\n{body}\n}}", name).parse_module()
+    module = parse_source(f"trn_isa.program @t {{\n{body}\n}}", name)
     module.verify()
     return decode(module)
 
