@@ -2,6 +2,9 @@
 
 Figures (trn1.md A.5 defines the roofline):
 
+Counts, bytes, FLOPs and busy times come from the timing `Schedule`; this module only
+derives the roofline and formats.
+
 - `simulated_ns`: when the last instruction's results are visible;
 - `flops`: 2 * K * M * N per matmul (transposes are data movement, not counted);
 - `roofline_ns = max(compute_ns, memory_ns)`, where `compute_ns` is each matmul's FLOPs
@@ -11,29 +14,19 @@ Figures (trn1.md A.5 defines the roofline):
   simulated_ns`;
 - per queue (engines and DMA queues): `busy_ns`, `utilization` (busy / simulated),
   `wait_ns` (blocked on semaphores) and instruction count; per opcode counts;
-- `dma_bytes` (all DMA) and the achieved HBM bandwidth (DMA bytes to or from HBM over
-  the simulated time);
+- `dma_bytes` (all DMA payload) and the achieved HBM bandwidth (HBM bytes read or
+  written by DMA over the simulated time);
 - the simulator's own wall time and instructions per second.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
 
-from trnc.simulator.program import QUEUE_NAMES, Instr, Program
-
-
-class ScheduleLike(Protocol):
-    """What the report needs from a timing schedule."""
-
-    start_ns: list[float]
-    end_ns: list[float]
-    visible_ns: list[float]
-    busy_ns: list[float]
-    wait_ns: list[float]
+from trnc.simulator.costs import matmul_flops
+from trnc.simulator.program import QUEUE_NAMES, Program
+from trnc.simulator.timing import Schedule
 
 
 @dataclass
@@ -104,19 +97,9 @@ class Report:
         return "\n".join(lines)
 
 
-def matmul_flops(instr: Instr) -> int:
-    """2 * K * M * N for a matmul (K = partitions, M = stationary free, N = moving free)."""
-    stationary, moving = instr.args["stationary"], instr.args["moving"]
-    return 2 * stationary.partitions * stationary.free_elems * moving.free_elems
-
-
-def dma_bytes(instr: Instr) -> int:
-    return int(instr.args["dst"].nbytes) if instr.opcode == "dma_copy" else 0
-
-
 def build_report(
     program: Program,
-    schedule: ScheduleLike,
+    schedule: Schedule,
     *,
     timing_only: bool,
     wall_seconds: float,
@@ -124,61 +107,42 @@ def build_report(
     notes: list[str],
 ) -> Report:
     m = program.machine
-    instrs = program.instrs
-    simulated = max(schedule.visible_ns, default=0.0)
-    flops = 0
+    simulated = schedule.total_ns
     compute_ns = 0.0
-    for instr in instrs:
+    for instr in program.instrs:
         if instr.opcode == "matmul":
-            f = matmul_flops(instr)
-            flops += f
             fp32 = instr.args["moving"].dtype == "f32"
             peak = m.tensor_peak_flops_bf16 / (m.fp32_matmul_factor if fp32 else 1)
-            compute_ns += f / peak * 1e9
+            compute_ns += matmul_flops(instr) / peak * 1e9
     compulsory = sum(t.nbytes for t in program.tensors if t.role in ("input", "weight", "output"))
     memory_ns = compulsory / m.hbm_gbps  # bytes / (GB/s) = ns
     roofline = max(compute_ns, memory_ns)
-    moved = sum(dma_bytes(i) for i in instrs)
-    hbm_moved = (
-        sum(
-            dma_bytes(i)
-            for i in instrs
-            if "hbm" in (i.args["dst"].mem, i.args.get("src", i.args["dst"]).mem)
-        )
-        if moved
-        else 0
-    )
-    per_queue = Counter(i.queue for i in instrs)
     queues = {
         name: QueueStats(
-            instructions=per_queue.get(q, 0),
+            instructions=schedule.queue_instrs[q],
             busy_ns=schedule.busy_ns[q],
-            utilization=schedule.busy_ns[q] / simulated if simulated else 0.0,
+            utilization=schedule.utilization(q),
             wait_ns=schedule.wait_ns[q],
         )
         for q, name in enumerate(QUEUE_NAMES)
     }
     return Report(
         program=program.name,
-        instructions=len(instrs),
+        instructions=len(program.instrs),
         simulated_ns=simulated,
-        flops=flops,
+        flops=schedule.flops,
         compute_bound_ns=compute_ns,
         memory_bound_ns=memory_ns,
         roofline_ns=roofline,
         roofline_fraction=roofline / simulated if simulated else 0.0,
         compulsory_hbm_bytes=compulsory,
-        dma_bytes=moved,
-        hbm_bandwidth_gbps=hbm_moved / simulated if simulated else 0.0,
+        dma_bytes=schedule.dma_bytes,
+        hbm_bandwidth_gbps=schedule.hbm_bytes / simulated if simulated else 0.0,
         queues=queues,
-        opcodes=dict(sorted(Counter(i.opcode for i in instrs).items())),
+        opcodes=dict(sorted(schedule.opcode_counts.items())),
         timing_only=timing_only,
         wall_seconds=wall_seconds,
-        instructions_per_second=len(instrs) / wall_seconds if wall_seconds > 0 else 0.0,
+        instructions_per_second=len(program.instrs) / wall_seconds if wall_seconds > 0 else 0.0,
         warnings=warnings,
         notes=notes,
     )
-
-
-def report_dict(report: Report) -> dict[str, Any]:
-    return asdict(report)

@@ -9,23 +9,17 @@ instruction whose semaphore wait it satisfied.
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import Any
 
 from trnc.simulator.program import QUEUE_NAMES, Program
-
-
-class _Schedule(Protocol):
-    start_ns: list[float]
-    end_ns: list[float]
-    visible_ns: list[float]
-    wait_sources: list[tuple[int, ...]]
+from trnc.simulator.timing import Schedule
 
 
 def _us(ns: float) -> float:
     return ns / 1e3
 
 
-def trace_events(program: Program, schedule: _Schedule) -> dict[str, Any]:
+def trace_events(program: Program, schedule: Schedule) -> dict[str, Any]:
     """The trace as a JSON-ready dict (`{"traceEvents": [...]}`; times in microseconds)."""
     pid = 1
     events: list[dict[str, Any]] = [
@@ -102,6 +96,6 @@ def trace_events(program: Program, schedule: _Schedule) -> dict[str, Any]:
     return {"traceEvents": events, "displayTimeUnit": "ns"}
 
 
-def write_trace(path: str, program: Program, schedule: _Schedule) -> None:
+def write_trace(path: str, program: Program, schedule: Schedule) -> None:
     with open(path, "w") as f:
         json.dump(trace_events(program, schedule), f)
