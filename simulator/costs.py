@@ -26,8 +26,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from trnc.dialects.trn_isa.access_pattern import chunks_on_both_sides, run_elems
 from trnc.machine import TRN1, Engine, MachineModel
-from trnc.simulator.footprint import run_elems
 from trnc.simulator.program import AP, QUEUE_NAMES, Instr
 
 ENGINE_OF_QUEUE: tuple[Engine, ...] = (
@@ -161,11 +161,7 @@ def chunk_elems(ap: AP) -> int:
 def dma_chunks(dst: AP, src: AP) -> int:
     """Descriptors of a transfer: maximal element runs contiguous on both sides (a run
     breaks wherever either side breaks)."""
-    total = dst.elems
-    if total == 0:
-        return 0
-    a, b = chunk_elems(dst), chunk_elems(src)
-    return total // a + total // b - total // math.lcm(a, b)
+    return chunks_on_both_sides(dst.elems, chunk_elems(dst), chunk_elems(src))
 
 
 def dma_payload_bytes(instr: Instr) -> int:

@@ -19,6 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from trnc.dialects.trn_isa.access_pattern import run_elems
 from trnc.simulator.program import AP
 
 MEM_IDS: dict[str, int] = {"hbm": 0, "sbuf": 1, "psum": 2}
@@ -31,17 +32,6 @@ Runs = tuple[np.ndarray, np.ndarray]
 
 def _normal_dims(dims: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
     return tuple((s, c) for s, c in dims if c != 1)
-
-
-def run_elems(dims: tuple[tuple[int, int], ...]) -> int:
-    """Elements in each maximal contiguous run when iterating `dims` (outermost first)
-    in order; every run has this length (trn1.md A.3 chunks)."""
-    run = 1
-    for step, count in reversed(_normal_dims(dims)):
-        if step != run:
-            break
-        run *= count
-    return run
 
 
 @lru_cache(maxsize=1 << 14)

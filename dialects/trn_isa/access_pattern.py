@@ -52,7 +52,7 @@ from trnc.dialects.isa_common import element_bytes
 from trnc.dialects.trn_isa.attrs import MemoryAttr, MemoryKind, format_dims, parse_dims
 
 
-def _run_elems(dims: Sequence[tuple[int, int]]) -> int:
+def run_elems(dims: Sequence[tuple[int, int]]) -> int:
     """Length in elements of the maximal contiguous runs visited when iterating `dims`
     (outermost first) in order. All runs have this length."""
     run = 1
@@ -63,6 +63,14 @@ def _run_elems(dims: Sequence[tuple[int, int]]) -> int:
             break
         run *= count
     return run
+
+
+def chunks_on_both_sides(total: int, dst_run: int, src_run: int) -> int:
+    """Descriptors of a transfer of `total` elements whose sides are contiguous in runs of
+    `dst_run` and `src_run` elements: a chunk breaks wherever either side breaks."""
+    if total == 0:
+        return 0
+    return total // dst_run + total // src_run - total // math.lcm(dst_run, src_run)
 
 
 def _span(dims: Sequence[tuple[int, int]]) -> tuple[int, int]:
@@ -226,7 +234,7 @@ class AccessPatternAttr(ParametrizedAttribute):
         On chip a chunk never crosses a partition; in HBM consecutive rows of the
         partition-mapped dim merge when they are adjacent.
         """
-        return _run_elems(self.transfer_dims())
+        return run_elems(self.transfer_dims())
 
     def chunk_bytes(self) -> int:
         """Bytes in each contiguous chunk."""
@@ -322,6 +330,5 @@ def dma_chunks(dst: AccessPatternAttr, src: AccessPatternAttr) -> DmaChunks:
     on both sides (a run breaks wherever either side breaks). Both sides must have the
     same number of elements."""
     total = dst.total_elems
-    a, b = dst.chunk_elems(), src.chunk_elems()
-    count = total // a + total // b - total // math.lcm(a, b)
+    count = chunks_on_both_sides(total, dst.chunk_elems(), src.chunk_elems())
     return DmaChunks(count=count, elems=total)
