@@ -12,6 +12,7 @@ returns the output tensors and a `Report`.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,7 +48,10 @@ def random_input(shape: tuple[int, ...], dtype: np.dtype, rng: np.random.Generat
     """Seeded random data for a tensor nobody gave: uniform in [-1, 1) (integers: 0..9)."""
     if np.issubdtype(dtype, np.integer):
         return rng.integers(0, 10, size=shape).astype(dtype)
-    return rng.uniform(-1.0, 1.0, size=shape).astype(np.float32).astype(dtype)
+    values = rng.random(size=shape, dtype=np.float32)
+    values *= 2.0
+    values -= 1.0
+    return values.astype(dtype, copy=False)
 
 
 def prepare_inputs(
@@ -136,8 +140,14 @@ def simulate(
         for name, array in data.items():
             memory.load_tensor(name, array)
         order = sorted(range(len(program.instrs)), key=lambda i: (plan.start_ns[i], i))
-        for index in order:
-            execute(program.instrs[index], memory)
+        enabled = gc.isenabled()
+        gc.disable()  # execution makes no reference cycles; see timing.schedule
+        try:
+            for index in order:
+                execute(program.instrs[index], memory)
+        finally:
+            if enabled:
+                gc.enable()
         outputs = {
             t.name: memory.read_tensor(t.name) for t in program.tensors if t.role == "output"
         }

@@ -56,6 +56,31 @@ class _Plan:
     strides: tuple[int, ...]
     initialized: bool
     """Known to be fully written (bytes never become unwritten, so this stays true)."""
+    byte_shape: tuple[int, ...] = ()
+    byte_strides: tuple[int, ...] = ()
+    """The AP's bytes as a per-byte view, contiguous runs merged into one dimension (so a
+    fill or test of a 2 KiB PSUM row is one memset, not 512 four-byte pieces)."""
+    matmul_epoch: int = -1
+    """`Memory.psum_other_epoch` when a matmul last marked all of this AP's PSUM bytes
+    `PSUM_MATMUL`: while the epoch is unchanged no byte has been marked otherwise since, so
+    the accumulation check passes and re-marking is a no-op (both are skipped)."""
+
+
+def _merge_runs(
+    shape: tuple[int, ...], strides: tuple[int, ...]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The same elements with every dimension that continues its inner neighbour's run
+    (stride = inner count x inner stride) merged into it; size-1 dimensions dropped."""
+    dims = [(c, s) for c, s in zip(shape, strides, strict=True) if c != 1] or [(1, 1)]
+    merged = [dims[-1]]
+    for count, stride in reversed(dims[:-1]):
+        inner_count, inner_stride = merged[-1]
+        if stride == inner_count * inner_stride:
+            merged[-1] = (count * inner_count, inner_stride)
+        else:
+            merged.append((count, stride))
+    merged.reverse()
+    return tuple(c for c, _ in merged), tuple(s for _, s in merged)
 
 
 def _who(instr: Instr | None) -> tuple[tuple[int, ...], tuple[str, ...]]:
@@ -119,6 +144,9 @@ class Memory:
             "sbuf": self._sbuf_mask,
             "psum": self._writer_rows,
         }
+        self.psum_other_epoch = 0
+        """How many PSUM writes by non-matmul instructions there have been (see
+        `_Plan.matmul_epoch`)."""
         self._plans: dict[AP, _Plan] = {}
         self._by_id: dict[int, tuple[AP, _Plan]] = {}
         self._tensors = {t.name: t for t in program.tensors}
@@ -192,9 +220,11 @@ class Memory:
 
     def _byte_view(self, plan: _Plan, ap: AP, array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """The bytes of the AP's elements in a per-byte array shaped like the memory."""
-        return np.ndarray(
-            (*plan.shape, ap.itemsize), array.dtype, array, plan.offset, (*plan.strides, 1)
-        )
+        if not plan.byte_shape:
+            plan.byte_shape, plan.byte_strides = _merge_runs(
+                (*plan.shape, ap.itemsize), (*plan.strides, 1)
+            )
+        return np.ndarray(plan.byte_shape, array.dtype, array, plan.offset, plan.byte_strides)
 
     # --- reads and writes -------------------------------------------------------------
 
@@ -258,8 +288,28 @@ class Memory:
         if ap.np_dtype.kind in "iu" and arr.dtype.kind not in "iub":
             arr = _saturate(arr, ap.np_dtype)
         np.copyto(view, arr, casting="unsafe")
+        self.mark_written(ap, instr, by_matmul=by_matmul)
+
+    def psum_f32_matrix(self, ap: AP, instr: Instr | None = None) -> np.ndarray[Any, Any] | None:
+        """A live writable `[partitions, free]` fp32 view of a PSUM AP whose free
+        dimensions flatten without a copy (None otherwise), for matmuls to write in place;
+        the caller then calls `mark_written`."""
+        plan = self._plan(ap, instr)
+        if ap.mem != "psum" or ap.np_dtype != np.float32 or len(plan.shape) != 2:
+            return None
+        return np.ndarray(plan.shape, np.float32, plan.buf, plan.offset, plan.strides)
+
+    def mark_written(self, ap: AP, instr: Instr | None = None, *, by_matmul: bool = False) -> None:
+        """Record that every byte of `ap` was written (by a matmul or transpose, for PSUM,
+        when `by_matmul`)."""
+        plan = self._plan(ap, instr)
         if ap.mem == "psum":
-            self._byte_view(plan, ap, plan.mask).fill(PSUM_MATMUL if by_matmul else PSUM_OTHER)
+            if not by_matmul:
+                self._byte_view(plan, ap, plan.mask).fill(PSUM_OTHER)
+                self.psum_other_epoch += 1
+            elif plan.matmul_epoch != self.psum_other_epoch:
+                self._byte_view(plan, ap, plan.mask).fill(PSUM_MATMUL)
+                plan.matmul_epoch = self.psum_other_epoch
         elif not plan.initialized:
             self._byte_view(plan, ap, plan.mask).fill(True)
         plan.initialized = True
@@ -274,6 +324,8 @@ class Memory:
         """The PSUM accumulation rule (A.1): raise `PsumAccumulateError` when some byte of
         `ap` was last written by an instruction other than a matmul or transpose."""
         plan = self._plan(ap, instr)
+        if plan.matmul_epoch == self.psum_other_epoch:
+            return
         writer = self._byte_view(plan, ap, plan.mask)
         if (writer == PSUM_OTHER).any():
             raise PsumAccumulateError(

@@ -275,11 +275,22 @@ def _matmul(instr: Instr, mem: Memory) -> None:
     dst: AP = args["dst"]
     st = _operand(mem, args["stationary"], instr)
     mv = _operand(mem, args["moving"], instr)
-    result = st.T @ mv
-    if args.get("accumulate", False):
+    accumulate = bool(args.get("accumulate", False))
+    if accumulate:
         mem.check_accumulate(dst, instr)
-        result += _operand(mem, dst, instr).reshape(result.shape)
-    mem.write(dst, result, instr, by_matmul=True)
+    target = mem.psum_f32_matrix(dst, instr) if dst.dtype == "f32" else None
+    if target is None or target.shape != (st.shape[1], mv.shape[1]):
+        result = st.T @ mv
+        if accumulate:
+            result += _operand(mem, dst, instr).reshape(result.shape)
+        mem.write(dst, result, instr, by_matmul=True)
+    elif accumulate:  # fp32 PSUM in place: the same fp32 sums, one pass fewer
+        mem.check_initialized(dst, instr)
+        target += st.T @ mv
+        mem.mark_written(dst, instr, by_matmul=True)
+    else:
+        np.matmul(st.T, mv, out=target)
+        mem.mark_written(dst, instr, by_matmul=True)
 
 
 def _transpose(instr: Instr, mem: Memory) -> None:
