@@ -62,7 +62,7 @@ class Diagnostic:
     """A named location (an ONNX node name, say) when the op carries one."""
 
     def format(self, default_file: str = "<unknown>") -> str:
-        where = str(self.loc) if self.loc is not None else f"{default_file}:0:0"
+        where = str(self.loc) if self.loc is not None else default_file
         named = f" (at {self.name})" if self.name and self.loc is not None else ""
         if self.loc is None and self.name:
             where = f'loc("{self.name}")'

@@ -12,12 +12,14 @@ and prints the result. Every failure a user can cause is an MLIR-style diagnosti
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, NoReturn
 
 from xdsl.dialects.builtin import ModuleOp
@@ -135,6 +137,7 @@ class TrnOptMain(xDSLOptMain):
 
     def register_all_frontends(self) -> None:
         super().register_all_frontends()
+        self.available_frontends["onnx"] = _onnx_frontend_placeholder
 
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         # The input file, -f, --disable-verify, --allow-unregistered-dialect and
@@ -142,6 +145,20 @@ class TrnOptMain(xDSLOptMain):
         super(xDSLOptMain, self).register_all_arguments(arg_parser)
         add = arg_parser.add_argument
         add("-o", "--output-file", help="write the output here instead of stdout")
+        add(
+            "--input-shape",
+            action="append",
+            default=[],
+            metavar="NAME=D0xD1...",
+            help="ONNX input: pin the dynamic dims of input NAME (e.g. input_ids=1x128); "
+            "repeatable",
+        )
+        add(
+            "--weights-file",
+            metavar="PATH",
+            help="ONNX input: where to write the weights (default: next to -o, or "
+            "<model>.weights in the current directory)",
+        )
         add(
             "--pass-pipeline",
             default="",
@@ -207,11 +224,17 @@ class TrnOptMain(xDSLOptMain):
             print(f"trn-opt: error: {error}", file=sys.stderr)
             return 1
 
-        chunks = self.split(text)
+        if self.is_onnx_input():
+            chunks: list[tuple[str, int]] = [("", 0)]
+        else:
+            chunks = self.split(text)
         outputs: list[str] = []
         failed = False
         for chunk, line_offset in chunks:
-            diagnostics, module = self.process_chunk(chunk, name, line_offset, pipeline)
+            if self.is_onnx_input():
+                diagnostics, module = self.process_onnx(name, pipeline)
+            else:
+                diagnostics, module = self.process_chunk(chunk, name, line_offset, pipeline)
             if self.args.verify_diagnostics:
                 failed |= not self.check_expected(diagnostics, chunk, name, line_offset)
             else:
@@ -262,8 +285,20 @@ class TrnOptMain(xDSLOptMain):
                 )
             self.check_anchors(node.children)
 
+    def is_onnx_input(self) -> bool:
+        path = self.args.input_file or ""
+        return self.args.frontend == "onnx" or (
+            self.args.frontend is None and path.lower().endswith(".onnx")
+        )
+
     def read_input(self) -> tuple[str, str]:
         path = self.args.input_file
+        if self.is_onnx_input():
+            if path is None or path == "-":
+                raise UsageError("ONNX input must be a file (its folder holds external data)")
+            return "", path
+        if self.args.input_shape or self.args.weights_file:
+            raise UsageError("--input-shape and --weights-file apply to ONNX input only")
         if path is None or path == "-":
             return sys.stdin.read(), "<stdin>"
         try:
@@ -324,6 +359,53 @@ class TrnOptMain(xDSLOptMain):
             if diagnostics:
                 return [*diagnostics, Diagnostic("note", "the IR no longer verifies")], module
         return [], module
+
+    def process_onnx(
+        self, path: str, pipeline: list[PipelineNode]
+    ) -> tuple[list[Diagnostic], ModuleOp | None]:
+        """Import an ONNX model (trnc's `onnx` frontend), then run the pipeline on it."""
+        from trnc.frontend.onnx import OnnxImportError, import_model
+
+        try:
+            shapes = parse_input_shapes(self.args.input_shape)
+        except ValueError as error:
+            return [Diagnostic("error", str(error))], None
+        weights, ref = self.weights_location(path)
+        start = time.perf_counter()
+        try:
+            result = import_model(path, input_shapes=shapes, weights_path=weights, weights_ref=ref)
+        except OnnxImportError as error:
+            return [Diagnostic("error", p) for p in error.problems], None
+        finally:
+            self.timings.append(("(import)", time.perf_counter() - start))
+        self.args.print_debuginfo = True  # keep the ONNX node names through text
+        try:
+            run_pipeline(pipeline, self.ctx, result.module, self.after_pass)
+        except _StopChunk as stop:
+            return stop.diagnostics, result.module
+        except Exception as error:
+            if self.args.show_traceback:
+                traceback.print_exc()
+            return [self.pass_failure(error, result.module)], result.module
+        return [], result.module
+
+    def weights_location(self, model: str) -> tuple[Path, str]:
+        """Where an ONNX import writes its weights file and how the module names it:
+        next to `-o FILE` (relative name), else `--weights-file` or `<model>.weights` in
+        the current directory (absolute name)."""
+        out = self.args.output_file
+        if self.args.weights_file:
+            path = Path(self.args.weights_file)
+        elif out:
+            path = Path(out).with_suffix(".weights")
+        else:
+            path = Path.cwd() / (Path(model).stem + ".weights")
+        if out:
+            try:
+                return path, os.path.relpath(path.resolve(), Path(out).resolve().parent)
+            except ValueError:  # another drive on Windows
+                pass
+        return path, str(path.resolve())
 
     def after_pass(self, node: PassNode, op: Operation, seconds: float) -> None:
         self.timings.append((node.text, seconds))
@@ -453,6 +535,29 @@ class TrnOptMain(xDSLOptMain):
             out.write(f"  {name}" + (f" - {summary}" if summary else "") + "\n")
             for option in options:
                 out.write(f"      {option}\n")
+
+
+def _onnx_frontend_placeholder(io: IO[str]) -> ModuleOp:
+    """`-f onnx` is handled by `TrnOptMain.process_onnx` (ONNX is binary and needs its
+    path for external data); this entry only makes `onnx` a valid `-f` choice."""
+    raise UsageError("ONNX input must be a file")
+
+
+def parse_input_shapes(specs: Sequence[str]) -> dict[str, list[int]]:
+    """`NAME=1x128` (or `NAME=1,128`; `NAME=` for a scalar) -> {NAME: [1, 128]}."""
+    shapes: dict[str, list[int]] = {}
+    for spec in specs:
+        name, sep, dims = spec.rpartition("=")
+        if not sep or not name:
+            raise ValueError(f"--input-shape '{spec}': expected NAME=D0xD1... (e.g. x=1x128)")
+        parts = [p for p in re.split(r"[x,]", dims.strip()) if p.strip()] if dims.strip() else []
+        try:
+            shapes[name] = [int(p) for p in parts]
+        except ValueError:
+            raise ValueError(
+                f"--input-shape '{spec}': dims must be integers separated by 'x'"
+            ) from None
+    return shapes
 
 
 def main(args: Sequence[str] | None = None) -> int:

@@ -1,0 +1,1 @@
+"""Reference interpreters of trnc's IR levels, on xDSL's interpreter framework."""
