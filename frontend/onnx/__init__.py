@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import onnx
 from xdsl.dialects.builtin import ModuleOp
 
@@ -54,6 +55,7 @@ def import_model(
     weights_path: str | os.PathLike[str] | None = None,
     weights_ref: str | None = None,
     base_dir: str | os.PathLike[str] | None = None,
+    constant_inputs: Mapping[str, np.ndarray] | None = None,
 ) -> ImportResult:
     """Import `model` (see the module docstring).
 
@@ -61,8 +63,12 @@ def import_model(
     `<model>.weights`, or `model.weights` in the current directory for bytes/protos);
     `weights_ref` is how the module's `graph.weight` ops name it (default: the absolute
     path). `base_dir` is where external data lives when `model` is bytes or a proto.
+    `constant_inputs` binds graph inputs to values (specializing the model: shape-like
+    inputs such as Reshape's shape must be known at compile time); an import that needs
+    more bound inputs raises `OnnxImportError` with them in `needs_constant`.
     """
-    loaded = load_model(model, input_shapes=input_shapes, base_dir=base_dir)
+    bound = dict(constant_inputs or {})
+    loaded = load_model(model, input_shapes=input_shapes, base_dir=base_dir, bound=bound)
     if weights_path is None:
         if isinstance(model, str | os.PathLike):
             weights_path = Path(model).with_suffix(".weights")
@@ -71,14 +77,14 @@ def import_model(
     path = Path(weights_path)
     writer = WeightsWriter(path, weights_ref if weights_ref is not None else str(path.resolve()))
     try:
-        module, problems = convert(loaded, writer, CONVERTERS)
+        module, problems = convert(loaded, writer, CONVERTERS, bound)
     finally:
         writer.close()
     messages = problems.messages()
     if messages:
         if writer.count:
             path.unlink(missing_ok=True)
-        raise OnnxImportError(loaded.source, messages)
+        raise OnnxImportError(loaded.source, messages, problems.needs_constant)
     diagnostics = verify_ops(module)
     if diagnostics:
         raise OnnxImportError(

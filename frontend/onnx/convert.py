@@ -15,7 +15,7 @@ and first node names) and every node that cannot be converted are reported toget
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +111,9 @@ class Context:
         self.node: Node | None = None
         self._materialized: dict[int, SSAValue] = {}
         self._keep: list[np.ndarray] = []  # keeps the ids of materialized arrays unique
+        self.graph_inputs: set[str] = set()
+        self.needs_constant: set[str] = set()
+        """Graph inputs some op needs as compile-time constants (bind them to import)."""
 
     # --- values ----------------------------------------------------------------------
 
@@ -124,6 +127,8 @@ class Context:
         name = node.inputs[index]
         value = self.const(name)
         if value is None:
+            if name in self.graph_inputs:
+                self.needs_constant.add(name)
             raise ConversionError(
                 f"{what} (input {index}, '{name}') must be a constant or computable from "
                 "constants and static shapes; it depends on run-time data"
@@ -231,6 +236,7 @@ def parse_attrs(node: onnx.NodeProto) -> dict[str, Any]:
 class Problems:
     unsupported: dict[str, list[str]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    needs_constant: set[str] = field(default_factory=set)
 
     def messages(self) -> list[str]:
         out: list[str] = []
@@ -246,12 +252,18 @@ class Problems:
 
 
 def convert(
-    loaded: LoadedModel, weights: WeightsWriter, converters: dict[str, Converter]
+    loaded: LoadedModel,
+    weights: WeightsWriter,
+    converters: dict[str, Converter],
+    constant_inputs: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[ModuleOp, Problems]:
-    """The model as a module with one `func.func @main` (see the module docstring)."""
+    """The model as a module with one `func.func @main` (see the module docstring);
+    graph inputs named in `constant_inputs` are bound to those values instead of being
+    arguments."""
     graph = loaded.model.graph
     initializers = {t.name: t for t in graph.initializer}
-    inputs = [v for v in graph.input if v.name not in initializers]
+    bound = dict(constant_inputs or {})
+    inputs = [v for v in graph.input if v.name not in initializers and v.name not in bound]
     arg_types = [
         tensor_type(loaded.input_shapes[v.name], _elem_type(v.type.tensor_type.elem_type))
         for v in inputs
@@ -260,14 +272,23 @@ def convert(
     ctx = Context(loaded, weights, block)
     for value, arg in zip(inputs, block.args, strict=True):
         ctx.values[value.name] = arg
+    ctx.graph_inputs = {v.name for v in inputs}
     for name, tensor in initializers.items():
         ctx.values[name] = numpy_helper.to_array(tensor)
+    for value in graph.input:
+        if value.name in bound:
+            dtype = numpy_dtype_of_onnx(value.type.tensor_type.elem_type)
+            ctx.values[value.name] = np.asarray(bound[value.name]).astype(dtype)
 
     problems = Problems()
     poisoned: set[str] = set()
     for index, proto in enumerate(graph.node):
         node = Node(proto, index, node_label(proto, index), parse_attrs(proto))
         if any(i in poisoned for i in node.inputs if i):
+            # Downstream of a failure: cannot convert, but still report its op type if
+            # trnc would not support it either (so one run lists every unsupported type).
+            if not _known(proto, converters):
+                problems.unsupported.setdefault(_op_label(proto), []).append(node.label)
             poisoned.update(o for o in node.outputs if o)
             continue
         ctx.node = node
@@ -282,11 +303,7 @@ def convert(
                 missing = [o for o in node.outputs if o and o not in ctx.values]
                 assert not missing, f"converter for {proto.op_type} left {missing} undefined"
         except Unsupported as error:
-            op_type = (
-                proto.op_type
-                if proto.domain in ("", "ai.onnx")
-                else (f"{proto.domain}.{proto.op_type}")
-            )
+            op_type = _op_label(proto)
             if str(error):
                 problems.errors.append(f"node '{node.label}' ({op_type}): unsupported: {error}")
             else:
@@ -296,6 +313,7 @@ def convert(
             problems.errors.append(f"node '{node.label}' ({proto.op_type}): {error}")
             poisoned.update(o for o in node.outputs if o)
     ctx.node = None
+    problems.needs_constant = ctx.needs_constant
 
     results: list[SSAValue] = []
     res_attrs: list[DictionaryAttr] = []
@@ -314,6 +332,17 @@ def convert(
         res_attrs=ArrayAttr(res_attrs),
     )
     return ModuleOp([func]), problems
+
+
+def _op_label(proto: onnx.NodeProto) -> str:
+    default = proto.domain in ("", "ai.onnx")
+    return proto.op_type if default else f"{proto.domain}.{proto.op_type}"
+
+
+def _known(proto: onnx.NodeProto, converters: dict[str, Converter]) -> bool:
+    if proto.domain not in ("", "ai.onnx"):
+        return False
+    return proto.op_type in converters or proto.op_type in ("Constant", "Shape", "Size")
 
 
 def _elem_type(elem: int) -> Attribute:

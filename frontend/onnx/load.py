@@ -12,7 +12,7 @@ negative or absurd dims, unsupported dtypes, unpinned dynamic dims.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,9 +47,13 @@ class OnnxImportError(Exception):
     """A model trnc cannot import; `problems` are the user-facing messages, one per line
     (each names the node, input or tensor at fault)."""
 
-    def __init__(self, source: str, problems: Sequence[str]) -> None:
+    def __init__(
+        self, source: str, problems: Sequence[str], needs_constant: set[str] | None = None
+    ) -> None:
         self.source = source
         self.problems = list(problems)
+        self.needs_constant = set(needs_constant or ())
+        """Graph inputs that must be bound to constants for the import to succeed."""
         super().__init__("\n".join(f"{source}: error: {p}" for p in self.problems))
 
 
@@ -88,8 +92,10 @@ def load_model(
     *,
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     base_dir: str | os.PathLike[str] | None = None,
+    bound: Collection[str] = (),
 ) -> LoadedModel:
-    """Read, check and prepare a model (see the module docstring)."""
+    """Read, check and prepare a model (see the module docstring); inputs named in
+    `bound` will be bound to constants and need no shape."""
     name, model, folder = _read(source, base_dir)
     _check_structure(model, name)
     _load_external(model, name, folder)
@@ -109,7 +115,7 @@ def load_model(
         notes.append(f"converted from opset {opset} to opset {MIN_OPSET}")
         opset = MIN_OPSET
     _sort_nodes(model, name)
-    shapes = _pin_inputs(model, name, input_shapes or {})
+    shapes = _pin_inputs(model, name, input_shapes or {}, bound)
     return LoadedModel(model, name, opset, shapes, notes)
 
 
@@ -326,12 +332,12 @@ def node_label(node: onnx.NodeProto, index: int) -> str:
 
 
 def _pin_inputs(
-    model: onnx.ModelProto, name: str, pins: Mapping[str, Sequence[int]]
+    model: onnx.ModelProto, name: str, pins: Mapping[str, Sequence[int]], bound: Collection[str]
 ) -> dict[str, tuple[int, ...]]:
     graph = model.graph
     initializers = {t.name for t in graph.initializer}
-    inputs = [v for v in graph.input if v.name not in initializers]
-    known = {v.name for v in inputs}
+    known = {v.name for v in graph.input if v.name not in initializers}
+    inputs = [v for v in graph.input if v.name in known and v.name not in bound]
     problems: list[str] = []
     for pinned in pins:
         if pinned not in known:

@@ -99,12 +99,22 @@ def _cast(ctx: Context, node: Node) -> None:
     ctx.set(node.outputs[0], ctx.emit(g.CastOp(ctx.ssa(source), element_type_of(target))))
 
 
+def _cast_like(ctx: Context, node: Node) -> None:
+    source, like = node.inputs[0], node.inputs[1]
+    target = ctx.dtype(like)
+    if ctx.dtype(source) == target:
+        ctx.set(node.outputs[0], ctx.values[source])
+        return
+    ctx.set(node.outputs[0], ctx.emit(g.CastOp(ctx.ssa(source), element_type_of(target))))
+
+
 def _alias(ctx: Context, node: Node) -> None:
     """Identity, and Dropout in inference (its mask, when asked for, is all true)."""
     if node.op_type == "Dropout" and node.has_input(2):
         training = ctx.require_const(node, 2, "Dropout's training_mode")
-        if bool(training.reshape(-1)[0]):
-            raise Unsupported("Dropout with training_mode = true")
+        ratio = ctx.require_const(node, 1, "Dropout's ratio") if node.has_input(1) else None
+        if bool(training.reshape(-1)[0]) and (ratio is None or float(ratio.reshape(-1)[0])):
+            raise Unsupported("Dropout with training_mode = true and a nonzero ratio (random)")
     source = node.inputs[0]
     ctx.set(node.outputs[0], ctx.values[source])
     if len(node.outputs) > 1 and node.outputs[1]:
@@ -134,8 +144,14 @@ def _reduce(cls: type[g.ReduceOp], axes_input_since: int) -> Converter:
                 ctx.set(node.outputs[0], ctx.values[x])
                 return
             axes = list(range(rank))
-        op = cls(ctx.ssa(x), axes, keepdims)
-        ctx.set(node.outputs[0], ctx.emit(op))
+        value = ctx.ssa(x)
+        boolean = ctx.dtype(x) == np.bool_
+        if boolean:  # ReduceMax/Min of bool (opset 20) is any/all: reduce as uint8
+            value = ctx.emit(g.CastOp(value, element_type_of(np.dtype(np.uint8)))).results[0]
+        result = ctx.emit(cls(value, axes, keepdims)).results[0]
+        if boolean:
+            result = ctx.emit(g.CastOp(result, element_type_of(np.dtype(np.bool_)))).results[0]
+        ctx.set(node.outputs[0], result)
 
     return convert
 
@@ -211,6 +227,7 @@ CONVERTERS: dict[str, Converter] = {
     "Gelu": _gelu,
     "Clip": _clip,
     "Cast": _cast,
+    "CastLike": _cast_like,
     "Identity": _alias,
     "Dropout": _alias,
     "Softmax": _softmax(g.SoftmaxOp),
