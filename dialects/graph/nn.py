@@ -346,7 +346,7 @@ class MaxPoolOp(PoolOp):
 @irdl_op_definition
 class AvgPoolOp(PoolOp):
     """ONNX AveragePool; `count_include_pad` (default false) counts padding elements in
-    the divisor.
+    the divisor; `dilations` (opset 19) default to 1.
 
         %0 = graph.avg_pool %x {kernel = [2, 2], strides = [2, 2], pads = [0, 0, 0, 0],
                                 count_include_pad = true}
@@ -358,10 +358,12 @@ class AvgPoolOp(PoolOp):
         "kernel": PropKind.INTS,
         "strides": PropKind.INTS,
         "pads": PropKind.INTS,
+        "dilations": PropKind.INTS,
         "ceil_mode": PropKind.BOOL,
         "count_include_pad": PropKind.BOOL,
     }
 
+    dilations = opt_prop_def(DenseArrayBase[I64])
     count_include_pad = opt_prop_def(BoolAttr, default_value=bool_attr(False))
 
     def __init__(
@@ -373,9 +375,12 @@ class AvgPoolOp(PoolOp):
         ceil_mode: bool = False,
         count_include_pad: bool = False,
         result_type: Attribute | None = None,
+        dilations: Sequence[int] | None = None,
     ) -> None:
         x = SSAValue.get(input)
         props = _pool_props(len(shape_of(x)) - 2, kernel, strides, pads, ceil_mode)
+        if dilations is not None:
+            props["dilations"] = ints_attr(dilations)
         if count_include_pad:
             props["count_include_pad"] = bool_attr(True)
         if result_type is None:
@@ -384,11 +389,14 @@ class AvgPoolOp(PoolOp):
                 get_ints(props["kernel"]),
                 get_ints(props["strides"]),
                 get_ints(props["pads"]),
-                None,
+                dilations,
                 ceil_mode,
             )
             result_type = tensor_type(shape, element_of(x))
         super().__init__(operands=[input], result_types=[result_type], properties=props)
+
+    def pool_dilations(self) -> tuple[int, ...] | None:
+        return get_ints(self.dilations) if self.dilations is not None else None
 
 
 @irdl_op_definition

@@ -146,6 +146,9 @@ class Context:
         assert isinstance(value.type, TensorType)
         return tuple(value.type.get_shape())
 
+    def dtype_of(self, value: SSAValue) -> np.dtype[Any]:
+        return numpy_dtype_of(value.type)
+
     def dtype(self, name: str) -> np.dtype[Any]:
         value = self.values[name]
         if isinstance(value, np.ndarray):

@@ -9,10 +9,12 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from xdsl.ir import SSAValue
 
 from trnc.dialects import graph as g
 from trnc.dialects.graph.shapes import broadcast_shapes
 from trnc.frontend.onnx.convert import Context, ConversionError, Converter, Node, Unsupported
+from trnc.frontend.onnx.dtypes import element_type_of
 
 
 def _ints(values: np.ndarray | Sequence[int]) -> list[int]:
@@ -120,8 +122,6 @@ def _max_pool(ctx: Context, node: Node) -> None:
 
 def _avg_pool(ctx: Context, node: Node) -> None:
     kernel, strides, dilations, pads = _pool_common(ctx, node)
-    if any(d != 1 for d in dilations):
-        raise Unsupported("AveragePool with dilations")
     op = g.AvgPoolOp(
         ctx.ssa(node.inputs[0]),
         kernel,
@@ -129,6 +129,7 @@ def _avg_pool(ctx: Context, node: Node) -> None:
         pads,
         bool(node.attr("ceil_mode", 0)),
         bool(node.attr("count_include_pad", 0)),
+        dilations=dilations if any(d != 1 for d in dilations) else None,
     )
     ctx.set(node.outputs[0], ctx.emit(op))
 
@@ -309,3 +310,128 @@ CONVERTERS: dict[str, Converter] = {
     "Where": _where,
     "ConstantOfShape": _constant_of_shape,
 }
+
+
+def _gather_nd(ctx: Context, node: Node) -> None:
+    """GatherND (batch_dims 0) as a Gather on the data with its first K dims flattened,
+    at linear indices (computed now for constant indices, else with graph ops)."""
+    if int(node.attr("batch_dims", 0)) != 0:
+        raise Unsupported("GatherND with batch_dims != 0")
+    data, indices = node.inputs[0], node.inputs[1]
+    shape, ishape = ctx.shape(data), ctx.shape(indices)
+    k = ishape[-1] if ishape else 0
+    if not ishape or not 1 <= k <= len(shape):
+        raise ConversionError(
+            f"indices of shape {list(ishape)} do not fit data of rank {len(shape)}"
+        )
+    lead = shape[:k]
+    strides = [math.prod(lead[i + 1 :]) for i in range(k)]
+    flat = ctx.emit(g.ReshapeOp(ctx.ssa(data), [math.prod(lead), *shape[k:]])).results[0]
+    const = ctx.const(indices)
+    if const is not None:
+        idx = const.astype(np.int64)
+        bad = (idx < -np.array(lead)) | (idx >= np.array(lead))
+        if bad.any():
+            raise ConversionError(f"GatherND index out of range for dims {list(lead)}")
+        idx = np.where(idx < 0, idx + np.array(lead), idx)
+        linear = ctx.materialize((idx * np.array(strides)).sum(axis=-1), "gather_nd_index")
+    else:
+        linear = _linear_index(ctx, ctx.ssa(indices), ishape, lead, strides)
+    ctx.set(node.outputs[0], ctx.emit(g.GatherOp(flat, linear, 0)))
+
+
+def _linear_index(
+    ctx: Context,
+    indices: SSAValue,
+    ishape: Sequence[int],
+    lead: Sequence[int],
+    strides: Sequence[int],
+) -> SSAValue:
+    dtype = ctx.dtype_of(indices)
+    total: SSAValue | None = None
+    out_shape = list(ishape[:-1])
+    for i, (dim, stride) in enumerate(zip(lead, strides, strict=True)):
+        part = ctx.emit(g.SliceOp(indices, [i], [i + 1], [len(ishape) - 1], [1])).results[0]
+        part = ctx.emit(g.ReshapeOp(part, out_shape)).results[0]
+        zero = ctx.materialize(np.array(0, dtype), "zero")
+        negative = ctx.emit(g.LessOp(part, zero)).results[0]
+        wrapped = ctx.emit(g.AddOp(part, ctx.materialize(np.array(dim, dtype), "dim"))).results[0]
+        part = ctx.emit(g.WhereOp(negative, wrapped, part)).results[0]
+        if stride != 1:
+            part = ctx.emit(g.MulOp(part, ctx.materialize(np.array(stride, dtype), "stride")))
+            part = part.results[0]
+        total = part if total is None else ctx.emit(g.AddOp(total, part)).results[0]
+    assert total is not None
+    return total
+
+
+def _logical(kind: str) -> Converter:
+    """And / Or / Xor / Not on booleans, through uint8 min / max / compare (exact)."""
+
+    def convert(ctx: Context, node: Node) -> None:
+        u8, i1 = element_type_of(np.dtype(np.uint8)), element_type_of(np.dtype(np.bool_))
+        args = [ctx.emit(g.CastOp(ctx.ssa(n), u8)).results[0] for n in node.inputs if n]
+        if kind == "not":
+            zero = ctx.materialize(np.array(0, np.uint8), "false")
+            ctx.set(node.outputs[0], ctx.emit(g.EqualOp(args[0], zero)))
+            return
+        if kind == "xor":
+            ctx.set(
+                node.outputs[0],
+                ctx.emit(
+                    g.CastOp(
+                        ctx.emit(
+                            g.SubOp(
+                                ctx.emit(g.MaxOp(*args)).results[0],
+                                ctx.emit(g.MinOp(*args)).results[0],
+                            )
+                        ).results[0],
+                        i1,
+                    )
+                ),
+            )
+            return
+        cls = g.MinOp if kind == "and" else g.MaxOp
+        ctx.set(node.outputs[0], ctx.emit(g.CastOp(ctx.emit(cls(*args)).results[0], i1)))
+
+    return convert
+
+
+def _or_equal(cls: type[g.CompareOp]) -> Converter:
+    """GreaterOrEqual / LessOrEqual = strict comparison or equality (false for NaN)."""
+
+    def convert(ctx: Context, node: Node) -> None:
+        a, b = ctx.ssa(node.inputs[0]), ctx.ssa(node.inputs[1])
+        u8, i1 = element_type_of(np.dtype(np.uint8)), element_type_of(np.dtype(np.bool_))
+        strict = ctx.emit(g.CastOp(ctx.emit(cls(a, b)).results[0], u8)).results[0]
+        equal = ctx.emit(g.CastOp(ctx.emit(g.EqualOp(a, b)).results[0], u8)).results[0]
+        ctx.set(
+            node.outputs[0], ctx.emit(g.CastOp(ctx.emit(g.MaxOp(strict, equal)).results[0], i1))
+        )
+
+    return convert
+
+
+def _is_nan(ctx: Context, node: Node) -> None:
+    """IsNaN(x) = not (x == x); integers are never NaN."""
+    x = node.inputs[0]
+    if ctx.dtype(x).kind not in "fV":
+        ctx.set(node.outputs[0], np.zeros(ctx.shape(x), np.bool_))
+        return
+    same = ctx.emit(g.EqualOp(ctx.ssa(x), ctx.ssa(x))).results[0]
+    false = ctx.materialize(np.array(False), "false")
+    ctx.set(node.outputs[0], ctx.emit(g.EqualOp(same, false)))
+
+
+CONVERTERS.update(
+    {
+        "GatherND": _gather_nd,
+        "And": _logical("and"),
+        "Or": _logical("or"),
+        "Xor": _logical("xor"),
+        "Not": _logical("not"),
+        "GreaterOrEqual": _or_equal(g.GreaterOp),
+        "LessOrEqual": _or_equal(g.LessOp),
+        "IsNaN": _is_nan,
+    }
+)

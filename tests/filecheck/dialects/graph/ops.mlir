@@ -32,6 +32,8 @@ func.func @windows(%x: tensor<1x3x224x224xf32>, %w: tensor<64x3x7x7xf32>, %b: te
   %3 = graph.max_pool %p {kernel = [2, 2], strides = [2, 2], pads = [0, 0, 0, 0], dilations = [2, 2], ceil_mode = true} : tensor<1x64x112x112xf32> -> tensor<1x64x56x56xf32>
   // CHECK-NEXT: [[V4:%.*]] = graph.avg_pool %p {kernel = [3, 3], strides = [2, 2], pads = [1, 1, 1, 1], ceil_mode = true, count_include_pad = true} : tensor<1x64x112x112xf32> -> tensor<1x64x57x57xf32>
   %4 = graph.avg_pool %p {kernel = [3, 3], strides = [2, 2], pads = [1, 1, 1, 1], ceil_mode = true, count_include_pad = true} : tensor<1x64x112x112xf32> -> tensor<1x64x57x57xf32>
+  // CHECK-NEXT: graph.avg_pool %p {kernel = [3, 3], strides = [1, 1], pads = [0, 0, 0, 0], dilations = [2, 2]} : tensor<1x64x112x112xf32> -> tensor<1x64x108x108xf32>
+  %dilated = graph.avg_pool %p {kernel = [3, 3], strides = [1, 1], pads = [0, 0, 0, 0], dilations = [2, 2]} : tensor<1x64x112x112xf32> -> tensor<1x64x108x108xf32>
   // CHECK-NEXT: [[V5:%.*]] = graph.global_avg_pool %p : tensor<1x64x112x112xf32> -> tensor<1x64x1x1xf32>
   %5 = graph.global_avg_pool %p : tensor<1x64x112x112xf32> -> tensor<1x64x1x1xf32>
   // CHECK-NEXT: func.return [[V0]] : tensor<1x64x112x112xf32>

@@ -1,0 +1,20 @@
+"""Shared pytest hooks: the ONNX node-test count in the terminal summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    for outcome in counts:
+        for report in terminalreporter.stats.get(outcome, []):
+            if "test_onnx_node.py" in getattr(report, "nodeid", ""):
+                counts[outcome] += 1
+    total = sum(counts.values())
+    if total:
+        terminalreporter.write_line(
+            f"ONNX node tests (level graph): {total} cases, {counts['passed']} passed, "
+            f"{counts['failed']} failed, {counts['skipped']} excluded "
+            "(reasons: tests/onnx_node_cases.py, docs/ONNX.md)"
+        )

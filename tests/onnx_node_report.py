@@ -1,0 +1,104 @@
+"""Runs the selected ONNX node tests through trnc's backend and writes the table of
+docs/ONNX.md (op, cases, passing, excluded with reason). Run from the repository root:
+
+    .venv/bin/python tests/onnx_node_report.py [--level graph] [--out docs/ONNX.md]
+
+The same cases and exclusions as tests/test_onnx_node.py (tests/onnx_node_cases.py);
+this script only tabulates, the pytest module is what CI checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from onnx.backend.test.runner import Runner
+
+from trnc.onnx_backend import TrncBackend
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN, END = "<!-- node-table:begin -->", "<!-- node-table:end -->"
+
+
+def _cases_module():  # noqa: ANN202
+    path = Path(__file__).with_name("onnx_node_cases.py")
+    spec = importlib.util.spec_from_file_location("trnc_onnx_node_cases", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_case(case, level: str) -> str | None:  # noqa: ANN001
+    """None if the case passes, else the first line of its failure."""
+    try:
+        rep = TrncBackend.prepare(case.model, "CPU", level=level)
+        for inputs, ref_outputs in case.data_sets:
+            outputs = rep.run(inputs)
+            Runner.assert_similar_outputs(ref_outputs, outputs, case.rtol, case.atol)
+    except Exception as error:  # noqa: BLE001 - tabulated, not raised
+        text = str(error).strip().splitlines()
+        return f"{type(error).__name__}: {text[0] if text else ''}"[:160]
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--level", default="graph")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "ONNX.md")
+    args = parser.parse_args(argv)
+    cases = _cases_module()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        selected = cases.selected_cases()
+    rows: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    reasons: dict[str, set[str]] = defaultdict(set)
+    failures: list[str] = []
+    with np.errstate(all="ignore"):
+        for name, (op, case) in sorted(selected.items()):
+            rows[op]["cases"] += 1
+            reason = cases.exclusion_reason(name)
+            if reason is not None:
+                rows[op]["excluded"] += 1
+                reasons[op].add(reason)
+                continue
+            problem = run_case(case, args.level)
+            if problem is None:
+                rows[op]["passing"] += 1
+            else:
+                failures.append(f"{name}: {problem}")
+    total = {k: sum(r[k] for r in rows.values()) for k in ("cases", "passing", "excluded")}
+    lines = [
+        BEGIN,
+        f"Level `{args.level}`: {total['cases']} cases, {total['passing']} passing, "
+        f"{total['excluded']} excluded, {len(failures)} failing.",
+        "",
+        "| op | cases | passing | excluded | reason for the exclusions |",
+        "|---|---|---|---|---|",
+    ]
+    for op in sorted(rows):
+        r = rows[op]
+        why = "; ".join(sorted(reasons[op])) if r["excluded"] else ""
+        lines.append(f"| {op} | {r['cases']} | {r['passing']} | {r['excluded']} | {why} |")
+    if failures:
+        lines += ["", "Failing:", "", *[f"- `{f}`" for f in failures]]
+    lines.append(END)
+    table = "\n".join(lines)
+    text = args.out.read_text() if args.out.exists() else ""
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + table + text[text.index(END) + len(END) :]
+    else:
+        text = text + ("\n" if text else "") + table + "\n"
+    args.out.write_text(text)
+    print(table)
+    return 0 if not failures else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
