@@ -65,9 +65,7 @@ class TrncRep(BackendRep):
         """The module specialised for these inputs, and the inputs bound as constants."""
         shapes = {n: list(a.shape) for n, a in feeds.items()}
         key: tuple[Any, ...] = tuple(sorted((n, tuple(s)) for n, s in shapes.items()))
-        key += tuple(
-            (n, feeds[n].dtype.str, feeds[n].tobytes()) for n in sorted(self._bound_names)
-        )
+        key += tuple((n, feeds[n].dtype.str, feeds[n].tobytes()) for n in sorted(self._bound_names))
         found = self._cache.get(key)
         if found is not None:
             return found
@@ -115,9 +113,7 @@ class TrncBackend(Backend):
         return cls.supports_device(device)
 
     @classmethod
-    def prepare(
-        cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any
-    ) -> TrncRep:
+    def prepare(cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any) -> TrncRep:
         """Check the model now (raising `OnnxImportError` for bad ones); compile at run."""
         level = kwargs.pop("level", "graph")
         if level not in LEVELS:

@@ -32,9 +32,9 @@ def _f(name: str, shape: list[int | str] | None) -> onnx.ValueInfoProto:
 
 
 def mlp() -> onnx.ModelProto:
-    """x[batch, 64] -> MatMul W1 -> Add b1 -> Relu -> (shape sub-graph) Reshape -> Gemm
-    -> Softmax; W1 is big enough to go to the weights file, b1 prints inline? no: 32
-    values go to the weights file too; the shape sub-graph folds away."""
+    """x[batch, 64] -> MatMul w1 -> Add b1 -> Relu -> (shape sub-graph) Reshape -> Gemm
+    -> Softmax; w1, b1 and w2 (more than 16 values each) go to the weights file, the
+    shape sub-graph folds away."""
     rng = np.random.default_rng(0)
     w1 = rng.standard_normal((64, 32)).astype(np.float32)
     b1 = rng.standard_normal((32,)).astype(np.float32)
@@ -94,9 +94,8 @@ def dynamic() -> onnx.ModelProto:
     ]
     ids = helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "seq"])
     mask = _f("mask", ["batch", 8])
-    return _model(
-        nodes, [ids, mask], [helper.make_tensor_value_info("y", TensorProto.INT64, None), _f("m", None)]
-    )
+    y = helper.make_tensor_value_info("y", TensorProto.INT64, None)
+    return _model(nodes, [ids, mask], [y, _f("m", None)])
 
 
 def negative_dim() -> onnx.ModelProto:
