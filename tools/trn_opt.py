@@ -247,7 +247,8 @@ class TrnOptMain(xDSLOptMain):
                 self.timings.append(("(output)", time.perf_counter() - start))
 
         try:
-            self.write_output("// -----\n".join(outputs))
+            if outputs or not failed:  # like mlir-opt, leave no empty -o file behind
+                self.write_output("// -----\n".join(outputs))
         except UsageError as error:
             print(f"trn-opt: error: {error}", file=sys.stderr)
             return 1

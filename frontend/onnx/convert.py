@@ -168,7 +168,11 @@ class Context:
         if found is not None:
             return found
         result_type = tensor_type(array.shape, element_type_of(array.dtype))
-        if array.size <= INLINE_LIMIT or _is_splat(array):
+        # Non-finite floats go to the weights file: xDSL 0.74 prints them as hex bit
+        # patterns in `dense<...>` but parses those back as integers (0xff800000 ->
+        # 4286578688.0), so they would not survive a trip through text.
+        finite = array.dtype.kind not in "fV" or bool(np.isfinite(array.astype(np.float32)).all())
+        if finite and (array.size <= INLINE_LIMIT or _is_splat(array)):
             op: Operation = ConstantOp(_dense(array, result_type))
         else:
             file, offset = self.weights.add(name, array)
