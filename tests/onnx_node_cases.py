@@ -84,9 +84,6 @@ EXCLUSIONS: dict[str, str] = {
     r"^test_training_dropout(_default|_mask|)(_mask)?$": (
         "training-mode Dropout with a nonzero ratio draws random masks (not reproducible)"
     ),
-    r"^test_training_dropout_default_mask$": (
-        "training-mode Dropout with a nonzero ratio draws random masks (not reproducible)"
-    ),
     r"^test_batchnorm_.*training_mode": (
         "BatchNormalization in training mode (batch statistics, running-stat outputs): "
         "trnc compiles inference"

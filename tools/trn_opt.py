@@ -538,7 +538,7 @@ class TrnOptMain(xDSLOptMain):
                 out.write(f"      {option}\n")
 
 
-def _onnx_frontend_placeholder(io: IO[str]) -> ModuleOp:
+def _onnx_frontend_placeholder(io: IO[bytes]) -> ModuleOp:
     """`-f onnx` is handled by `TrnOptMain.process_onnx` (ONNX is binary and needs its
     path for external data); this entry only makes `onnx` a valid `-f` choice."""
     raise UsageError("ONNX input must be a file")

@@ -1,13 +1,18 @@
-"""trn-run: simulate a `trn_isa` program and report its outputs, time and utilisation.
+"""trn-run: run a program and report its outputs: simulate a `trn_isa` program (outputs,
+time and utilisation), or interpret a graph-level module (outputs, op counts).
 
     trn-run program.mlir [--input NAME=file.npy ...] [--inputs file.npz] [--output-dir D]
                          [--report report.json] [--trace trace.json] [--timing-only]
 
+A module holding a `trn_isa.program` is simulated; a module without one but with a
+`func.func` (`@main`, or the only one) of graph ops runs on the graph reference
+interpreter (`trnc.interpreters.graph`; no timing, so no `--timing-only` or `--trace`).
 Inputs not given are filled with seeded random data (and the report says so); weights
 come from the program's weights file (an .npz next to the .mlir file, keyed by tensor
-name). Bad input is an MLIR-style diagnostic and exit code 1; a program that would
-misbehave on hardware (race, deadlock, out of bounds, ...) is a located simulator error
-and exit code 1.
+name) or, for graph IR, from the `graph.weight` files (relative to the .mlir file).
+Bad input is an MLIR-style diagnostic and exit code 1; a program that would misbehave on
+hardware (race, deadlock, out of bounds, ...) is a located simulator error and exit
+code 1.
 """
 
 from __future__ import annotations
@@ -25,11 +30,13 @@ from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
-from xdsl.utils.exceptions import ParseError
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.func import FuncOp
+from xdsl.utils.exceptions import InterpretationError, ParseError
 
 from trnc.simulator import InputError, simulate
 from trnc.simulator.errors import SimulationError
-from trnc.simulator.program import DecodeError, decode
+from trnc.simulator.program import DecodeError, decode, find_programs
 from trnc.tools.context import parse_source
 from trnc.tools.diagnostics import Diagnostic, verify_ops
 
@@ -45,8 +52,12 @@ class _Fail(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _ArgumentParser(prog="trn-run", description="simulate a trn_isa program")
-    p.add_argument("program", help="a .mlir file holding one trn_isa.program")
+    p = _ArgumentParser(
+        prog="trn-run", description="simulate a trn_isa program or interpret graph-level IR"
+    )
+    p.add_argument(
+        "program", help="a .mlir file holding one trn_isa.program, or graph-level func.funcs"
+    )
     p.add_argument(
         "--input",
         action="append",
@@ -106,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     diagnostics = verify_ops(module)
     if diagnostics:
         raise _Fail("\n".join(d.format(str(path)) for d in diagnostics))
+    if not find_programs(module) and any(isinstance(op, FuncOp) for op in module.ops):
+        return _run_graph(args, module, path)
     try:
         program = decode(module)
     except DecodeError as error:
@@ -139,6 +152,58 @@ def run(args: argparse.Namespace) -> int:
         Path(args.report).write_text(report.to_json())
     if args.trace:
         write_trace(args.trace, program, result.schedule)
+    return 0
+
+
+def _save_output(directory: Path, name: str, array: np.ndarray) -> str | None:
+    """Write `array` as NAME.npy; narrow floats numpy cannot store (bf16, fp8) are
+    widened to float32 exactly, and the returned note says so."""
+    note = None
+    if array.dtype.kind not in "biuf":
+        note = f"output {name} ({array.dtype}) written as float32"
+        array = array.astype(np.float32)
+    np.save(directory / f"{name}.npy", array)
+    return note
+
+
+def _run_graph(args: argparse.Namespace, module: ModuleOp, path: Path) -> int:
+    """Interpret a graph-level module (see the module docstring)."""
+    from trnc.interpreters.graph import GraphInputError, GraphRunError, run_graph
+
+    for flag, given in (("--timing-only", args.timing_only), ("--trace", args.trace)):
+        if given:
+            raise _Fail(
+                f"trn-run: error: {flag}: graph-level IR has no timing; lower it to trn_isa "
+                "first (trn-opt) and run the trn_isa program"
+            )
+    inputs = _inputs(args)
+    try:
+        result = run_graph(module, inputs, base_dir=path.parent, seed=args.seed)
+    except GraphInputError as error:
+        raise _Fail(f"trn-run: error: {error.message}") from None
+    except GraphRunError as error:
+        if error.op is None:
+            raise _Fail(f"{path}: error: {error.message}") from None
+        raise _Fail(error.format(str(path))) from None
+    except InterpretationError as error:
+        raise _Fail(f"trn-run: error: graph interpreter failure: {error}") from None
+
+    if args.output_dir:
+        out = Path(args.output_dir)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for name, array in result.outputs.items():
+                note = _save_output(out, name, array)
+                if note:
+                    result.notes.append(note)
+        except OSError as error:
+            raise _Fail(f"trn-run: error: cannot write outputs to '{out}': {error}") from None
+    print(result.summary())
+    if args.report:
+        try:
+            Path(args.report).write_text(result.to_json())
+        except OSError as error:
+            raise _Fail(f"trn-run: error: cannot write '{args.report}': {error}") from None
     return 0
 
 
