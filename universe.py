@@ -9,6 +9,9 @@ from __future__ import annotations
 from xdsl.universe import Universe
 
 from trnc.dialects import get_all_dialects
+from trnc.lowering import get_lowering_passes
 from trnc.passes import get_all_passes
 
-TRNC_UNIVERSE = Universe(all_dialects=get_all_dialects(), all_passes=get_all_passes())
+TRNC_UNIVERSE = Universe(
+    all_dialects=get_all_dialects(), all_passes={**get_all_passes(), **get_lowering_passes()}
+)

@@ -427,7 +427,10 @@ class TrnOptMain(xDSLOptMain):
         """A pass raised: report it at the op it names, else at the module."""
         message = str(error).strip() or type(error).__name__
         message = message.splitlines()[0] if "\n" in message else message
-        return Diagnostic.at_op(module, f"pass failed: {message}")
+        at = getattr(error, "op", None)
+        return Diagnostic.at_op(
+            at if isinstance(at, Operation) else module, f"pass failed: {message}"
+        )
 
     # ----------------------------------------------------------------------------------
     # --verify-diagnostics

@@ -1,0 +1,466 @@
+"""The `tile-to-isa` pass: a `func.func` of `tile` ops -> a `trn_isa.program`.
+
+Rewrites every function holding tile ops into a program of the same name:
+
+* each function argument (an `hbm` buffer) becomes a `trn_isa.hbm_tensor` row, named by
+  its `graph.name` argument attribute (else `argN`), with the role of its `tile.role`
+  attribute (`input`, `weight`, `output`, `scratch`), else `output` when some op writes it
+  and `input` otherwise; tensors are placed one after another, 64-byte aligned;
+* every compute op becomes one instruction on the engine the op names (`tile.matmul` and
+  `tile.transpose` on TensorE), every `tile.dma` one `dma_copy` on its queue; `tile.alloc`,
+  `tile.view` and `tile.dealloc` become nothing: they only give operands their access
+  patterns (an on-chip buffer: its partitions and byte address, a free axis laid out in
+  the layout's free-dim order; an HBM view: the parent's row-major strides, ordered like
+  the on-chip side of its DMA so elements match one for one).
+
+Placement must already be decided (`tile-allocate` does it): an on-chip buffer without an
+address or a DMA without a queue is an error at the op. Loops and dynamic offsets are not
+lowered yet (unroll first). Semaphores are not inserted here: `isa-insert-sync` does it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import (
+    Float64Type,
+    FloatAttr,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    i64,
+)
+from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.utils.exceptions import DiagnosticException
+
+from trnc.dialects import tile
+from trnc.dialects import trn_isa as isa
+from trnc.dialects.isa_common import byte_size
+from trnc.dialects.tile.types import BufferType
+from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr
+from trnc.dialects.trn_isa.attrs import (
+    ActivationFuncAttr,
+    AluOpAttr,
+    EngineAttr,
+    EngineKind,
+    HbmRole,
+)
+from trnc.machine import Memory
+
+HBM_ALIGN = 64
+ROLE_ATTR = "tile.role"
+NAME_ATTR = "graph.name"
+
+
+class LoweringError(DiagnosticException):
+    """An op tile-to-isa cannot lower; located at `op`."""
+
+    def __init__(self, message: str, op: Operation) -> None:
+        super().__init__(message)
+        self.op = op
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a buffer value's elements are: memory, partitions, byte offset of element 0
+    and per logical dim (stride in elements within a partition or in HBM, extent)."""
+
+    memory: Memory
+    start: int  # first partition (on chip)
+    offset: int  # bytes: within each partition on chip, absolute in HBM
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]  # elements; for the partition dim on chip: partitions
+    part_dim: int | None  # on chip: the logical dim on the partition axis
+    free_dims: tuple[int, ...]  # on chip: the free dims, outermost first
+    dtype: Attribute
+
+
+def _row_major(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(prod(shape[i + 1 :]) for i in range(len(shape)))
+
+
+def _onchip_place(op: tile.AllocOp, buf: BufferType) -> Place:
+    shape = tuple(buf.get_shape())
+    layout = buf.layout
+    assert isinstance(layout, tile.LayoutAttr)
+    if layout.axis("unroll") or any(layout.factors(d) for d in range(layout.rank)):
+        raise LoweringError(
+            f"tile-to-isa: layout {layout} splits or unrolls dims, which is not lowered yet",
+            op,
+        )
+    parts = [r.dim for r in layout.axis("part")]
+    if len(parts) > 1:
+        raise LoweringError(
+            f"tile-to-isa: layout {layout} puts {len(parts)} dims on partitions (not lowered yet)",
+            op,
+        )
+    free = tuple(r.dim for r in layout.axis("free"))
+    strides = [0] * len(shape)
+    running = 1
+    for d in reversed(free):
+        strides[d] = running
+        running *= shape[d]
+    part = parts[0] if parts else None
+    if part is not None:
+        strides[part] = 1
+    if op.address is None:
+        raise LoweringError("tile-to-isa: buffer has no address; run tile-allocate first", op)
+    start = op.start_partition.value.data if op.start_partition is not None else 0
+    memory = buf.memory.data
+    return Place(
+        memory, start, op.address.value.data, shape, tuple(strides), part, free, buf.element_type
+    )
+
+
+def _view_place(op: tile.ViewOp, parent: Place, buf: BufferType) -> Place:
+    offsets = op.static_offset_values()
+    if any(o is None for o in offsets):
+        raise LoweringError("tile-to-isa: dynamic view offsets are not lowered yet", op)
+    shape = tuple(buf.get_shape())
+    eb = byte_size(parent.dtype)
+    if parent.memory is Memory.HBM:
+        delta = sum(o * s for o, s in zip(offsets, parent.strides, strict=True))
+        return Place(
+            parent.memory,
+            0,
+            parent.offset + delta * eb,
+            shape,
+            parent.strides,
+            None,
+            (),
+            parent.dtype,
+        )
+    start, offset = parent.start, parent.offset
+    for d, o in enumerate(offsets):
+        assert o is not None
+        if d == parent.part_dim:
+            start += o
+        else:
+            offset += o * parent.strides[d] * eb
+    return Place(
+        parent.memory,
+        start,
+        offset,
+        shape,
+        parent.strides,
+        parent.part_dim,
+        parent.free_dims,
+        parent.dtype,
+    )
+
+
+def _memory_name(memory: Memory) -> str:
+    return memory.value
+
+
+def onchip_ap(place: Place) -> AccessPatternAttr:
+    count = place.shape[place.part_dim] if place.part_dim is not None else 1
+    dims = _merge([(place.strides[d], place.shape[d]) for d in place.free_dims])
+    return AccessPatternAttr(
+        _memory_name(place.memory),
+        (place.start, count),
+        place.offset,
+        dims,
+        place.dtype,
+    )
+
+
+def _merge(dims: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Drop count-1 dims and merge dims that continue their inner neighbour's run."""
+    kept = [(s, c) for s, c in dims if c != 1]
+    if not kept:
+        return [(1, 1)]
+    merged = [kept[-1]]
+    for step, count in reversed(kept[:-1]):
+        inner_step, inner_count = merged[-1]
+        if step == inner_step * inner_count:
+            merged[-1] = (inner_step, inner_count * count)
+        else:
+            merged.append((step, count))
+    merged.reverse()
+    return merged
+
+
+def hbm_ap(place: Place, like: Place) -> AccessPatternAttr:
+    """The HBM side of a DMA with on-chip side `like`: partition-mapped dim and free dims
+    follow `like`'s layout so elements correspond one for one."""
+    if like.part_dim is not None:
+        pstep, pcount = place.strides[like.part_dim], place.shape[like.part_dim]
+    else:
+        pstep, pcount = 0, 1
+    onchip = [(like.strides[d], like.shape[d]) for d in like.free_dims]
+    mine = [(place.strides[d], place.shape[d]) for d in like.free_dims]
+    dims = _merge_pairwise(mine, onchip)
+    return AccessPatternAttr("hbm", (pstep, pcount), place.offset, dims, place.dtype)
+
+
+def _merge_pairwise(
+    mine: list[tuple[int, int]], other: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Merge adjacent dims only where both sides can (so both patterns keep one shape)."""
+    pairs = [(a, b) for a, b in zip(mine, other, strict=True) if a[1] != 1]
+    if not pairs:
+        return [(1, 1)]
+    out = [pairs[-1]]
+    for a, b in reversed(pairs[:-1]):
+        (ia, ib) = out[-1]
+        if a[0] == ia[0] * ia[1] and b[0] == ib[0] * ib[1]:
+            out[-1] = ((ia[0], ia[1] * a[1]), (ib[0], ib[1] * b[1]))
+        else:
+            out.append((a, b))
+    out.reverse()
+    return [a for a, _ in out]
+
+
+def onchip_ap_matching(place: Place, other: Place) -> AccessPatternAttr:
+    """An on-chip AP whose free dims are merged consistently with the HBM side."""
+    count = place.shape[place.part_dim] if place.part_dim is not None else 1
+    mine = [(place.strides[d], place.shape[d]) for d in place.free_dims]
+    hbm = [(other.strides[d], other.shape[d]) for d in place.free_dims]
+    dims = _merge_pairwise(mine, hbm)
+    return AccessPatternAttr(
+        _memory_name(place.memory),
+        (place.start, count),
+        place.offset,
+        dims,
+        place.dtype,
+    )
+
+
+class _Lowerer:
+    def __init__(self, function: func.FuncOp) -> None:
+        self.function = function
+        self.places: dict[SSAValue, Place] = {}
+        self.instrs: list[Operation] = []
+
+    def place(self, value: SSAValue, op: Operation) -> Place:
+        found = self.places.get(value)
+        if found is None:
+            raise LoweringError("tile-to-isa: operand is not a buffer this pass placed", op)
+        return found
+
+    def ap(self, value: SSAValue, op: Operation) -> AccessPatternAttr:
+        place = self.place(value, op)
+        if place.memory is Memory.HBM:
+            raise LoweringError("tile-to-isa: compute ops cannot read or write HBM", op)
+        return onchip_ap(place)
+
+    def tensors(self) -> list[Operation]:
+        rows: list[Operation] = []
+        address = 0
+        arg_attrs = self.function.arg_attrs
+        written = self._written_args()
+        for i, arg in enumerate(self.function.body.block.args):
+            buf = arg.type
+            if not isinstance(buf, BufferType) or buf.memory.data is not Memory.HBM:
+                raise LoweringError(
+                    f"tile-to-isa: argument {i} must be an hbm buffer, got {buf}", self.function
+                )
+            attrs = arg_attrs.data[i].data if arg_attrs is not None else {}
+            name_attr = attrs.get(NAME_ATTR)
+            name = name_attr.data if isinstance(name_attr, StringAttr) else f"arg{i}"
+            role_attr = attrs.get(ROLE_ATTR)
+            role = (
+                HbmRole(role_attr.data)
+                if isinstance(role_attr, StringAttr)
+                else (HbmRole.OUTPUT if arg in written else HbmRole.INPUT)
+            )
+            shape = tuple(buf.get_shape())
+            rows.append(isa.HbmTensorOp(name, TensorType(buf.element_type, shape), address, role))
+            self.places[arg] = Place(
+                Memory.HBM, 0, address, shape, _row_major(shape), None, (), buf.element_type
+            )
+            size = prod(shape) * byte_size(buf.element_type)
+            address += -(-size // HBM_ALIGN) * HBM_ALIGN
+        return rows
+
+    def _written_args(self) -> set[SSAValue]:
+        roots: dict[SSAValue, SSAValue] = {a: a for a in self.function.body.block.args}
+        written: set[SSAValue] = set()
+        for op in self.function.body.walk():
+            if isinstance(op, tile.ViewOp) and op.source in roots:
+                roots[op.result] = roots[op.source]
+            if isinstance(op, tile.DmaOp) and op.dest in roots:
+                written.add(roots[op.dest])
+        return written
+
+    def lower(self) -> isa.ProgramOp:
+        body: list[Operation] = self.tensors()
+        for op in self.function.body.block.ops:
+            self.lower_op(op)
+        return isa.ProgramOp(self.function.sym_name.data, [*body, *self.instrs])
+
+    def emit(
+        self, cls: type[Operation], props: dict[str, Attribute | None], src: Operation
+    ) -> None:
+        op = cls.create(properties={k: v for k, v in props.items() if v is not None})
+        op.location = src.location
+        self.instrs.append(op)
+
+    def lower_op(self, op: Operation) -> None:
+        match op:
+            case tile.AllocOp():
+                buf = op.result.type
+                assert isinstance(buf, BufferType)
+                self.places[op.result] = _onchip_place(op, buf)
+            case tile.ViewOp():
+                buf = op.result.type
+                assert isinstance(buf, BufferType)
+                self.places[op.result] = _view_place(op, self.place(op.source, op), buf)
+            case tile.DeallocOp() | func.ReturnOp():
+                pass
+            case tile.DmaOp():
+                self.lower_dma(op)
+            case tile.MatmulOp():
+                self.emit(
+                    isa.MatmulOp,
+                    {
+                        "dst": self.ap(op.acc, op),
+                        "stationary": self.ap(op.stationary, op),
+                        "moving": self.ap(op.moving, op),
+                        "accumulate": op.accumulate,
+                        "engine": EngineAttr(EngineKind.TENSOR),
+                    },
+                    op,
+                )
+            case tile.TransposeOp():
+                self.emit(
+                    isa.TransposeOp,
+                    {
+                        "dst": self.ap(op.output, op),
+                        "src": self.ap(op.input, op),
+                        "engine": EngineAttr(EngineKind.TENSOR),
+                    },
+                    op,
+                )
+            case tile.ActivationOp():
+                scale = op.scale.value.data
+                self.emit(
+                    isa.ActivationOp,
+                    {
+                        "func": ActivationFuncAttr(op.func.data),
+                        "dst": self.ap(op.output, op),
+                        "src": self.ap(op.input, op),
+                        "scale": None if scale == 1.0 else FloatAttr(scale, Float64Type()),
+                        "engine": _engine(op),
+                    },
+                    op,
+                )
+            case tile.TensorTensorOp():
+                self.emit(
+                    isa.TensorTensorOp,
+                    {
+                        "op": AluOpAttr(op.op.data),
+                        "dst": self.ap(op.output, op),
+                        "lhs": self.ap(op.lhs, op),
+                        "rhs": self.ap(op.rhs, op),
+                        "engine": _engine(op),
+                    },
+                    op,
+                )
+            case tile.TensorScalarOp():
+                self.lower_tensor_scalar(op)
+            case tile.ReduceOp():
+                self.emit(
+                    isa.TensorReduceOp,
+                    {
+                        "op": AluOpAttr(op.op.data),
+                        "dst": self.ap(op.output, op),
+                        "src": self.ap(op.input, op),
+                        "axes": IntegerAttr(len(op.axes.get_values()), i64),
+                        "engine": _engine(op),
+                    },
+                    op,
+                )
+            case tile.CopyOp():
+                self.emit(
+                    isa.TensorCopyOp,
+                    {
+                        "dst": self.ap(op.output, op),
+                        "src": self.ap(op.input, op),
+                        "engine": _engine(op),
+                    },
+                    op,
+                )
+            case tile.MemsetOp():
+                self.emit(
+                    isa.MemsetOp,
+                    {
+                        "dst": self.ap(op.output, op),
+                        "value": FloatAttr(op.value.value.data, Float64Type()),
+                        "engine": _engine(op),
+                    },
+                    op,
+                )
+            case _:
+                raise LoweringError(f"tile-to-isa: cannot lower '{op.name}'", op)
+
+    def lower_tensor_scalar(self, op: tile.TensorScalarOp) -> None:
+        scalar = op.scalar
+        operand: Attribute
+        if scalar is not None:
+            operand = FloatAttr(scalar.value.data, Float64Type())
+        else:
+            operands = [o for o in op.operands if o not in (op.input, op.output)]
+            if not operands:
+                raise LoweringError("tile-to-isa: tensor_scalar without a scalar", op)
+            operand = self.ap(operands[0], op)
+        self.emit(
+            isa.TensorScalarOp,
+            {
+                "dst": self.ap(op.output, op),
+                "src": self.ap(op.input, op),
+                "op0": AluOpAttr(op.op.data),
+                "operand0": operand,
+                "engine": _engine(op),
+            },
+            op,
+        )
+
+    def lower_dma(self, op: tile.DmaOp) -> None:
+        if op.queue is None:
+            raise LoweringError("tile-to-isa: DMA has no queue; run tile-allocate first", op)
+        src, dst = self.place(op.source, op), self.place(op.dest, op)
+        if src.memory is Memory.HBM and dst.memory is not Memory.HBM:
+            src_ap, dst_ap = hbm_ap(src, dst), onchip_ap_matching(dst, src)
+        elif dst.memory is Memory.HBM and src.memory is not Memory.HBM:
+            src_ap, dst_ap = onchip_ap_matching(src, dst), hbm_ap(dst, src)
+        elif src.memory is not Memory.HBM and dst.memory is not Memory.HBM:
+            src_ap, dst_ap = onchip_ap(src), onchip_ap(dst)
+        else:
+            raise LoweringError("tile-to-isa: HBM-to-HBM DMA is not lowered yet", op)
+        self.emit(
+            isa.DmaCopyOp,
+            {"dst": dst_ap, "src": src_ap, "queue": IntegerAttr(op.queue.value.data, i64)},
+            op,
+        )
+
+
+def _engine(op: Any) -> EngineAttr:
+    return EngineAttr(EngineKind(op.engine.data.value))
+
+
+class TileToIsa(ModulePass):
+    """Lower every function of tile ops to a `trn_isa.program` (see the module docstring)."""
+
+    name = "tile-to-isa"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for function in list(op.ops):
+            if not isinstance(function, func.FuncOp) or function.is_declaration:
+                continue
+            if not any(o.dialect_name() == "tile" for o in function.body.walk()):
+                continue
+            program = _Lowerer(function).lower()
+            program.location = function.location
+            op.body.block.insert_op_before(program, function)
+            op.body.block.erase_op(function)
+
+
+__all__ = ["LoweringError", "Place", "TileToIsa", "hbm_ap", "onchip_ap"]

@@ -1,0 +1,82 @@
+// RUN: trn-opt %s -p tile-to-isa --split-input-file | filecheck %s
+
+// y = gelu(x @ w): every tile op becomes one instruction on its engine or DMA queue; the
+// arguments become HBM tensors (the written one is the output; `tile.role` overrides).
+// TensorE contracts over partitions, so x is transposed on TensorE (via PSUM) first.
+
+!x_hbm = !tile.buffer<128x128xf32, hbm>
+!w_hbm = !tile.buffer<128x512xf32, hbm>
+!y_hbm = !tile.buffer<128x512xf32, hbm>
+!sb_sq = !tile.buffer<128x128xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!sb_wide = !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!ps_wide = !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!ps_sq = !tile.buffer<128x128xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+
+// CHECK-LABEL: trn_isa.program @matmul_gelu {
+// CHECK-NEXT:    trn_isa.hbm_tensor @x : tensor<128x128xf32> at 0 role input
+// CHECK-NEXT:    trn_isa.hbm_tensor @w : tensor<128x512xf32> at 65536 role weight
+// CHECK-NEXT:    trn_isa.hbm_tensor @y : tensor<128x512xf32> at 327680 role output
+// CHECK-NEXT:    trn_isa.dma_copy dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 128]], f32>, src #trn_isa.ap<hbm + 0, [[128, 128], [1, 128]], f32> on dma0
+// CHECK-NEXT:    trn_isa.dma_copy dst #trn_isa.ap<sbuf[0:128] + 512, [[1, 512]], f32>, src #trn_isa.ap<hbm + 65536, [[512, 128], [1, 512]], f32> on dma1
+// CHECK-NEXT:    trn_isa.transpose dst #trn_isa.ap<psum[0:128] + 0, [[1, 128]], f32>, src #trn_isa.ap<sbuf[0:128] + 0, [[1, 128]], f32> on tensor
+// CHECK-NEXT:    trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 2560, [[1, 128]], f32>, src #trn_isa.ap<psum[0:128] + 0, [[1, 128]], f32> on vector
+// CHECK-NEXT:    trn_isa.matmul dst #trn_isa.ap<psum[0:128] + 2048, [[1, 512]], f32>, stationary #trn_isa.ap<sbuf[0:128] + 2560, [[1, 128]], f32>, moving #trn_isa.ap<sbuf[0:128] + 512, [[1, 512]], f32> {accumulate = false} on tensor
+// CHECK-NEXT:    trn_isa.activation gelu dst #trn_isa.ap<sbuf[0:128] + 3072, [[1, 512]], f32>, src #trn_isa.ap<psum[0:128] + 2048, [[1, 512]], f32> on scalar
+// CHECK-NEXT:    trn_isa.dma_copy dst #trn_isa.ap<hbm + 327680, [[512, 128], [1, 512]], f32>, src #trn_isa.ap<sbuf[0:128] + 3072, [[1, 512]], f32> on dma2
+// CHECK-NEXT:  }
+func.func @matmul_gelu(%x: !x_hbm {graph.name = "x"}, %w: !w_hbm {graph.name = "w", tile.role = "weight"}, %y: !y_hbm {graph.name = "y"}) {
+  %xt = tile.alloc address 0 start_partition 0 : !sb_sq
+  %ws = tile.alloc address 512 start_partition 0 : !sb_wide
+  tile.dma %x -> %xt queue 0 : !x_hbm -> !sb_sq
+  tile.dma %w -> %ws queue 1 : !w_hbm -> !sb_wide
+  %tp = tile.alloc address 0 start_partition 0 bank 0 : !ps_sq
+  tile.transpose %xt -> %tp : !sb_sq -> !ps_sq
+  %xs = tile.alloc address 2560 start_partition 0 : !sb_sq
+  tile.copy %tp -> %xs on vector : !ps_sq -> !sb_sq
+  %acc = tile.alloc address 2048 start_partition 0 bank 1 : !ps_wide
+  tile.matmul %xs, %ws -> %acc accumulate = false : !sb_sq, !sb_wide -> !ps_wide
+  %ys = tile.alloc address 3072 start_partition 0 : !sb_wide
+  tile.activation gelu %acc -> %ys on scalar : !ps_wide -> !sb_wide
+  tile.dma %ys -> %y queue 2 : !sb_wide -> !y_hbm
+  func.return
+}
+
+// -----
+
+// Views of HBM and of SBUF move the addresses: rows 128..255 of a 256x64 tensor, and the
+// lower half of the partitions of a buffer.
+
+!big = !tile.buffer<256x64xf32, hbm>
+!half = !tile.buffer<128x64xf32, hbm>
+!sb = !tile.buffer<128x64xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!sb64 = !tile.buffer<64x64xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!quarter = !tile.buffer<64x64xf32, hbm>
+
+// CHECK-LABEL: trn_isa.program @views {
+// CHECK:         trn_isa.dma_copy dst #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], f32>, src #trn_isa.ap<hbm + 32768, [[64, 128], [1, 64]], f32> on dma3
+// CHECK-NEXT:    trn_isa.dma_copy dst #trn_isa.ap<hbm + 65536, [[64, 64], [1, 64]], f32>, src #trn_isa.ap<sbuf[64:128] + 256, [[1, 64]], f32> on dma4
+func.func @views(%a: !big, %b: !quarter) {
+  %s = tile.alloc address 256 start_partition 0 : !sb
+  %rows = tile.view %a[128, 0] : !big to !half
+  tile.dma %rows -> %s queue 3 : !half -> !sb
+  %low = tile.view %s[64, 0] : !sb to !sb64
+  tile.dma %low -> %b queue 4 : !sb64 -> !quarter
+  func.return
+}
+
+// -----
+
+// A layout with d1 on the partitions makes the HBM side of the DMA a transposing pattern:
+// partition p reads column p (step 1), its free axis walks down the rows (step 48).
+
+!h = !tile.buffer<32x48xf32, hbm>
+!sbt = !tile.buffer<32x48xf32, sbuf, #tile.layout<[d0, d1] -> part(d1) free(d0)>>
+
+// CHECK-LABEL: trn_isa.program @transposing {
+// CHECK:         trn_isa.dma_copy dst #trn_isa.ap<sbuf[0:48] + 0, [[1, 32]], f32>, src #trn_isa.ap<hbm + 0, [[1, 48], [48, 32]], f32> on dma0
+func.func @transposing(%a: !h) {
+  %t = tile.alloc address 0 start_partition 0 : !sbt
+  tile.dma %a -> %t queue 0 : !h -> !sbt
+  func.return
+}
+
