@@ -1,8 +1,9 @@
 """Lowerings between trnc levels (graph -> tile -> trn_isa), one module per pass, registered
 by name as lazy factories (like `trnc.passes`).
 
-In pipeline order: `tile-allocate` (addresses and DMA queues; in `trnc.passes`),
-`tile-to-isa` (tile ops -> one `trn_isa.program`), `isa-insert-sync` (semaphores).
+In pipeline order: `graph-to-tile` (layout, tiling, DMA), `tile-allocate` (addresses and
+DMA queues), `tile-to-isa` (tile ops -> one `trn_isa.program`), `isa-insert-sync`
+(semaphores); `graph-to-isa{dtype=bf16|fp32}` runs them all.
 """
 
 from __future__ import annotations
@@ -24,9 +25,30 @@ def _isa_insert_sync() -> type[ModulePass]:
     return IsaInsertSync
 
 
+def _graph_to_tile() -> type[ModulePass]:
+    from trnc.lowering.graph_to_tile import GraphToTile
+
+    return GraphToTile
+
+
+def _tile_allocate() -> type[ModulePass]:
+    from trnc.lowering.tile_allocate import TileAllocate
+
+    return TileAllocate
+
+
+def _graph_to_isa() -> type[ModulePass]:
+    from trnc.lowering.graph_to_isa import GraphToIsa
+
+    return GraphToIsa
+
+
 def get_lowering_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """Pass name -> factory returning the pass class."""
     return {
+        "graph-to-isa": _graph_to_isa,
+        "graph-to-tile": _graph_to_tile,
+        "tile-allocate": _tile_allocate,
         "tile-to-isa": _tile_to_isa,
         "isa-insert-sync": _isa_insert_sync,
     }

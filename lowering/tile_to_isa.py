@@ -27,6 +27,7 @@ from typing import Any
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import (
+    DenseArrayBase,
     Float64Type,
     FloatAttr,
     IntegerAttr,
@@ -55,6 +56,9 @@ from trnc.machine import Memory
 
 HBM_ALIGN = 64
 ROLE_ATTR = "tile.role"
+SHAPE_ATTR = "tile.tensor_shape"
+"""Argument attribute: the shape the HBM tensor has in the tensor table (same element
+count and bytes as the buffer; a graph tensor keeps its shape through the lowering)."""
 NAME_ATTR = "graph.name"
 
 
@@ -272,7 +276,18 @@ class _Lowerer:
                 else (HbmRole.OUTPUT if arg in written else HbmRole.INPUT)
             )
             shape = tuple(buf.get_shape())
-            rows.append(isa.HbmTensorOp(name, TensorType(buf.element_type, shape), address, role))
+            table_shape = shape
+            shape_attr = attrs.get(SHAPE_ATTR)
+            if isinstance(shape_attr, DenseArrayBase):
+                table_shape = tuple(int(v) for v in shape_attr.get_values())
+                if prod(table_shape) != prod(shape):
+                    raise LoweringError(
+                        f"tile-to-isa: argument {i}'s {SHAPE_ATTR} {list(table_shape)} does "
+                        f"not have the buffer's {prod(shape)} elements",
+                        self.function,
+                    )
+            tensor_type = TensorType(buf.element_type, table_shape)
+            rows.append(isa.HbmTensorOp(name, tensor_type, address, role))
             self.places[arg] = Place(
                 Memory.HBM, 0, address, shape, _row_major(shape), None, (), buf.element_type
             )

@@ -1,0 +1,421 @@
+"""The `graph-to-tile` pass: a `func.func` of `graph` ops -> a `func.func` of `tile` ops.
+
+Layout rule (the simple one; a later pass makes layout global): every tensor lives in HBM
+as a row-major 2-D buffer `[rows, cols]` (`cols` = its last dim, `rows` = the product of
+the others; a scalar is `[1, 1]`), and every op is tiled over that 2-D view with rows on
+the partitions (<= 128 per tile) and columns on the free axis:
+
+* elementwise ops (same-shape operands): per tile, DMA the operands into SBUF, one
+  instruction (ScalarE activation, VectorE ALU op or copy/cast), DMA the result out;
+  at most `FREE_ELEMS` columns per tile;
+* `graph.matmul` `[M, K] @ [K, N]` (or `[..., M, K] @ [K, N]`, batch folded into rows):
+  per 128-row block of x, each 128-column block of x is DMA'd in, transposed on TensorE
+  (via PSUM) and kept in SBUF as the stationary operand `x^T`; per 512-column block of w,
+  the K blocks accumulate into one PSUM bank (`accumulate = false` on the first), which is
+  copied to SBUF and DMA'd out. Any M, N, K.
+
+The function's arguments become HBM buffers: the graph inputs, then the outputs (written
+by the kernel), then scratch buffers for intermediate tensors and weights/constants
+(`tile.role`), each named (`graph.name`) and with its graph shape (`tile.tensor_shape`)
+so the compiled program's tensor table matches the graph's inputs and outputs. Buffers get
+no addresses and DMAs no queues here: `tile-allocate` decides those. Ops outside the
+supported set are a located error naming the op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import prod
+
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    BFloat16Type,
+    DenseArrayBase,
+    DenseIntOrFPElementsAttr,
+    DictionaryAttr,
+    Float32Type,
+    FunctionType,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    i64,
+)
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.passes import ModulePass
+
+from trnc.dialects import graph as g
+from trnc.dialects import tile
+from trnc.dialects.isa_common import ActivationFunc, AluOp
+from trnc.dialects.tile.types import BufferType
+from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR, LoweringError
+from trnc.machine import TRN1, Engine, Memory
+
+FREE_ELEMS = 2048
+"""Columns per elementwise tile (8 KiB of fp32 per partition per operand)."""
+
+ACTIVATIONS: dict[type[Operation], ActivationFunc] = {
+    g.ReluOp: ActivationFunc.RELU,
+    g.TanhOp: ActivationFunc.TANH,
+    g.SigmoidOp: ActivationFunc.SIGMOID,
+    g.ExpOp: ActivationFunc.EXP,
+    g.LogOp: ActivationFunc.LOG,
+    g.ErfOp: ActivationFunc.ERF,
+    g.SqrtOp: ActivationFunc.SQRT,
+    g.RsqrtOp: ActivationFunc.RSQRT,
+    g.ReciprocalOp: ActivationFunc.RECIPROCAL,
+    g.AbsOp: ActivationFunc.ABS,
+}
+"""Unary graph ops that are one ScalarE activation."""
+
+ALU: dict[type[Operation], AluOp] = {
+    g.AddOp: AluOp.ADD,
+    g.SubOp: AluOp.SUB,
+    g.MulOp: AluOp.MUL,
+    g.DivOp: AluOp.DIV,
+    g.MaxOp: AluOp.MAX,
+    g.MinOp: AluOp.MIN,
+    g.PowOp: AluOp.POW,
+}
+"""Binary graph ops that are one VectorE ALU instruction."""
+
+
+def flat2d(shape: Sequence[int]) -> tuple[int, int]:
+    """The 2-D row-major view `[rows, cols]` of a tensor shape."""
+    if not shape:
+        return (1, 1)
+    return (prod(shape[:-1]), shape[-1])
+
+
+def _layout() -> tile.LayoutAttr:
+    return tile.LayoutAttr.partition_major(2)
+
+
+def sbuf(shape: tuple[int, int], element: Attribute) -> BufferType:
+    return BufferType(shape, element, Memory.SBUF, _layout())
+
+
+def psum(shape: tuple[int, int]) -> BufferType:
+    return BufferType(shape, Float32Type(), Memory.PSUM, _layout())
+
+
+def hbm(shape: tuple[int, int], element: Attribute) -> BufferType:
+    return BufferType(shape, element, Memory.HBM)
+
+
+class _Builder:
+    """Emits tile ops into `block`, each located at the graph op it comes from."""
+
+    def __init__(self, block: Block) -> None:
+        self.block = block
+        self.where: Operation | None = None
+
+    def add(self, op: Operation) -> Operation:
+        if self.where is not None:
+            op.location = self.where.location
+        self.block.add_op(op)
+        return op
+
+    def alloc(self, buf: BufferType) -> SSAValue:
+        return self.add(tile.AllocOp(buf)).results[0]
+
+    def view(self, source: SSAValue, offsets: Sequence[int], shape: tuple[int, int]) -> SSAValue:
+        src = source.type
+        assert isinstance(src, BufferType)
+        result = BufferType(shape, src.element_type, src.memory.data, src.layout)
+        if tuple(offsets) == (0, 0) and tuple(src.get_shape()) == shape:
+            return source
+        return self.add(tile.ViewOp(source, list(offsets), result)).results[0]
+
+    def load(self, source: SSAValue, r0: int, c0: int, shape: tuple[int, int]) -> SSAValue:
+        src = source.type
+        assert isinstance(src, BufferType)
+        buf = self.alloc(sbuf(shape, src.element_type))
+        self.add(tile.DmaOp(self.view(source, (r0, c0), shape), buf))
+        return buf
+
+    def store(self, buf: SSAValue, dest: SSAValue, r0: int, c0: int) -> None:
+        shape = buf.type.get_shape()  # type: ignore[attr-defined]
+        self.add(tile.DmaOp(buf, self.view(dest, (r0, c0), tuple(shape))))
+
+    def free(self, *bufs: SSAValue) -> None:
+        for b in bufs:
+            self.add(tile.DeallocOp(b))
+
+
+def _tiles(rows: int, cols: int, free: int) -> list[tuple[int, int, int, int]]:
+    return [
+        (r0, c0, min(TRN1.partitions, rows - r0), min(free, cols - c0))
+        for r0 in range(0, rows, TRN1.partitions)
+        for c0 in range(0, cols, free)
+    ]
+
+
+def _scalar_constant(value: SSAValue) -> float | None:
+    """The value of a one-element `graph.constant` (any shape), else None."""
+    owner = value.owner
+    if not isinstance(owner, g.ConstantOp):
+        return None
+    attr = owner.value
+    if not isinstance(attr, DenseIntOrFPElementsAttr):
+        return None
+    t = value.type
+    assert isinstance(t, TensorType)
+    if prod(t.get_shape()) != 1:
+        return None
+    return float(attr.get_values()[0])
+
+
+class _FunctionLowerer:
+    def __init__(self, function: func.FuncOp, dtype: str = "fp32") -> None:
+        self.function = function
+        self.dtype = dtype
+        self.buffers: dict[SSAValue, SSAValue] = {}
+        """graph value -> the HBM buffer (a function argument) holding it"""
+        self.args: list[tuple[BufferType, str, str]] = []  # (type, name, role)
+        self.shapes: list[tuple[int, ...]] = []  # each argument's graph tensor shape
+
+    def _arg_names(self, attrs: ArrayAttr[DictionaryAttr] | None, n: int, prefix: str) -> list[str]:
+        names = []
+        for i in range(n):
+            entry = attrs.data[i].data.get(NAME_ATTR) if attrs is not None else None
+            names.append(entry.data if isinstance(entry, StringAttr) else f"{prefix}{i}")
+        return names
+
+    def lower(self) -> func.FuncOp:
+        fn = self.function
+        block = fn.body.block
+        ret = block.last_op
+        assert isinstance(ret, func.ReturnOp)
+        in_names = self._arg_names(fn.arg_attrs, len(block.args), "arg")
+        out_names = self._arg_names(fn.res_attrs, len(ret.arguments), "output")
+        new_block = Block()
+        builder = _Builder(new_block)
+
+        def new_arg(value: SSAValue, name: str, role: str) -> SSAValue:
+            t = value.type
+            assert isinstance(t, TensorType)
+            buf = hbm(flat2d(t.get_shape()), t.get_element_type())
+            arg = new_block.insert_arg(buf, len(new_block.args))
+            self.args.append((buf, name, role))
+            self.shapes.append(tuple(t.get_shape()))
+            return arg
+
+        for arg_value, name in zip(block.args, in_names, strict=True):
+            self.buffers[arg_value] = new_arg(arg_value, name, "input")
+        outputs: dict[SSAValue, str] = dict(zip(ret.arguments, out_names, strict=True))
+        for value, name in outputs.items():
+            if value in self.buffers:
+                raise LoweringError(
+                    f"graph-to-tile: output '{name}' is an input or a repeated output "
+                    "(copies are not lowered yet)",
+                    ret,
+                )
+            self.buffers[value] = new_arg(value, name, "output")
+        scratch = 0
+        for op in block.ops:
+            if isinstance(op, func.ReturnOp):
+                continue
+            builder.where = op
+            for result in op.results:
+                if result not in self.buffers:
+                    if _scalar_constant(result) is not None and all(
+                        type(use.operation) in ALU for use in result.uses
+                    ):
+                        continue  # folded into its users as an immediate
+                    if isinstance(op, g.WeightOp | g.ConstantOp):
+                        name = (
+                            op.weight_name.data if isinstance(op, g.WeightOp) else f"const{scratch}"
+                        )
+                        self.buffers[result] = new_arg(result, name, "weight")
+                    else:
+                        self.buffers[result] = new_arg(result, f"tmp{scratch}", "scratch")
+                    scratch += 1
+            self.lower_op(op, builder)
+        builder.where = None
+        new_block.add_op(func.ReturnOp())
+        arg_attrs = ArrayAttr(
+            [
+                DictionaryAttr(
+                    {
+                        NAME_ATTR: StringAttr(n),
+                        ROLE_ATTR: StringAttr(r),
+                        SHAPE_ATTR: DenseArrayBase.from_list(i64, list(shape)),
+                    }
+                )
+                for (_, n, r), shape in zip(self.args, self.shapes, strict=True)
+            ]
+        )
+        result = func.FuncOp(
+            fn.sym_name.data,
+            FunctionType.from_lists([t for t, _, _ in self.args], []),
+            Region(new_block),
+            arg_attrs=arg_attrs,
+        )
+        result.location = fn.location
+        return result
+
+    def lower_op(self, op: Operation, b: _Builder) -> None:
+        if isinstance(op, g.WeightOp | g.ConstantOp):
+            return  # data supplied with the weights; see the module docstring
+        if type(op) in ACTIVATIONS or isinstance(op, g.NegOp | g.CastOp):
+            self.unary(op, b)
+        elif type(op) in ALU:
+            self.binary(op, b)
+        elif isinstance(op, g.MatmulOp):
+            self.matmul(op, b)
+        elif isinstance(op, g.ReshapeOp):
+            raise LoweringError("graph-to-tile: reshape is not lowered yet", op)
+        else:
+            raise LoweringError(f"graph-to-tile: '{op.name}' is not lowered yet", op)
+
+    def _shape(self, value: SSAValue) -> tuple[int, int]:
+        t = value.type
+        assert isinstance(t, TensorType)
+        return flat2d(t.get_shape())
+
+    def unary(self, op: Operation, b: _Builder) -> None:
+        src, dst = self.buffers[op.operands[0]], self.buffers[op.results[0]]
+        rows, cols = self._shape(op.results[0])
+        out_t = op.results[0].type
+        assert isinstance(out_t, TensorType)
+        for r0, c0, p, f in _tiles(rows, cols, FREE_ELEMS):
+            x = b.load(src, r0, c0, (p, f))
+            y = b.alloc(sbuf((p, f), out_t.get_element_type()))
+            if isinstance(op, g.NegOp):
+                b.add(tile.TensorScalarOp(AluOp.MUL, x, -1.0, y))
+            elif isinstance(op, g.CastOp):
+                b.add(tile.CopyOp(x, y, Engine.VECTOR))
+            else:
+                b.add(tile.ActivationOp(ACTIVATIONS[type(op)], x, y))
+            b.store(y, dst, r0, c0)
+            b.free(x, y)
+
+    def binary(self, op: Operation, b: _Builder) -> None:
+        lhs_v, rhs_v = op.operands[0], op.operands[1]
+        for value, other, on_left in ((rhs_v, lhs_v, False), (lhs_v, rhs_v, True)):
+            scalar = _scalar_constant(value)
+            if scalar is not None and other.type == op.results[0].type:
+                self.with_scalar(op, other, scalar, on_left, b)
+                return
+        if lhs_v.type != rhs_v.type or lhs_v.type != op.results[0].type:
+            raise LoweringError(
+                "graph-to-tile: broadcasting binary ops are not lowered yet (operands "
+                f"{lhs_v.type} and {rhs_v.type})",
+                op,
+            )
+        lhs, rhs, dst = self.buffers[lhs_v], self.buffers[rhs_v], self.buffers[op.results[0]]
+        rows, cols = self._shape(op.results[0])
+        out_t = op.results[0].type
+        assert isinstance(out_t, TensorType)
+        for r0, c0, p, f in _tiles(rows, cols, FREE_ELEMS):
+            x = b.load(lhs, r0, c0, (p, f))
+            y = b.load(rhs, r0, c0, (p, f))
+            z = b.alloc(sbuf((p, f), out_t.get_element_type()))
+            b.add(tile.TensorTensorOp(ALU[type(op)], x, y, z))
+            b.store(z, dst, r0, c0)
+            b.free(x, y, z)
+
+    def with_scalar(
+        self, op: Operation, x_v: SSAValue, value: float, on_left: bool, b: _Builder
+    ) -> None:
+        """`x op c` (or `c op x`) with a compile-time scalar `c`: one VectorE tensor_scalar
+        (two for `c - x` and `c / x`)."""
+        alu = ALU[type(op)]
+        src, dst = self.buffers[x_v], self.buffers[op.results[0]]
+        rows, cols = self._shape(op.results[0])
+        out_t = op.results[0].type
+        assert isinstance(out_t, TensorType)
+        element = out_t.get_element_type()
+        for r0, c0, p, f in _tiles(rows, cols, FREE_ELEMS):
+            x = b.load(src, r0, c0, (p, f))
+            y = b.alloc(sbuf((p, f), element))
+            if on_left and alu is AluOp.SUB:  # c - x = (-1 * x) + c
+                t = b.alloc(sbuf((p, f), element))
+                b.add(tile.TensorScalarOp(AluOp.MUL, x, -1.0, t))
+                b.add(tile.TensorScalarOp(AluOp.ADD, t, value, y))
+                b.free(t)
+            elif on_left and alu is AluOp.DIV:  # c / x = c * (1 / x)
+                t = b.alloc(sbuf((p, f), element))
+                b.add(tile.ActivationOp(ActivationFunc.RECIPROCAL, x, t))
+                b.add(tile.TensorScalarOp(AluOp.MUL, t, value, y))
+                b.free(t)
+            elif on_left and alu is AluOp.POW:
+                raise LoweringError(
+                    "graph-to-tile: pow with a constant base is not lowered yet", op
+                )
+            else:
+                b.add(tile.TensorScalarOp(alu, x, value, y))
+            b.store(y, dst, r0, c0)
+            b.free(x, y)
+
+    def matmul(self, op: g.MatmulOp, b: _Builder) -> None:
+        lhs_t, rhs_t = op.lhs.type, op.rhs.type
+        assert isinstance(lhs_t, TensorType) and isinstance(rhs_t, TensorType)
+        if len(rhs_t.get_shape()) != 2 or len(lhs_t.get_shape()) < 2:
+            raise LoweringError(
+                "graph-to-tile: matmul is lowered for [..., M, K] @ [K, N] only", op
+            )
+        element = lhs_t.get_element_type()
+        if self.dtype == "bf16" and isinstance(element, Float32Type):
+            element = BFloat16Type()  # matmul inputs in bf16, accumulation in fp32 PSUM
+        cast = element != lhs_t.get_element_type()
+        m, k = flat2d(lhs_t.get_shape())
+        n = rhs_t.get_shape()[1]
+        x, w, out = self.buffers[op.lhs], self.buffers[op.rhs], self.buffers[op.result]
+        part, moving = TRN1.partitions, TRN1.matmul_max_moving_free
+        for m0 in range(0, m, part):
+            mt = min(part, m - m0)
+            stationary: list[tuple[SSAValue, int, int]] = []
+            for k0 in range(0, k, part):
+                kt = min(part, k - k0)
+                xs = b.load(x, m0, k0, (mt, kt))
+                xt_psum = b.alloc(psum((kt, mt)))
+                b.add(tile.TransposeOp(xs, xt_psum))
+                xt = b.alloc(sbuf((kt, mt), element))
+                b.add(tile.CopyOp(xt_psum, xt, Engine.VECTOR))
+                b.free(xs, xt_psum)
+                stationary.append((xt, k0, kt))
+            for n0 in range(0, n, moving):
+                nt = min(moving, n - n0)
+                acc = b.alloc(psum((mt, nt)))
+                for i, (xt, k0, kt) in enumerate(stationary):
+                    ws = b.load(w, k0, n0, (kt, nt))
+                    if cast:
+                        wc = b.alloc(sbuf((kt, nt), element))
+                        b.add(tile.CopyOp(ws, wc, Engine.GPSIMD))
+                        b.free(ws)
+                        ws = wc
+                    b.add(tile.MatmulOp(xt, ws, acc, accumulate=i > 0))
+                    b.free(ws)
+                ys = b.alloc(sbuf((mt, nt), lhs_t.get_element_type()))
+                b.add(tile.CopyOp(acc, ys, Engine.VECTOR))
+                b.store(ys, out, m0, n0)
+                b.free(acc, ys)
+            b.free(*(xt for xt, _, _ in stationary))
+
+
+@dataclass(frozen=True)
+class GraphToTile(ModulePass):
+    """Lower every function of graph ops to tile ops (see the module docstring);
+    `dtype=bf16` runs matmuls on bf16 inputs (fp32 accumulation), `fp32` keeps fp32."""
+
+    name = "graph-to-tile"
+
+    dtype: str = "fp32"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for function in list(op.ops):
+            if not isinstance(function, func.FuncOp) or function.is_declaration:
+                continue
+            if not any(o.dialect_name() == "graph" for o in function.body.walk()):
+                continue
+            if self.dtype not in ("fp32", "bf16"):
+                raise LoweringError(
+                    f"graph-to-tile: dtype must be fp32 or bf16, not {self.dtype}", op
+                )
+            lowered = _FunctionLowerer(function, self.dtype).lower()
+            op.body.block.insert_op_before(lowered, function)
+            op.body.block.erase_op(function)

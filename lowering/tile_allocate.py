@@ -1,0 +1,203 @@
+"""The `tile-allocate` pass: decide every on-chip address and every DMA queue of a tile
+function, recorded on the IR (`tile.alloc address ... start_partition ... bank ...`,
+`tile.dma ... queue q`). Decisions already present are kept (and avoided).
+
+Addresses: a buffer is live from its `tile.alloc` to its last use (or `tile.dealloc`), in
+program order. Buffers whose lifetimes overlap get disjoint byte ranges of each partition
+(all tiles start at partition 0 in this version). Placement is offline greedy-by-size
+(Pisarchyk & Lee, "Efficient memory management for deep neural net inference", 2020: the
+best of the published heuristics for this offline interval-packing problem, close to
+optimal on inference graphs): buffers in decreasing size order, each at the lowest
+offset that no already-placed, lifetime-overlapping buffer occupies. PSUM buffers never
+cross a 2 KiB bank (a matmul accumulates within one bank): sizes are rounded up to a
+power of two (at most a bank), which aligns them. A working set that does not fit is an
+error at the buffer that does not fit (smaller tiles or spilling come later).
+
+Reuse is safe whatever the engines' timing: `isa-insert-sync` orders every later writer
+of the same bytes after their earlier readers (WAR) and writers (WAW).
+
+DMA queues: each DMA goes to the queue with the fewest bytes so far (ties: lowest
+number), spreading transfers over the 16 queues so their fixed latencies overlap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, i64
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+
+from trnc.dialects import tile
+from trnc.dialects.isa_common import byte_size
+from trnc.dialects.tile.types import BufferType
+from trnc.lowering.tile_to_isa import LoweringError
+from trnc.machine import TRN1, Memory
+
+
+@dataclass
+class _Interval:
+    op: tile.AllocOp
+    size: int
+    start: int
+    end: int
+    offset: int | None = None
+
+
+def _size(buf: BufferType) -> int:
+    layout = buf.layout
+    assert isinstance(layout, tile.LayoutAttr)
+    return layout.bytes_per_partition(buf.get_shape(), buf.element_type)
+
+
+def _psum_size(size: int) -> int:
+    rounded = 4
+    while rounded < size:
+        rounded *= 2
+    return max(rounded, size) if size > TRN1.psum_bank_bytes else rounded
+
+
+def _roots(function: func.FuncOp) -> dict[SSAValue, SSAValue]:
+    root: dict[SSAValue, SSAValue] = {}
+    for op in function.body.walk():
+        if isinstance(op, tile.AllocOp):
+            root[op.result] = op.result
+        elif isinstance(op, tile.ViewOp) and op.source in root:
+            root[op.result] = root[op.source]
+    return root
+
+
+def lifetimes(function: func.FuncOp) -> dict[Memory, list[_Interval]]:
+    """Per on-chip memory, each alloc's [first, last] op index in program order."""
+    ops = list(function.body.walk())
+    root = _roots(function)
+    intervals: dict[SSAValue, _Interval] = {}
+    for index, op in enumerate(ops):
+        if isinstance(op, tile.AllocOp):
+            buf = op.result.type
+            assert isinstance(buf, BufferType)
+            size = _size(buf)
+            if buf.memory.data is Memory.PSUM:
+                size = _psum_size(size)
+            intervals[op.result] = _Interval(op, size, index, index)
+        for operand in op.operands:
+            r = root.get(operand)
+            if r is not None:
+                intervals[r].end = index
+    out: dict[Memory, list[_Interval]] = {Memory.SBUF: [], Memory.PSUM: []}
+    for value, interval in intervals.items():
+        buf = value.type
+        assert isinstance(buf, BufferType)
+        out[buf.memory.data].append(interval)
+    return out
+
+
+def _capacity(memory: Memory) -> int:
+    if memory is Memory.PSUM:
+        return TRN1.psum_bytes_per_partition
+    return TRN1.sbuf_budget_bytes_per_partition
+
+
+def place(intervals: list[_Interval], memory: Memory) -> int:
+    """Greedy-by-size placement; returns the peak bytes per partition."""
+    placed: list[_Interval] = []
+    for iv in intervals:
+        if iv.op.address is not None:
+            iv.offset = iv.op.address.value.data
+            placed.append(iv)
+    todo = sorted(
+        (iv for iv in intervals if iv.offset is None), key=lambda iv: (-iv.size, iv.start)
+    )
+    capacity = _capacity(memory)
+    align = TRN1.psum_alignment if memory is Memory.PSUM else max(1, TRN1.sbuf_alignment)
+    for iv in todo:
+        busy = sorted(
+            (p.offset, p.offset + p.size)
+            for p in placed
+            if p.offset is not None and p.start <= iv.end and iv.start <= p.end
+        )
+        offset = 0
+        for lo, hi in busy:
+            if offset + iv.size <= lo:
+                break
+            if hi > offset:
+                offset = hi
+                if memory is Memory.PSUM:  # keep power-of-two buffers aligned to their size
+                    offset = -(-offset // min(iv.size, TRN1.psum_bank_bytes)) * min(
+                        iv.size, TRN1.psum_bank_bytes
+                    )
+                else:
+                    offset = -(-offset // align) * align
+        if offset + iv.size > capacity:
+            live = sum(p.size for p in placed if p.start <= iv.end and iv.start <= p.end)
+            raise LoweringError(
+                f"tile-allocate: {memory.value} working set does not fit: this "
+                f"{iv.size}-byte buffer needs room beside {live} bytes per partition already "
+                f"live, of {capacity} (smaller tiles or spilling are not implemented yet)",
+                iv.op,
+            )
+        iv.offset = offset
+        placed.append(iv)
+    return max((p.offset + p.size for p in placed if p.offset is not None), default=0)
+
+
+def assign_queues(function: func.FuncOp) -> None:
+    load = [0] * TRN1.dma_queues
+    for op in function.body.walk():
+        if not isinstance(op, tile.DmaOp):
+            continue
+        src = op.source.type
+        assert isinstance(src, BufferType)
+        size = byte_size(src.element_type) * _elems(src)
+        if op.queue is not None:
+            load[op.queue.value.data] += size
+            continue
+        q = min(range(len(load)), key=lambda i: (load[i], i))
+        op.properties["queue"] = IntegerAttr(q, i64)
+        load[q] += size
+
+
+def _elems(buf: BufferType) -> int:
+    n = 1
+    for d in buf.get_shape():
+        n *= d
+    return n
+
+
+@dataclass
+class AllocationReport:
+    sbuf_peak_bytes_per_partition: int = 0
+    psum_peak_bytes_per_partition: int = 0
+
+
+def allocate(function: func.FuncOp) -> AllocationReport:
+    """Place every alloc of `function` and give every DMA a queue."""
+    report = AllocationReport()
+    for memory, intervals in lifetimes(function).items():
+        peak = place(intervals, memory)
+        for iv in intervals:
+            op: Operation = iv.op
+            assert iv.offset is not None
+            op.properties["address"] = IntegerAttr(iv.offset, i64)
+            op.properties["start_partition"] = IntegerAttr(0, i64)
+            if memory is Memory.PSUM:
+                op.properties["bank"] = IntegerAttr(iv.offset // TRN1.psum_bank_bytes, i64)
+        if memory is Memory.SBUF:
+            report.sbuf_peak_bytes_per_partition = peak
+        else:
+            report.psum_peak_bytes_per_partition = peak
+    assign_queues(function)
+    return report
+
+
+class TileAllocate(ModulePass):
+    """Assign on-chip addresses and DMA queues (see the module docstring)."""
+
+    name = "tile-allocate"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for function in op.ops:
+            if isinstance(function, func.FuncOp) and not function.is_declaration:
+                allocate(function)
