@@ -168,6 +168,27 @@ def _scalar_constant(value: SSAValue) -> float | None:
     return float(attr.get_values()[0])
 
 
+def _broadcast_kind(value: SSAValue, out: tuple[int, ...]) -> str | None:
+    """How an operand of shape S meets the 2-D view of output shape `out`: `full` (same
+    elements), `row` (one row [C] for every row: S is [..., 1, C] or [C]), `col` (one
+    value per row: S is out[:-1] + [1]), else None."""
+    t = value.type
+    assert isinstance(t, TensorType)
+    shape = tuple(t.get_shape())
+    if shape == out:
+        return "full"
+    if not out:
+        return None
+    padded = (1,) * (len(out) - len(shape)) + shape
+    if len(padded) != len(out):
+        return None
+    if padded[-1] == out[-1] and prod(padded[:-1]) == 1 and prod(out[:-1]) > 1:
+        return "row"
+    if padded[:-1] == out[:-1] and padded[-1] == 1 and out[-1] > 1:
+        return "col"
+    return None
+
+
 class _FunctionLowerer:
     def __init__(self, function: func.FuncOp, dtype: str = "fp32") -> None:
         self.function = function
@@ -300,23 +321,88 @@ class _FunctionLowerer:
             if scalar is not None and other.type == op.results[0].type:
                 self.with_scalar(op, other, scalar, on_left, b)
                 return
-        if lhs_v.type != rhs_v.type or lhs_v.type != op.results[0].type:
+        out_t = op.results[0].type
+        assert isinstance(out_t, TensorType)
+        out_shape = tuple(out_t.get_shape())
+        kinds = [_broadcast_kind(v, out_shape) for v in (lhs_v, rhs_v)]
+        if None in kinds or kinds == ["row", "row"] or ("col" in kinds and "row" in kinds):
             raise LoweringError(
-                "graph-to-tile: broadcasting binary ops are not lowered yet (operands "
-                f"{lhs_v.type} and {rhs_v.type})",
+                "graph-to-tile: this broadcast is not lowered yet (operands "
+                f"{lhs_v.type} and {rhs_v.type}; lowered: same shape, a compile-time "
+                "scalar, a row vector [..., 1, C] or a column [..., R, 1] against the other)",
                 op,
             )
         lhs, rhs, dst = self.buffers[lhs_v], self.buffers[rhs_v], self.buffers[op.results[0]]
         rows, cols = self._shape(op.results[0])
-        out_t = op.results[0].type
-        assert isinstance(out_t, TensorType)
-        for r0, c0, p, f in _tiles(rows, cols, FREE_ELEMS):
-            x = b.load(lhs, r0, c0, (p, f))
-            y = b.load(rhs, r0, c0, (p, f))
-            z = b.alloc(sbuf((p, f), out_t.get_element_type()))
-            b.add(tile.TensorTensorOp(ALU[type(op)], x, y, z))
+        element = out_t.get_element_type()
+        alu = ALU[type(op)]
+        free = TRN1.matmul_max_moving_free if "row" in kinds else FREE_ELEMS
+        ones = None
+        if "row" in kinds:  # broadcast a row to the partitions with a K=1 matmul by ones
+            ones = b.alloc(sbuf((1, TRN1.partitions), Float32Type()))
+            b.add(tile.MemsetOp(ones, 1.0))
+        for r0, c0, p, f in _tiles(rows, cols, free):
+            operands: list[SSAValue] = []
+            temps: list[SSAValue] = []
+            for kind, buf in zip(kinds, (lhs, rhs), strict=True):
+                if kind == "full":
+                    operands.append(b.load(buf, r0, c0, (p, f)))
+                    temps.append(operands[-1])
+                elif kind == "col":
+                    operands.append(b.load(buf, r0, 0, (p, 1)))
+                    temps.append(operands[-1])
+                else:
+                    assert ones is not None
+                    row = b.load(buf, 0, c0, (1, f))
+                    spread = b.alloc(psum((p, f)))
+                    ones_p = b.view(ones, (0, 0), (1, p))
+                    b.add(tile.MatmulOp(ones_p, row, spread, accumulate=False))
+                    operands.append(spread)
+                    temps += [row, spread]
+            z = b.alloc(sbuf((p, f), element))
+            if "col" in kinds:
+                col_left = kinds[0] == "col"
+                full_op = operands[1] if col_left else operands[0]
+                col_op = operands[0] if col_left else operands[1]
+                self._with_column(alu, full_op, col_op, z, col_left, op, b)
+            else:
+                b.add(tile.TensorTensorOp(alu, operands[0], operands[1], z))
             b.store(z, dst, r0, c0)
-            b.free(x, y, z)
+            b.free(*temps, z)
+        if ones is not None:
+            b.free(ones)
+
+    def _with_column(
+        self,
+        alu: AluOp,
+        full: SSAValue,
+        column: SSAValue,
+        out: SSAValue,
+        column_left: bool,
+        op: Operation,
+        b: _Builder,
+    ) -> None:
+        """`x op c` with a per-partition [P, 1] operand `c` (VectorE tensor_scalar); `c - x`
+        and `c / x` through a negation or reciprocal first."""
+        if not column_left or alu in (AluOp.ADD, AluOp.MUL, AluOp.MAX, AluOp.MIN):
+            b.add(tile.TensorScalarOp(alu, full, column, out))
+            return
+        shape = full.type.get_shape()  # type: ignore[attr-defined]
+        element = out.type.element_type  # type: ignore[attr-defined]
+        t = b.alloc(sbuf(tuple(shape), element))
+        if alu is AluOp.SUB:
+            b.add(tile.TensorScalarOp(AluOp.MUL, full, -1.0, t))
+            b.add(tile.TensorScalarOp(AluOp.ADD, t, column, out))
+        elif alu is AluOp.DIV:
+            b.add(tile.ActivationOp(ActivationFunc.RECIPROCAL, full, t))
+            b.add(tile.TensorScalarOp(AluOp.MUL, t, column, out))
+        else:
+            raise LoweringError(
+                f"graph-to-tile: {alu.value} with a broadcast column on the left is not "
+                "lowered yet",
+                op,
+            )
+        b.free(t)
 
     def with_scalar(
         self, op: Operation, x_v: SSAValue, value: float, on_left: bool, b: _Builder

@@ -100,3 +100,36 @@ func.func @main(%a: {t} {{graph.name = "a"}}, %b: {t} {{graph.name = "b"}})
     }
     expected, got = _compile_and_run(text, inputs, "fp32")
     np.testing.assert_allclose(got["y"], expected["y"], rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("out", "operand", "op", "left"),
+    [
+        ([200, 600], [600], "add", False),  # bias row, more than one 512-column block
+        ([3, 5, 7], [1, 1, 7], "mul", True),
+        ([130, 9], [130, 1], "sub", False),  # softmax's x - max(x)
+        ([130, 9], [130, 1], "sub", True),  # c - x with a column c
+        ([4, 70, 9], [4, 70, 1], "div", False),
+        ([64, 9], [64, 1], "div", True),
+        ([2, 300], [2, 1], "max", True),
+    ],
+)
+def test_broadcast_binary_matches_reference(
+    out: list[int], operand: list[int], op: str, left: bool
+) -> None:
+    t_out = f"tensor<{'x'.join(map(str, out))}xf32>"
+    t_b = f"tensor<{'x'.join(map(str, operand))}xf32>"
+    operands, types = ("%b, %a", f"{t_b}, {t_out}") if left else ("%a, %b", f"{t_out}, {t_b}")
+    text = f"""
+func.func @main(%a: {t_out} {{graph.name = "a"}}, %b: {t_b} {{graph.name = "b"}})
+    -> ({t_out} {{graph.name = "y"}}) {{
+  %0 = graph.{op} {operands} : ({types}) -> {t_out}
+  func.return %0 : {t_out}
+}}"""
+    rng = np.random.default_rng(2)
+    inputs = {
+        "a": (rng.random(out) + 0.5).astype(np.float32),
+        "b": (rng.random(operand) + 0.5).astype(np.float32),
+    }
+    expected, got = _compile_and_run(text, inputs, "fp32")
+    np.testing.assert_allclose(got["y"], expected["y"], rtol=2e-6, atol=1e-6)

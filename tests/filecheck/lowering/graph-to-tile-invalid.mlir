@@ -8,8 +8,8 @@ func.func @unsupported(%x: tensor<4x8xf32>) -> tensor<8x4xf32> {
 
 // -----
 
-func.func @broadcast(%x: tensor<4x8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{pass failed: graph-to-tile: broadcasting binary ops are not lowered yet}}
-  %0 = graph.add %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
-  func.return %0 : tensor<4x8xf32>
+func.func @broadcast(%x: tensor<4x5x8xf32>, %b: tensor<4x1x8xf32>) -> tensor<4x5x8xf32> {
+  // expected-error @+1 {{pass failed: graph-to-tile: this broadcast is not lowered yet}}
+  %0 = graph.add %x, %b : (tensor<4x5x8xf32>, tensor<4x1x8xf32>) -> tensor<4x5x8xf32>
+  func.return %0 : tensor<4x5x8xf32>
 }
