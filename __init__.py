@@ -6,3 +6,12 @@ The repository root is this package: `dialects/` is `trnc.dialects`, `passes/` i
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """`trnc.compile` (imported on first use, so `import trnc` stays cheap)."""
+    if name == "compile":
+        from trnc.compiler import compile
+
+        return compile
+    raise AttributeError(f"module 'trnc' has no attribute {name!r}")

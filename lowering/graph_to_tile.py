@@ -153,6 +153,19 @@ def _tiles(rows: int, cols: int, free: int) -> list[tuple[int, int, int, int]]:
     ]
 
 
+WEIGHT_FILE_ATTR = "tile.weight_file"
+WEIGHT_OFFSET_ATTR = "tile.weight_offset"
+VALUE_ATTR = "tile.value"
+"""Argument attributes saying where a weight argument's data comes from: a raw weights
+file and byte offset (from `graph.weight`), or an inline value (from `graph.constant`)."""
+
+
+def _weight_source(op: g.WeightOp | g.ConstantOp) -> dict[str, Attribute]:
+    if isinstance(op, g.WeightOp):
+        return {WEIGHT_FILE_ATTR: op.file, WEIGHT_OFFSET_ATTR: op.offset}
+    return {VALUE_ATTR: op.value}
+
+
 def _scalar_constant(value: SSAValue) -> float | None:
     """The value of a one-element `graph.constant` (any shape), else None."""
     owner = value.owner
@@ -197,6 +210,7 @@ class _FunctionLowerer:
         """graph value -> the HBM buffer (a function argument) holding it"""
         self.args: list[tuple[BufferType, str, str]] = []  # (type, name, role)
         self.shapes: list[tuple[int, ...]] = []  # each argument's graph tensor shape
+        self.sources: list[dict[str, Attribute]] = []  # where a weight argument's data is
 
     def _arg_names(self, attrs: ArrayAttr[DictionaryAttr] | None, n: int, prefix: str) -> list[str]:
         names = []
@@ -207,6 +221,7 @@ class _FunctionLowerer:
 
     def lower(self) -> func.FuncOp:
         fn = self.function
+        self.sources = []
         block = fn.body.block
         ret = block.last_op
         assert isinstance(ret, func.ReturnOp)
@@ -222,6 +237,7 @@ class _FunctionLowerer:
             arg = new_block.insert_arg(buf, len(new_block.args))
             self.args.append((buf, name, role))
             self.shapes.append(tuple(t.get_shape()))
+            self.sources.append({})
             return arg
 
         for arg_value, name in zip(block.args, in_names, strict=True):
@@ -251,6 +267,7 @@ class _FunctionLowerer:
                             op.weight_name.data if isinstance(op, g.WeightOp) else f"const{scratch}"
                         )
                         self.buffers[result] = new_arg(result, name, "weight")
+                        self.sources[-1] = _weight_source(op)
                     else:
                         self.buffers[result] = new_arg(result, f"tmp{scratch}", "scratch")
                     scratch += 1
@@ -264,9 +281,12 @@ class _FunctionLowerer:
                         NAME_ATTR: StringAttr(n),
                         ROLE_ATTR: StringAttr(r),
                         SHAPE_ATTR: DenseArrayBase.from_list(i64, list(shape)),
+                        **source,
                     }
                 )
-                for (_, n, r), shape in zip(self.args, self.shapes, strict=True)
+                for (_, n, r), shape, source in zip(
+                    self.args, self.shapes, self.sources, strict=True
+                )
             ]
         )
         result = func.FuncOp(
@@ -281,7 +301,7 @@ class _FunctionLowerer:
     def lower_op(self, op: Operation, b: _Builder) -> None:
         if isinstance(op, g.WeightOp | g.ConstantOp):
             return  # data supplied with the weights; see the module docstring
-        if type(op) in ACTIVATIONS or isinstance(op, g.NegOp | g.CastOp):
+        if type(op) in ACTIVATIONS or isinstance(op, g.NegOp | g.CastOp | g.GeluOp):
             self.unary(op, b)
         elif type(op) in ALU:
             self.binary(op, b)
@@ -309,6 +329,10 @@ class _FunctionLowerer:
                 b.add(tile.TensorScalarOp(AluOp.MUL, x, -1.0, y))
             elif isinstance(op, g.CastOp):
                 b.add(tile.CopyOp(x, y, Engine.VECTOR))
+            elif isinstance(op, g.GeluOp):
+                tanh = op.approximate.data == "tanh"
+                func = ActivationFunc.GELU_TANH if tanh else ActivationFunc.GELU
+                b.add(tile.ActivationOp(func, x, y))
             else:
                 b.add(tile.ActivationOp(ACTIVATIONS[type(op)], x, y))
             b.store(y, dst, r0, c0)

@@ -21,9 +21,16 @@ def _graph_decompose() -> type[ModulePass]:
     return GraphDecomposePass
 
 
+def _graph_fold_weights() -> type[ModulePass]:
+    from trnc.passes.graph_fold_weights import GraphFoldWeightsPass
+
+    return GraphFoldWeightsPass
+
+
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """Pass name -> factory returning the pass class."""
     return {
         "graph-canonicalize": _graph_canonicalize,
         "graph-decompose": _graph_decompose,
+        "graph-fold-weights": _graph_fold_weights,
     }

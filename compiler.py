@@ -1,0 +1,319 @@
+"""`trnc.compile`: an ONNX model (or a graph-level module) -> a `trn_isa` program that the
+simulator runs, with the IR of every level and a compile report.
+
+    model = trnc.compile("mlp.onnx", input_shapes={"x": [8, 64]}, dtype="bf16")
+    outputs = model.run({"x": x})        # simulated; outputs by name, in graph shapes
+    model.report                         # compile report (+ the last run's simulator report)
+    print(model.ir("tile"))              # "graph", "tile" or "isa"
+
+Stages (each timed in `report["compile_seconds"]`): import (ONNX only), graph-decompose,
+graph-canonicalize, graph-to-tile{dtype}, tile-allocate, tile-to-isa, isa-insert-sync.
+Weights (graph.weight / graph.constant tensors that reach the tile level) are read once,
+after graph-to-tile, and given to the simulator with the inputs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from io import StringIO
+from math import prod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, ModuleOp, StringAttr
+from xdsl.passes import ModulePass
+from xdsl.printer import Printer
+
+from trnc.dialects import tile
+from trnc.dialects import trn_isa as isa
+from trnc.dialects.isa_common import byte_size
+from trnc.dialects.tile.types import BufferType
+from trnc.lowering.graph_to_isa import graph_passes
+from trnc.lowering.graph_to_tile import (
+    VALUE_ATTR,
+    WEIGHT_FILE_ATTR,
+    WEIGHT_OFFSET_ATTR,
+    GraphToTile,
+)
+from trnc.lowering.isa_sync import IsaInsertSync
+from trnc.lowering.tile_allocate import TileAllocate, lifetimes, place
+from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR, TileToIsa
+from trnc.machine import Memory
+from trnc.tools.diagnostics import verify_ops
+
+LEVELS = ("graph", "tile", "isa")
+DTYPES = ("bf16", "fp32")
+
+
+class CompileError(Exception):
+    """A model trnc cannot compile; the message names the op (and ONNX node) at fault."""
+
+
+def _text(module: ModuleOp) -> str:
+    out = StringIO()
+    Printer(stream=out, print_debuginfo=True).print_op(module)
+    return out.getvalue() + "\n"
+
+
+@dataclass
+class CompiledModel:
+    """A compiled program: `run`, `report`, `ir(level)`."""
+
+    module: ModuleOp
+    """The `trn_isa` module (one `trn_isa.program`)."""
+    weights: dict[str, np.ndarray]
+    input_names: list[str]
+    output_names: list[str]
+    shapes: dict[str, tuple[int, ...]]
+    texts: dict[str, str]
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def ir(self, level: str) -> str:
+        """The text of the `graph`, `tile` or `isa` module."""
+        if level not in self.texts:
+            raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+        return self.texts[level]
+
+    def run(
+        self, inputs: Mapping[str, np.ndarray] | None = None, *, timing_only: bool = False
+    ) -> dict[str, np.ndarray]:
+        """Simulate the program; returns the outputs by name (empty when `timing_only`);
+        `report["simulation"]` gets the simulator's report."""
+        from trnc.simulator import simulate
+
+        feeds = {**self.weights}
+        for name, array in (inputs or {}).items():
+            if name not in self.shapes:
+                raise CompileError(
+                    f"input '{name}' is not an input of the model "
+                    f"(inputs: {', '.join(self.input_names)})"
+                )
+            feeds[name] = np.asarray(array)
+        result = simulate(self.module, feeds, timing_only=timing_only)
+        self.report["simulation"] = _asdict(result.report)
+        return {name: result.outputs[name] for name in self.output_names if name in result.outputs}
+
+
+def _asdict(report: Any) -> dict[str, Any]:
+    import json
+
+    return json.loads(report.to_json())
+
+
+def _weights(function: func.FuncOp, base_dir: Path) -> dict[str, np.ndarray]:
+    """The data of every weight argument of a tile function (see graph_to_tile.py)."""
+    from trnc.interpreters.numpy_types import dense_to_numpy, numpy_dtype
+
+    data: dict[str, np.ndarray] = {}
+    attrs = function.arg_attrs
+    if attrs is None:
+        return data
+    for arg, entry in zip(function.body.block.args, attrs.data, strict=True):
+        d = entry.data
+        if d.get(ROLE_ATTR) != StringAttr("weight"):
+            continue
+        name_attr = d[NAME_ATTR]
+        assert isinstance(name_attr, StringAttr)
+        shape_attr = d[SHAPE_ATTR]
+        assert isinstance(shape_attr, DenseArrayBase)
+        shape = tuple(int(v) for v in shape_attr.get_values())
+        buf = arg.type
+        assert isinstance(buf, BufferType)
+        dtype = numpy_dtype(buf.element_type)
+        if VALUE_ATTR in d:
+            data[name_attr.data] = dense_to_numpy(d[VALUE_ATTR]).reshape(shape)
+            continue
+        file_attr, offset_attr = d[WEIGHT_FILE_ATTR], d[WEIGHT_OFFSET_ATTR]
+        assert isinstance(file_attr, StringAttr) and isinstance(offset_attr, IntegerAttr)
+        path = Path(file_attr.data)
+        path = path if path.is_absolute() else base_dir / path
+        count = prod(shape)
+        raw = np.fromfile(
+            path, dtype=np.uint8, count=count * dtype.itemsize, offset=offset_attr.value.data
+        )
+        if raw.size != count * dtype.itemsize:
+            raise CompileError(f"weight '{name_attr.data}': weights file '{path}' is too short")
+        array = raw != 0 if dtype == np.bool_ else raw.view(dtype)
+        data[name_attr.data] = array.reshape(shape)
+    return data
+
+
+def _tile_stats(module: ModuleOp) -> dict[str, Any]:
+    transposes = dma_bytes = 0
+    for op in module.walk():
+        if isinstance(op, tile.TransposeOp):
+            transposes += 1
+        elif isinstance(op, tile.DmaOp):
+            buf = op.source.type
+            assert isinstance(buf, BufferType)
+            dma_bytes += prod(buf.get_shape()) * byte_size(buf.element_type)
+    peaks: dict[str, int] = {}
+    for function in module.ops:
+        if isinstance(function, func.FuncOp):
+            for memory, intervals in lifetimes(function).items():
+                for iv in intervals:
+                    iv.offset = iv.op.address.value.data if iv.op.address is not None else None
+                peaks[memory.value] = max(peaks.get(memory.value, 0), place(intervals, memory))
+    return {
+        "transposes": transposes,
+        "dma_bytes": dma_bytes,
+        "sbuf_peak_bytes_per_partition": peaks.get(Memory.SBUF.value, 0),
+        "psum_peak_banks": -(-peaks.get(Memory.PSUM.value, 0) // 2048),
+    }
+
+
+def _isa_stats(module: ModuleOp) -> dict[str, Any]:
+    per_engine: dict[str, int] = {}
+    total = flops = compulsory = 0
+    for program in module.walk():
+        if not isinstance(program, isa.ProgramOp):
+            continue
+        for t in program.hbm_tensors():
+            if t.role_kind.value in ("input", "weight", "output"):
+                compulsory += prod(t.tensor_type.get_shape()) * byte_size(
+                    t.tensor_type.get_element_type()
+                )
+        for ins in program.instructions():
+            total += 1
+            queue = (
+                "dma"
+                if isinstance(ins, isa.DmaCopyOp)
+                else str(ins.properties["engine"].data.value)
+            )
+            per_engine[queue] = per_engine.get(queue, 0) + 1
+            if isinstance(ins, isa.MatmulOp):
+                m = ins.dst.partition_count.data
+                n = prod(c.data for c in ins.dst.counts.data)
+                k = ins.stationary.partition_count.data
+                flops += 2 * m * n * k
+    return {
+        "instructions": {"total": total, "per_engine": per_engine},
+        "compulsory_hbm_bytes": compulsory,
+        "flops": flops,
+    }
+
+
+def compile(
+    model: str | os.PathLike[str] | bytes | Any,
+    *,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+    dtype: str = "bf16",
+    base_dir: str | os.PathLike[str] | None = None,
+    constant_inputs: Mapping[str, np.ndarray] | None = None,
+) -> CompiledModel:
+    """Compile `model`: an ONNX path / bytes / `ModelProto`, or a graph-level `ModuleOp`
+    (see the module docstring). Raises `CompileError` (or the importer's
+    `OnnxImportError`) with a located message for what cannot be compiled."""
+    if dtype not in DTYPES:
+        raise CompileError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    tmp = tempfile.mkdtemp(prefix="trnc-compile-")
+    if isinstance(model, ModuleOp):
+        module = model.clone()
+        weights_dir = Path(base_dir) if base_dir is not None else Path.cwd()
+    else:
+        from trnc.frontend.onnx import import_model
+
+        t0 = time.perf_counter()
+        result = import_model(
+            model,
+            input_shapes=input_shapes,
+            weights_path=Path(tmp) / "model.weights",
+            base_dir=base_dir,
+            constant_inputs=constant_inputs,
+        )
+        seconds["import"] = time.perf_counter() - t0
+        module = result.module
+        weights_dir = Path(tmp)
+    texts = {"graph": _text(module)}
+    ctx = Context()
+    from trnc.passes.graph_fold_weights import GraphFoldWeightsPass
+
+    stages: list[ModulePass] = [
+        *graph_passes(),
+        GraphFoldWeightsPass(file=str(Path(tmp) / "folded.weights"), base_dir=str(weights_dir)),
+        *graph_passes()[1:],
+        GraphToTile(dtype=dtype),
+    ]
+    for stage in stages:
+        t0 = time.perf_counter()
+        try:
+            stage.apply(ctx, module)
+        except Exception as error:
+            raise _located(error, stage) from None
+        seconds[stage.name] = time.perf_counter() - t0
+    functions = [op for op in module.ops if isinstance(op, func.FuncOp)]
+    if len(functions) != 1:
+        raise CompileError(f"expected one function after lowering, found {len(functions)}")
+    tile_function = functions[0]
+    weights = _weights(tile_function, weights_dir)
+    names = _names(tile_function)
+    for stage in (TileAllocate(), TileToIsa(), IsaInsertSync()):
+        if stage.name == "tile-to-isa":
+            texts["tile"] = _text(module)
+            stats = _tile_stats(module)
+        t0 = time.perf_counter()
+        try:
+            stage.apply(ctx, module)
+        except Exception as error:
+            raise _located(error, stage) from None
+        seconds[stage.name] = time.perf_counter() - t0
+    problems = verify_ops(module)
+    if problems:
+        raise CompileError(
+            "internal error: the compiled program does not verify: "
+            + "; ".join(p.format("<compiled>") for p in problems[:3])
+        )
+    texts["isa"] = _text(module)
+    seconds["total"] = time.perf_counter() - start
+    report: dict[str, Any] = {
+        "dtype": dtype,
+        "compile_seconds": seconds,
+        **_isa_stats(module),
+        **stats,
+        "spill_bytes": 0,
+    }
+    return CompiledModel(
+        module,
+        weights,
+        names["input"],
+        names["output"],
+        names["shapes"],
+        texts,
+        report,
+    )
+
+
+def _names(function: func.FuncOp) -> dict[str, Any]:
+    out: dict[str, Any] = {"input": [], "output": [], "shapes": {}}
+    attrs = function.arg_attrs
+    assert attrs is not None
+    for entry in attrs.data:
+        d = entry.data
+        name, role = d[NAME_ATTR], d[ROLE_ATTR]
+        assert isinstance(name, StringAttr) and isinstance(role, StringAttr)
+        shape_attr = d[SHAPE_ATTR]
+        assert isinstance(shape_attr, DenseArrayBase)
+        if role.data in ("input", "output"):
+            out[role.data].append(name.data)
+            out["shapes"][name.data] = tuple(int(v) for v in shape_attr.get_values())
+    return out
+
+
+def _located(error: Exception, stage: ModulePass) -> Exception:
+    """A `CompileError` at the op the error names (its ONNX node, when imported)."""
+    from trnc.tools.diagnostics import Diagnostic
+
+    op = getattr(error, "op", None)
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if op is not None:
+        return CompileError(Diagnostic.at_op(op, message).format("<model>"))
+    return CompileError(f"{stage.name}: {message}")
