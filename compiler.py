@@ -74,6 +74,11 @@ class CompiledModel:
     shapes: dict[str, tuple[int, ...]]
     texts: dict[str, str]
     report: dict[str, Any] = field(default_factory=dict)
+    dtypes: dict[str, np.dtype[Any]] = field(default_factory=dict)
+    """numpy dtype of each input and output"""
+    last_report: Any = None
+    """The simulator's `Report` of the last `run`."""
+    _last_result: Any = None
 
     def ir(self, level: str) -> str:
         """The text of the `graph`, `tile` or `isa` module."""
@@ -98,7 +103,27 @@ class CompiledModel:
             feeds[name] = np.asarray(array)
         result = simulate(self.module, feeds, timing_only=timing_only)
         self.report["simulation"] = _asdict(result.report)
+        self.last_report = result.report
+        self._last_result = result
         return {name: result.outputs[name] for name in self.output_names if name in result.outputs}
+
+    def write_trace(self, path: str) -> None:
+        """The last run as Chrome trace-event JSON (Perfetto)."""
+        from trnc.simulator.program import decode
+        from trnc.simulator.trace import write_trace
+
+        if self._last_result is None:
+            raise CompileError("write_trace needs a run first")
+        write_trace(path, decode(self.module), self._last_result.schedule)
+
+    def ir_with_weights_file(self, name: str) -> str:
+        """The isa text with the program naming `name` (an .npz of the weights, beside the
+        .mlir file) as its weights file, so `trn-run` finds them."""
+        module = self.module.clone()
+        for op in module.walk():
+            if isinstance(op, isa.ProgramOp):
+                op.properties["weights_file"] = StringAttr(name)
+        return _text(module)
 
 
 def _asdict(report: Any) -> dict[str, Any]:
@@ -289,11 +314,14 @@ def compile(
         names["shapes"],
         texts,
         report,
+        names["dtypes"],
     )
 
 
 def _names(function: func.FuncOp) -> dict[str, Any]:
-    out: dict[str, Any] = {"input": [], "output": [], "shapes": {}}
+    from trnc.interpreters.numpy_types import numpy_dtype
+
+    out: dict[str, Any] = {"input": [], "output": [], "shapes": {}, "dtypes": {}}
     attrs = function.arg_attrs
     assert attrs is not None
     for entry in attrs.data:
@@ -305,6 +333,10 @@ def _names(function: func.FuncOp) -> dict[str, Any]:
         if role.data in ("input", "output"):
             out[role.data].append(name.data)
             out["shapes"][name.data] = tuple(int(v) for v in shape_attr.get_values())
+    for arg, entry in zip(function.body.block.args, attrs.data, strict=True):
+        arg_name = entry.data[NAME_ATTR]
+        assert isinstance(arg_name, StringAttr) and isinstance(arg.type, BufferType)
+        out["dtypes"][arg_name.data] = numpy_dtype(arg.type.element_type)
     return out
 
 

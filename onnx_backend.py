@@ -5,7 +5,10 @@ and any code written against that API run models through trnc.
     rep = backend.prepare(model, level="graph")   # or backend.run_model(model, inputs)
     outputs = rep.run([x, mask])                   # a list, in the graph's output order
 
-`level="graph"` imports the model and runs the `graph` dialect's reference interpreter.
+`level="graph"` imports the model and runs the `graph` dialect's reference interpreter;
+`level="isa"` compiles it to a `trn_isa` program (`trnc.compile`, fp32 unless
+`dtype="bf16"`) and runs that on the simulator. The default stays "graph" until the
+lowering covers every op the importer does (issue 5).
 trnc compiles for static shapes, so a model is specialised when it runs: dynamic dims are
 pinned to the shapes of the inputs given, and graph inputs an op needs at compile time
 (Reshape's shape, Slice's starts, Clip's bounds, ... passed as inputs rather than
@@ -28,7 +31,7 @@ from xdsl.dialects.builtin import ModuleOp
 from trnc.frontend.onnx import OnnxImportError, import_model
 from trnc.frontend.onnx.load import load_model
 
-LEVELS = ("graph",)
+LEVELS = ("graph", "isa")
 """What `level=` accepts: where the model runs (later: "isa", compiled and simulated)."""
 _MAX_BINDING_ROUNDS = 8
 
@@ -36,9 +39,13 @@ _MAX_BINDING_ROUNDS = 8
 class TrncRep(BackendRep):
     """A prepared model; `run(inputs)` returns its outputs as a list."""
 
-    def __init__(self, model: onnx.ModelProto, level: str, base_dir: str | None) -> None:
+    def __init__(
+        self, model: onnx.ModelProto, level: str, base_dir: str | None, dtype: str = "fp32"
+    ) -> None:
         self.model = model
         self.level = level
+        self.dtype = dtype
+        self._compiled: dict[tuple[Any, ...], Any] = {}
         self.base_dir = base_dir
         initializers = {t.name for t in model.graph.initializer}
         self.input_names = [v.name for v in model.graph.input if v.name not in initializers]
@@ -93,6 +100,8 @@ class TrncRep(BackendRep):
 
     def run(self, inputs: Any, **kwargs: Any) -> tuple[Any, ...]:
         feeds = self._feeds(inputs)
+        if self.level == "isa":
+            return self._run_isa(feeds)
         module, bound = self.compile(feeds)
         self.last_module = module
         from trnc.interpreters.graph import run_graph
@@ -103,6 +112,22 @@ class TrncRep(BackendRep):
             base_dir=self._tmp.name,
         )
         return tuple(result.outputs[name] for name in self.output_names)
+
+    def _run_isa(self, feeds: dict[str, np.ndarray]) -> tuple[Any, ...]:
+        from trnc.compiler import compile as trnc_compile
+
+        key = tuple(sorted((n, a.shape, a.dtype.str) for n, a in feeds.items()))
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = trnc_compile(
+                self.model,
+                input_shapes={n: list(a.shape) for n, a in feeds.items()},
+                dtype=self.dtype,
+                base_dir=self.base_dir,
+            )
+            self._compiled[key] = compiled
+        outputs = compiled.run(feeds)
+        return tuple(outputs[name] for name in self.output_names)
 
 
 class TrncBackend(Backend):
@@ -121,9 +146,10 @@ class TrncBackend(Backend):
         if not cls.supports_device(device):
             raise ValueError(f"trnc runs on the CPU device only, not {device!r}")
         base_dir = kwargs.pop("base_dir", None)
+        dtype = kwargs.pop("dtype", "fp32")
         # Structure, dtypes, external data: shapes are pinned when inputs arrive.
         load_model(model, base_dir=base_dir, bound=[v.name for v in model.graph.input])
-        return TrncRep(model, level, base_dir)
+        return TrncRep(model, level, base_dir, dtype)
 
     @classmethod
     def run_model(

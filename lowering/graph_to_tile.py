@@ -195,6 +195,8 @@ def _broadcast_kind(value: SSAValue, out: tuple[int, ...]) -> str | None:
     padded = (1,) * (len(out) - len(shape)) + shape
     if len(padded) != len(out):
         return None
+    if padded == out:  # only leading 1s added: the same elements, row-major
+        return "full"
     if padded[-1] == out[-1] and prod(padded[:-1]) == 1 and prod(out[:-1]) > 1:
         return "row"
     if padded[:-1] == out[:-1] and padded[-1] == 1 and out[-1] > 1:

@@ -1,0 +1,14 @@
+// trn-compile's error paths: each a message and exit code 1.
+
+// RUN: not trn-compile %S/absent.onnx 2>&1 | filecheck %s --check-prefix=ABSENT
+// ABSENT: absent.onnx: error: cannot read the model
+
+// RUN: not trn-compile %examples/mlp.onnx 2>&1 | filecheck %s --check-prefix=PIN
+// PIN: error: input 'x' has dynamic dim 0
+
+// RUN: not trn-compile %examples/mlp.onnx --input-shape x=2x64 --dtype fp16 2>&1 | filecheck %s --check-prefix=DTYPE
+// DTYPE: trn-compile: error: argument --dtype: invalid choice: 'fp16'
+
+// An op graph-to-tile does not lower yet is a located error naming the ONNX node.
+// RUN: not trn-compile %S/../../../models/cnn.onnx --input-shape x=1x3x32x32 2>&1 | filecheck %s --check-prefix=NOTYET
+// NOTYET: trn-compile: error: {{.*}}error: 'graph.{{[a-z_]+}}' op graph-to-tile: 'graph.{{[a-z_]+}}' is not lowered yet

@@ -1,0 +1,34 @@
+"""Bundled models that the lowering covers today compile to trn_isa, run on the
+simulator and match onnxruntime: fp32 to 1e-4 (of the output's scale), bf16 to 2e-2 (the
+documented tolerance, `trnc.tools.trn_compile.TOLERANCE`), through `trnc.onnx_backend`
+with `level="isa"`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from trnc.onnx_backend import TrncBackend
+from trnc.tools.trn_compile import TOLERANCE
+
+MODELS = Path(__file__).resolve().parent.parent / "models"
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+@pytest.mark.parametrize("model", ["mlp.onnx", "mlp_dynamo.onnx"])
+@pytest.mark.parametrize("batch", [1, 37])
+def test_mlp_at_isa_level(model: str, dtype: str, batch: int) -> None:
+    x = np.random.default_rng(batch).standard_normal((batch, 64)).astype(np.float32)
+    path = MODELS / model
+    (expected,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"x": x}
+    )
+    rep = TrncBackend.prepare(onnx.load(str(path)), "CPU", level="isa", dtype=dtype)
+    (got,) = rep.run([x])
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    scale = float(np.abs(expected).max())
+    assert float(np.abs(got - expected).max()) <= TOLERANCE[dtype] * scale
