@@ -48,6 +48,7 @@ from xdsl.passes import ModulePass
 
 from trnc.dialects import graph as g
 from trnc.dialects import tile
+from trnc.dialects.graph.base import get_ints
 from trnc.dialects.isa_common import ActivationFunc, AluOp
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR, LoweringError
@@ -55,6 +56,8 @@ from trnc.machine import TRN1, Engine, Memory
 
 FREE_ELEMS = 2048
 """Columns per elementwise tile (8 KiB of fp32 per partition per operand)."""
+REDUCE_CHUNK = 8192
+"""Columns per reduction instruction (32 KiB of fp32 per partition)."""
 
 ACTIVATIONS: dict[type[Operation], ActivationFunc] = {
     g.ReluOp: ActivationFunc.RELU,
@@ -135,6 +138,15 @@ class _Builder:
         buf = self.alloc(sbuf(shape, src.element_type))
         self.add(tile.DmaOp(self.view(source, (r0, c0), shape), buf))
         return buf
+
+    def reinterpret(self, source: SSAValue, shape: tuple[int, int]) -> SSAValue:
+        """The same HBM bytes as a row-major buffer of another 2-D shape (no data moves)."""
+        src = source.type
+        assert isinstance(src, BufferType)
+        if tuple(src.get_shape()) == shape:
+            return source
+        result = BufferType(shape, src.element_type, Memory.HBM)
+        return self.add(tile.ReinterpretOp(source, result)).results[0]
 
     def store(self, buf: SSAValue, dest: SSAValue, r0: int, c0: int) -> None:
         shape = buf.type.get_shape()  # type: ignore[attr-defined]
@@ -260,6 +272,8 @@ class _FunctionLowerer:
             builder.where = op
             for result in op.results:
                 if result not in self.buffers:
+                    if isinstance(op, g.ReshapeOp):
+                        continue  # an alias of its input's bytes (see `reshape`)
                     if _scalar_constant(result) is not None and all(
                         type(use.operation) in ALU for use in result.uses
                     ):
@@ -309,8 +323,10 @@ class _FunctionLowerer:
             self.binary(op, b)
         elif isinstance(op, g.MatmulOp):
             self.matmul(op, b)
+        elif isinstance(op, g.ReduceSumOp | g.ReduceMaxOp | g.ReduceMeanOp):
+            self.reduce(op, b)
         elif isinstance(op, g.ReshapeOp):
-            raise LoweringError("graph-to-tile: reshape is not lowered yet", op)
+            self.reshape(op, b)
         else:
             raise LoweringError(f"graph-to-tile: '{op.name}' is not lowered yet", op)
 
@@ -462,6 +478,64 @@ class _FunctionLowerer:
                 b.add(tile.TensorScalarOp(alu, x, value, y))
             b.store(y, dst, r0, c0)
             b.free(x, y)
+
+    def reshape(self, op: g.ReshapeOp, b: _Builder) -> None:
+        """Row-major tensors: a reshape is the same bytes (`tile.reinterpret`, no data
+        moves), unless the result is a graph output with its own buffer: then a copy."""
+        src = self.buffers[op.input]
+        rows, cols = self._shape(op.result)
+        alias = b.reinterpret(src, (rows, cols))
+        dst = self.buffers.get(op.result)
+        if dst is None:
+            self.buffers[op.result] = alias
+            return
+        out_t = op.result.type
+        assert isinstance(out_t, TensorType)
+        for r0, c0, p, f in _tiles(rows, cols, FREE_ELEMS):
+            x = b.load(alias, r0, c0, (p, f))
+            b.store(x, dst, r0, c0)
+            b.free(x)
+
+    def reduce(self, op: g.ReduceOp, b: _Builder) -> None:
+        """A reduction over trailing axes: the input seen as [rows, n] (n = the product of
+        the reduced dims), each row tile reduced along the free axis by VectorE in chunks
+        of `REDUCE_CHUNK` columns combined with the same op (the mean scales the sum)."""
+        in_t = op.input.type
+        assert isinstance(in_t, TensorType)
+        shape = tuple(in_t.get_shape())
+        axes = sorted({a % len(shape) for a in get_ints(op.axes)}) if shape else []
+        if not axes:  # ONNX: no axes means every axis
+            axes = list(range(len(shape)))
+        if axes != list(range(len(shape) - len(axes), len(shape))):
+            raise LoweringError(
+                f"graph-to-tile: reductions over non-trailing axes {axes} of {list(shape)} "
+                "are not lowered yet",
+                op,
+            )
+        if not isinstance(in_t.get_element_type(), Float32Type):
+            raise LoweringError("graph-to-tile: reductions are lowered for f32 only", op)
+        n = prod(shape[len(shape) - len(axes) :]) if axes else 1
+        rows = prod(shape) // n if n else 0
+        src = b.reinterpret(self.buffers[op.input], (rows, n))
+        dst = b.reinterpret(self.buffers[op.results[0]], (rows, 1))
+        alu = AluOp.MAX if isinstance(op, g.ReduceMaxOp) else AluOp.ADD
+        element = in_t.get_element_type()
+        for r0 in range(0, rows, TRN1.partitions):
+            p = min(TRN1.partitions, rows - r0)
+            acc = b.alloc(sbuf((p, 1), element))
+            for i, c0 in enumerate(range(0, n, REDUCE_CHUNK)):
+                f = min(REDUCE_CHUNK, n - c0)
+                x = b.load(src, r0, c0, (p, f))
+                part = acc if i == 0 else b.alloc(sbuf((p, 1), element))
+                b.add(tile.ReduceOp(alu, x, [1], part))
+                if i:
+                    b.add(tile.TensorTensorOp(alu, acc, part, acc))
+                    b.free(part)
+                b.free(x)
+            if isinstance(op, g.ReduceMeanOp):
+                b.add(tile.TensorScalarOp(AluOp.MUL, acc, 1.0 / n, acc))
+            b.store(acc, dst, r0, 0)
+            b.free(acc)
 
     def matmul(self, op: g.MatmulOp, b: _Builder) -> None:
         lhs_t, rhs_t = op.lhs.type, op.rhs.type

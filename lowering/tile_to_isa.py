@@ -299,7 +299,7 @@ class _Lowerer:
         roots: dict[SSAValue, SSAValue] = {a: a for a in self.function.body.block.args}
         written: set[SSAValue] = set()
         for op in self.function.body.walk():
-            if isinstance(op, tile.ViewOp) and op.source in roots:
+            if isinstance(op, tile.ViewOp | tile.ReinterpretOp) and op.source in roots:
                 roots[op.result] = roots[op.source]
             if isinstance(op, tile.DmaOp) and op.dest in roots:
                 written.add(roots[op.dest])
@@ -328,6 +328,16 @@ class _Lowerer:
                 buf = op.result.type
                 assert isinstance(buf, BufferType)
                 self.places[op.result] = _view_place(op, self.place(op.source, op), buf)
+            case tile.ReinterpretOp():
+                parent = self.place(op.source, op)
+                shape = tuple(op.result.type.get_shape())
+                if parent.strides != _row_major(parent.shape):
+                    raise LoweringError(
+                        "tile-to-isa: reinterpret of a strided view is not lowered", op
+                    )
+                self.places[op.result] = Place(
+                    Memory.HBM, 0, parent.offset, shape, _row_major(shape), None, (), parent.dtype
+                )
             case tile.DeallocOp() | func.ReturnOp():
                 pass
             case tile.DmaOp():

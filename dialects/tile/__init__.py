@@ -34,7 +34,7 @@ from trnc.dialects.tile.enums import (
     MemorySpaceAttr,
 )
 from trnc.dialects.tile.layout import LayoutAttr, PartRef
-from trnc.dialects.tile.memory_ops import AllocOp, DeallocOp, DmaOp, ViewOp
+from trnc.dialects.tile.memory_ops import AllocOp, DeallocOp, DmaOp, ReinterpretOp, ViewOp
 from trnc.dialects.tile.tensor_ops import MatmulOp, TransposeOp
 from trnc.dialects.tile.types import BufferType
 
@@ -44,6 +44,7 @@ Tile = Dialect(
         AllocOp,
         DeallocOp,
         ViewOp,
+        ReinterpretOp,
         DmaOp,
         MatmulOp,
         TransposeOp,
@@ -82,6 +83,7 @@ __all__ = [
     "MemsetOp",
     "PartRef",
     "ReduceOp",
+    "ReinterpretOp",
     "TensorScalarOp",
     "TensorTensorOp",
     "Tile",

@@ -13,6 +13,7 @@ a later pass fills in; when present they are verified against `TRN1`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from math import prod
 
 from xdsl.dialects.builtin import I64, DenseArrayBase, IndexType, IntegerAttr, i64
 from xdsl.dialects.utils import DynamicIndexList
@@ -242,6 +243,45 @@ class ViewOp(IRDLOperation):
                 error := TRN1.start_partition_error(start, res.partition_count())
             ):
                 raise VerifyException(error)
+
+
+@irdl_op_definition
+class ReinterpretOp(IRDLOperation):
+    """The same HBM bytes as a row-major buffer of another shape (same element type and
+    count): a reshape that moves no data.
+
+        %r = tile.reinterpret %x : !tile.buffer<2x64x3xf32, hbm> to !tile.buffer<128x3xf32, hbm>
+    """
+
+    name = "tile.reinterpret"
+
+    source = operand_def(BufferType)
+    result = result_def(BufferType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$source attr-dict `:` type($source) `to` type($result)"
+
+    def __init__(self, source: SSAValue | Operation, result_type: BufferType) -> None:
+        super().__init__(operands=[source], result_types=[result_type])
+
+    def verify_(self) -> None:
+        src, res = buffer(self.source), buffer(self.result)
+        for what, buf in (("source", src), ("result", res)):
+            if buf.space is not Memory.HBM:
+                raise VerifyException(
+                    f"reinterpret memory rule: the {what} must be in hbm, got {buf.space.value}"
+                )
+        if src.element_type != res.element_type:
+            raise VerifyException(
+                f"reinterpret element type rule: expected {src.element_type}, got "
+                f"{res.element_type}"
+            )
+        if prod(src.get_shape()) != prod(res.get_shape()):
+            raise VerifyException(
+                f"reinterpret size rule: {fmt_shape(src)} and {fmt_shape(res)} have different "
+                "element counts"
+            )
 
 
 @irdl_op_definition

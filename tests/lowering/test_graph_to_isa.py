@@ -133,3 +133,61 @@ func.func @main(%a: {t_out} {{graph.name = "a"}}, %b: {t_b} {{graph.name = "b"}}
     }
     expected, got = _compile_and_run(text, inputs, "fp32")
     np.testing.assert_allclose(got["y"], expected["y"], rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("shape", "axes", "keepdims", "op"),
+    [
+        ([130, 700], [1], True, "reduce_sum"),
+        ([3, 5, 9000], [-1], False, "reduce_max"),
+        ([2, 4, 6, 5], [2, 3], True, "reduce_mean"),
+        ([7], [0], False, "reduce_sum"),
+    ],
+)
+def test_reduce_and_reshape_match_reference(
+    shape: list[int], axes: list[int], keepdims: bool, op: str
+) -> None:
+    """Reductions over trailing axes; the result reshaped (a no-copy reinterpret) and
+    combined with the input through a column broadcast (softmax's x - max pattern)."""
+    t_in = f"tensor<{'x'.join(map(str, shape))}xf32>"
+    kept = [1 if i in [a % len(shape) for a in axes] else d for i, d in enumerate(shape)]
+    dropped = [d for i, d in enumerate(shape) if i not in [a % len(shape) for a in axes]]
+    red = kept if keepdims else dropped
+    t_red = f"tensor<{'x'.join(map(str, red))}xf32>" if red else "tensor<f32>"
+    t_flat = f"tensor<{np.prod(shape)}xf32>"
+    text = f"""
+func.func @main(%a: {t_in} {{graph.name = "a"}})
+    -> ({t_red} {{graph.name = "r"}}, {t_flat} {{graph.name = "flat"}}) {{
+  %0 = graph.{op} %a {{axes = {axes}, keepdims = {str(keepdims).lower()}}} : {t_in} -> {t_red}
+  %1 = graph.exp %a : {t_in}
+  %2 = graph.reshape %1 : {t_in} -> {t_flat}
+  func.return %0, %2 : {t_red}, {t_flat}
+}}"""
+    rng = np.random.default_rng(4)
+    inputs = {"a": rng.standard_normal(shape).astype(np.float32)}
+    expected, got = _compile_and_run(text, inputs, "fp32")
+    for name in ("r", "flat"):
+        np.testing.assert_allclose(got[name], expected[name], rtol=1e-5, atol=1e-5)
+
+
+def test_softmax_and_layer_norm_compile_through_decomposition() -> None:
+    """softmax and layer_norm have no instruction: graph-decompose rewrites them into
+    reductions and broadcasts that the lowering covers."""
+    text = """
+func.func @main(%x: tensor<3x130x77xf32> {graph.name = "x"}, %g: tensor<77xf32> {graph.name = "g"},
+                %b: tensor<77xf32> {graph.name = "b"})
+    -> (tensor<3x130x77xf32> {graph.name = "s"}, tensor<3x130x77xf32> {graph.name = "n"}) {
+  %0 = graph.softmax %x {axis = -1} : tensor<3x130x77xf32>
+  %1 = graph.layer_norm %x, %g, %b {axis = -1, epsilon = 1.0e-05}
+         : (tensor<3x130x77xf32>, tensor<77xf32>, tensor<77xf32>) -> tensor<3x130x77xf32>
+  func.return %0, %1 : tensor<3x130x77xf32>, tensor<3x130x77xf32>
+}"""
+    rng = np.random.default_rng(5)
+    inputs = {
+        "x": (3 * rng.standard_normal((3, 130, 77))).astype(np.float32),
+        "g": rng.standard_normal(77).astype(np.float32),
+        "b": rng.standard_normal(77).astype(np.float32),
+    }
+    expected, got = _compile_and_run(text, inputs, "fp32")
+    for name in ("s", "n"):
+        np.testing.assert_allclose(got[name], expected[name], rtol=2e-5, atol=2e-5)

@@ -657,3 +657,27 @@ func.func @shift_float(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1]
   tile.tensor_scalar logical_shift_right %x, 1.0 -> %x on vector : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
+
+// -----
+
+func.func @bad_reinterpret_memory(%a: !tile.buffer<128x4xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{reinterpret memory rule: the source must be in hbm, got sbuf}}
+  %0 = tile.reinterpret %a : !tile.buffer<128x4xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> to !tile.buffer<512xf32, hbm>
+  func.return
+}
+
+// -----
+
+func.func @bad_reinterpret_element(%a: !tile.buffer<128x4xf32, hbm>) {
+  // expected-error @+1 {{reinterpret element type rule: expected f32, got bf16}}
+  %0 = tile.reinterpret %a : !tile.buffer<128x4xf32, hbm> to !tile.buffer<512xbf16, hbm>
+  func.return
+}
+
+// -----
+
+func.func @bad_reinterpret_size(%a: !tile.buffer<128x4xf32, hbm>) {
+  // expected-error @+1 {{reinterpret size rule: 128x4 and 500 have different element counts}}
+  %0 = tile.reinterpret %a : !tile.buffer<128x4xf32, hbm> to !tile.buffer<500xf32, hbm>
+  func.return
+}

@@ -172,3 +172,13 @@ func.func @matmul_into_views(%w: !sb_w2, %x: !sb_x2, %x3: !sb_x3, %j: index) {
   // CHECK-NEXT: func.return
   func.return
 }
+
+// -----
+
+// A reshape that moves no data: the same HBM bytes, row-major, another shape.
+// CHECK-LABEL: func.func @reinterpret(
+func.func @reinterpret(%x: !tile.buffer<2x64x3xf32, hbm>) {
+  // CHECK-NEXT: %{{.*}} = tile.reinterpret %{{.*}} : !tile.buffer<2x64x3xf32, hbm> to !tile.buffer<128x3xf32, hbm>
+  %r = tile.reinterpret %x : !tile.buffer<2x64x3xf32, hbm> to !tile.buffer<128x3xf32, hbm>
+  func.return
+}
