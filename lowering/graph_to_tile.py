@@ -45,10 +45,11 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
+from xdsl.utils.exceptions import VerifyException
 
 from trnc.dialects import graph as g
 from trnc.dialects import tile
-from trnc.dialects.graph.base import get_ints
+from trnc.dialects.graph.base import get_int, get_ints
 from trnc.dialects.isa_common import ActivationFunc, AluOp
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR, LoweringError
@@ -247,7 +248,13 @@ class _FunctionLowerer:
         def new_arg(value: SSAValue, name: str, role: str) -> SSAValue:
             t = value.type
             assert isinstance(t, TensorType)
-            buf = hbm(flat2d(t.get_shape()), t.get_element_type())
+            try:
+                buf = hbm(flat2d(t.get_shape()), t.get_element_type())
+            except VerifyException as error:
+                owner = value.owner if isinstance(value.owner, Operation) else fn
+                raise LoweringError(
+                    f"graph-to-tile: tensor '{name}' ({t}): {str(error).strip()}", owner
+                ) from None
             arg = new_block.insert_arg(buf, len(new_block.args))
             self.args.append((buf, name, role))
             self.shapes.append(tuple(t.get_shape()))
@@ -270,10 +277,10 @@ class _FunctionLowerer:
             if isinstance(op, func.ReturnOp):
                 continue
             builder.where = op
-            for result in op.results:
-                if result not in self.buffers:
-                    if isinstance(op, g.ReshapeOp):
-                        continue  # an alias of its input's bytes (see `reshape`)
+            try:
+                for result in op.results:
+                    if result in self.buffers or isinstance(op, g.ReshapeOp):
+                        continue  # a reshape aliases its input's bytes (see `reshape`)
                     if _scalar_constant(result) is not None and all(
                         type(use.operation) in ALU for use in result.uses
                     ):
@@ -287,7 +294,12 @@ class _FunctionLowerer:
                     else:
                         self.buffers[result] = new_arg(result, f"tmp{scratch}", "scratch")
                     scratch += 1
-            self.lower_op(op, builder)
+                self.lower_op(op, builder)
+            except LoweringError:
+                raise
+            except (VerifyException, ValueError) as error:
+                message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                raise LoweringError(f"graph-to-tile: {message}", op) from None
         builder.where = None
         new_block.add_op(func.ReturnOp())
         arg_attrs = ArrayAttr(
@@ -327,6 +339,12 @@ class _FunctionLowerer:
             self.reduce(op, b)
         elif isinstance(op, g.ReshapeOp):
             self.reshape(op, b)
+        elif isinstance(op, g.TransposeOp):
+            self.transpose(op, b)
+        elif isinstance(op, g.ConcatOp):
+            self.concat(op, b)
+        elif isinstance(op, g.SliceOp):
+            self.slice(op, b)
         else:
             raise LoweringError(f"graph-to-tile: '{op.name}' is not lowered yet", op)
 
@@ -478,6 +496,112 @@ class _FunctionLowerer:
                 b.add(tile.TensorScalarOp(alu, x, value, y))
             b.store(y, dst, r0, c0)
             b.free(x, y)
+
+    def transpose(self, op: g.TransposeOp, b: _Builder) -> None:
+        """A permutation that swaps two adjacent groups of trailing dims (`[.., A.., B..]
+        -> [.., B.., A..]`: 2-D transposes, NCHW <-> NHWC, ...) as batched 2-D transposes
+        on TensorE, 128 x 128 blocks through PSUM."""
+        in_t = op.input.type
+        assert isinstance(in_t, TensorType)
+        shape = tuple(in_t.get_shape())
+        perm = list(get_ints(op.perm))
+        n = len(shape)
+        k = next((i for i, p in enumerate(perm) if p != i), n)
+        if k == n:  # the identity
+            self.copy_into(op.input, op.result, b)
+            return
+        j = perm[k]
+        if perm != [*range(k), *range(j, n), *range(k, j)]:
+            raise LoweringError(
+                f"graph-to-tile: transpose with perm {perm} is not lowered yet (lowered: "
+                "swapping two adjacent groups of trailing dims)",
+                op,
+            )
+        outer, a, c = prod(shape[:k]), prod(shape[k:j]), prod(shape[j:])
+        src = b.reinterpret(self.buffers[op.input], (outer * a, c))
+        dst = b.reinterpret(self.buffers[op.result], (outer * c, a))
+        element = in_t.get_element_type()
+        part = TRN1.partitions
+        for o in range(outer):
+            for a0 in range(0, a, part):
+                at = min(part, a - a0)
+                for c0 in range(0, c, part):
+                    ct = min(part, c - c0)
+                    x = b.load(src, o * a + a0, c0, (at, ct))
+                    t = b.alloc(psum((ct, at)))
+                    b.add(tile.TransposeOp(x, t))
+                    y = b.alloc(sbuf((ct, at), element))
+                    b.add(tile.CopyOp(t, y, Engine.VECTOR))
+                    b.store(y, dst, o * c + c0, a0)
+                    b.free(x, t, y)
+
+    def _copy_window(
+        self,
+        src: SSAValue,
+        src_c0: int,
+        dst: SSAValue,
+        dst_c0: int,
+        rows: int,
+        cols: int,
+        b: _Builder,
+    ) -> None:
+        """Copy `src[:, src_c0 : src_c0 + cols]` to `dst[:, dst_c0 : ...]` through SBUF."""
+        for r0, c0, p, f in _tiles(rows, cols, FREE_ELEMS):
+            x = b.load(src, r0, src_c0 + c0, (p, f))
+            b.store(x, dst, r0, dst_c0 + c0)
+            b.free(x)
+
+    def concat(self, op: g.ConcatOp, b: _Builder) -> None:
+        """Concatenation on axis k: with P = prod(dims before k), every input is a
+        [P, its rest] window of the output seen as [P, prod(dims from k)]."""
+        out_t = op.result.type
+        assert isinstance(out_t, TensorType)
+        shape = tuple(out_t.get_shape())
+        k = get_int(op.axis) % len(shape)
+        outer = prod(shape[:k])
+        dst = b.reinterpret(self.buffers[op.result], (outer, prod(shape[k:])))
+        offset = 0
+        for value in op.inputs:
+            t = value.type
+            assert isinstance(t, TensorType)
+            width = prod(t.get_shape()[k:])
+            if width:
+                src = b.reinterpret(self.buffers[value], (outer, width))
+                self._copy_window(src, 0, dst, offset, outer, width, b)
+            offset += width
+
+    def slice(self, op: g.SliceOp, b: _Builder) -> None:
+        """A slice with unit steps along one axis k: a window [P, (end - start) * Q] of
+        the input seen as [P, D * Q] (P, Q: the dims before and after k)."""
+        in_t, out_t = op.input.type, op.result.type
+        assert isinstance(in_t, TensorType) and isinstance(out_t, TensorType)
+        shape, out = tuple(in_t.get_shape()), tuple(out_t.get_shape())
+        changed = [i for i, (d, e) in enumerate(zip(shape, out, strict=True)) if d != e]
+        steps = get_ints(op.steps) if op.steps is not None else ()
+        if len(changed) > 1 or any(s != 1 for s in steps):
+            raise LoweringError(
+                "graph-to-tile: slices with steps or on several axes are not lowered yet", op
+            )
+        if not changed:
+            self.copy_into(op.input, op.result, b)
+            return
+        k = changed[0]
+        axes = get_ints(op.axes) if op.axes is not None else tuple(range(len(get_ints(op.starts))))
+        start = dict(zip((a % len(shape) for a in axes), get_ints(op.starts), strict=True))[k]
+        start = max(0, min(shape[k], start + shape[k] if start < 0 else start))
+        outer, inner = prod(shape[:k]), prod(shape[k + 1 :])
+        src = b.reinterpret(self.buffers[op.input], (outer, shape[k] * inner))
+        dst = b.reinterpret(self.buffers[op.result], (outer, out[k] * inner))
+        if outer and out[k] * inner:
+            self._copy_window(src, start * inner, dst, 0, outer, out[k] * inner, b)
+
+    def copy_into(self, source: SSAValue, result: SSAValue, b: _Builder) -> None:
+        src, dst = self.buffers[source], self.buffers[result]
+        rows, cols = self._shape(result)
+        for r0, c0, p, f in _tiles(rows, cols, FREE_ELEMS):
+            x = b.load(src, r0, c0, (p, f))
+            b.store(x, dst, r0, c0)
+            b.free(x)
 
     def reshape(self, op: g.ReshapeOp, b: _Builder) -> None:
         """Row-major tensors: a reshape is the same bytes (`tile.reinterpret`, no data

@@ -191,3 +191,50 @@ func.func @main(%x: tensor<3x130x77xf32> {graph.name = "x"}, %g: tensor<77xf32> 
     expected, got = _compile_and_run(text, inputs, "fp32")
     for name in ("s", "n"):
         np.testing.assert_allclose(got[name], expected[name], rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize(
+    ("shape", "perm"),
+    [
+        ([130, 300], [1, 0]),
+        ([2, 3, 5, 7], [0, 2, 3, 1]),
+        ([2, 7, 5, 3], [0, 3, 1, 2]),
+        ([4, 129, 2], [0, 2, 1]),
+    ],
+)
+def test_transpose_matches_reference(shape: list[int], perm: list[int]) -> None:
+    t_in = f"tensor<{'x'.join(map(str, shape))}xf32>"
+    t_out = f"tensor<{'x'.join(str(shape[p]) for p in perm)}xf32>"
+    text = f"""
+func.func @main(%a: {t_in} {{graph.name = "a"}}) -> ({t_out} {{graph.name = "y"}}) {{
+  %0 = graph.transpose %a {{perm = {perm}}} : {t_in} -> {t_out}
+  %1 = graph.tanh %0 : {t_out}
+  func.return %1 : {t_out}
+}}"""
+    inputs = {"a": np.random.default_rng(6).standard_normal(shape).astype(np.float32)}
+    expected, got = _compile_and_run(text, inputs, "fp32")
+    np.testing.assert_allclose(got["y"], expected["y"], rtol=1e-6, atol=1e-6)
+
+
+def test_concat_and_slice_match_reference() -> None:
+    """Concat on a middle axis and unit-step slices (q/k/v splits) are windows."""
+    text = """
+func.func @main(%a: tensor<2x3x5xf32> {graph.name = "a"}, %b: tensor<2x4x5xf32> {graph.name = "b"})
+    -> (tensor<2x7x5xf32> {graph.name = "c"}, tensor<2x2x5xf32> {graph.name = "s"},
+        tensor<2x7x2xf32> {graph.name = "t"}) {
+  %0 = graph.concat %a, %b {axis = 1}
+         : (tensor<2x3x5xf32>, tensor<2x4x5xf32>) -> tensor<2x7x5xf32>
+  %1 = graph.slice %0 {starts = [-3], ends = [-1], axes = [1]}
+         : tensor<2x7x5xf32> -> tensor<2x2x5xf32>
+  %2 = graph.slice %0 {starts = [1], ends = [3], axes = [2], steps = [1]}
+         : tensor<2x7x5xf32> -> tensor<2x7x2xf32>
+  func.return %0, %1, %2 : tensor<2x7x5xf32>, tensor<2x2x5xf32>, tensor<2x7x2xf32>
+}"""
+    rng = np.random.default_rng(7)
+    inputs = {
+        "a": rng.standard_normal((2, 3, 5)).astype(np.float32),
+        "b": rng.standard_normal((2, 4, 5)).astype(np.float32),
+    }
+    expected, got = _compile_and_run(text, inputs, "fp32")
+    for name in ("c", "s", "t"):
+        np.testing.assert_array_equal(got[name], expected[name])
