@@ -1,9 +1,17 @@
 // RUN: trn-opt %s -p graph-to-tile --split-input-file --verify-diagnostics
 
-func.func @unsupported(%x: tensor<4x8xf32>) -> tensor<8x4xf32> {
-  // expected-error @+1 {{pass failed: graph-to-tile: 'graph.transpose' is not lowered yet}}
-  %0 = graph.transpose %x {perm = [1, 0]} : tensor<4x8xf32> -> tensor<8x4xf32>
-  func.return %0 : tensor<8x4xf32>
+func.func @unsupported(%x: tensor<4x8xf32>, %i: tensor<3xi32>) -> tensor<3x8xf32> {
+  // expected-error @+1 {{pass failed: graph-to-tile: 'graph.gather' is not lowered yet}}
+  %0 = graph.gather %x, %i {axis = 0} : (tensor<4x8xf32>, tensor<3xi32>) -> tensor<3x8xf32>
+  func.return %0 : tensor<3x8xf32>
+}
+
+// -----
+
+func.func @perm(%x: tensor<2x3x4xf32>) -> tensor<3x2x4xf32> {
+  // expected-error @+1 {{pass failed: graph-to-tile: transpose with perm [1, 0, 2] is not lowered yet}}
+  %0 = graph.transpose %x {perm = [1, 0, 2]} : tensor<2x3x4xf32> -> tensor<3x2x4xf32>
+  func.return %0 : tensor<3x2x4xf32>
 }
 
 // -----
