@@ -116,17 +116,20 @@ class TrncRep(BackendRep):
     def _run_isa(self, feeds: dict[str, np.ndarray]) -> tuple[Any, ...]:
         from trnc.compiler import compile as trnc_compile
 
-        key = tuple(sorted((n, a.shape, a.dtype.str) for n, a in feeds.items()))
+        _, bound = self.compile(feeds)  # which inputs must be compile-time constants
+        key: tuple[Any, ...] = tuple(sorted((n, a.shape, a.dtype.str) for n, a in feeds.items()))
+        key += tuple((n, feeds[n].tobytes()) for n in sorted(bound))
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = trnc_compile(
                 self.model,
-                input_shapes={n: list(a.shape) for n, a in feeds.items()},
+                input_shapes={n: list(a.shape) for n, a in feeds.items() if n not in bound},
                 dtype=self.dtype,
                 base_dir=self.base_dir,
+                constant_inputs={n: feeds[n] for n in bound},
             )
             self._compiled[key] = compiled
-        outputs = compiled.run(feeds)
+        outputs = compiled.run({n: a for n, a in feeds.items() if n not in bound})
         return tuple(outputs[name] for name in self.output_names)
 
 

@@ -31,6 +31,7 @@ from math import prod
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import (
+    AnyFloat,
     ArrayAttr,
     BFloat16Type,
     DenseArrayBase,
@@ -179,6 +180,17 @@ def _weight_source(op: g.WeightOp | g.ConstantOp) -> dict[str, Attribute]:
     return {VALUE_ATTR: op.value}
 
 
+_DATA_MOVEMENT = (g.ReshapeOp, g.ConcatOp, g.SliceOp)
+"""Ops lowered to DMA copies only, exact for any element type (a transpose goes through
+TensorE's fp32 datapath, a cast to an integer would need a rounding rule)."""
+
+
+def _element(value: SSAValue) -> Attribute:
+    t = value.type
+    assert isinstance(t, TensorType)
+    return t.get_element_type()
+
+
 def _scalar_constant(value: SSAValue) -> float | None:
     """The value of a one-element `graph.constant` (any shape), else None."""
     owner = value.owner
@@ -248,6 +260,13 @@ class _FunctionLowerer:
         def new_arg(value: SSAValue, name: str, role: str) -> SSAValue:
             t = value.type
             assert isinstance(t, TensorType)
+            if 0 in t.get_shape():
+                owner = value.owner if isinstance(value.owner, Operation) else fn
+                raise LoweringError(
+                    f"graph-to-tile: tensor '{name}' ({t}) has no elements; zero-size tensors "
+                    "are not lowered yet",
+                    owner,
+                )
             try:
                 buf = hbm(flat2d(t.get_shape()), t.get_element_type())
             except VerifyException as error:
@@ -256,21 +275,23 @@ class _FunctionLowerer:
                     f"graph-to-tile: tensor '{name}' ({t}): {str(error).strip()}", owner
                 ) from None
             arg = new_block.insert_arg(buf, len(new_block.args))
-            self.args.append((buf, name, role))
+            taken = {n for _, n, _ in self.args}
+            unique, k = name, 1
+            while unique in taken:  # e.g. a weight returned as an output of the same name
+                unique, k = f"{name}.{k}", k + 1
+            self.args.append((buf, unique, role))
             self.shapes.append(tuple(t.get_shape()))
             self.sources.append({})
             return arg
 
         for arg_value, name in zip(block.args, in_names, strict=True):
             self.buffers[arg_value] = new_arg(arg_value, name, "input")
-        outputs: dict[SSAValue, str] = dict(zip(ret.arguments, out_names, strict=True))
-        for value, name in outputs.items():
-            if value in self.buffers:
-                raise LoweringError(
-                    f"graph-to-tile: output '{name}' is an input or a repeated output "
-                    "(copies are not lowered yet)",
-                    ret,
-                )
+        copies: list[tuple[SSAValue, SSAValue]] = []  # (graph value, output buffer)
+        for value, name in zip(ret.arguments, out_names, strict=True):
+            if value in self.buffers or not isinstance(value.owner, Operation):
+                # an input returned as is, or a value returned twice: copied at the end
+                copies.append((value, new_arg(value, name, "output")))
+                continue
             self.buffers[value] = new_arg(value, name, "output")
         scratch = 0
         for op in block.ops:
@@ -279,6 +300,10 @@ class _FunctionLowerer:
             builder.where = op
             try:
                 for result in op.results:
+                    if isinstance(op, g.WeightOp | g.ConstantOp) and result in self.buffers:
+                        # a weight returned as an output: its own argument, then a copy
+                        copies.append((result, self.buffers[result]))
+                        del self.buffers[result]
                     if result in self.buffers or isinstance(op, g.ReshapeOp):
                         continue  # a reshape aliases its input's bytes (see `reshape`)
                     if _scalar_constant(result) is not None and all(
@@ -300,6 +325,10 @@ class _FunctionLowerer:
             except (VerifyException, ValueError) as error:
                 message = str(error).strip().splitlines()[0] if str(error).strip() else ""
                 raise LoweringError(f"graph-to-tile: {message}", op) from None
+        builder.where = ret
+        for value, out in copies:
+            rows, cols = self._shape(value)
+            self._copy_window(self.buffers[value], 0, out, 0, rows, cols, builder)
         builder.where = None
         new_block.add_op(func.ReturnOp())
         arg_attrs = ArrayAttr(
@@ -329,6 +358,17 @@ class _FunctionLowerer:
     def lower_op(self, op: Operation, b: _Builder) -> None:
         if isinstance(op, g.WeightOp | g.ConstantOp):
             return  # data supplied with the weights; see the module docstring
+        exact = isinstance(op, _DATA_MOVEMENT) or (
+            isinstance(op, g.CastOp) and isinstance(_element(op.result), AnyFloat)
+        )
+        if not exact and any(
+            not isinstance(_element(v), AnyFloat) for v in (*op.operands, *op.results)
+        ):
+            raise LoweringError(
+                f"graph-to-tile: '{op.name}' on integer or boolean tensors is not lowered yet "
+                "(the engines compute in fp32, so integer results need care)",
+                op,
+            )
         if type(op) in ACTIVATIONS or isinstance(op, g.NegOp | g.CastOp | g.GeluOp):
             self.unary(op, b)
         elif type(op) in ALU:
@@ -666,7 +706,9 @@ class _FunctionLowerer:
         assert isinstance(lhs_t, TensorType) and isinstance(rhs_t, TensorType)
         if len(rhs_t.get_shape()) != 2 or len(lhs_t.get_shape()) < 2:
             raise LoweringError(
-                "graph-to-tile: matmul is lowered for [..., M, K] @ [K, N] only", op
+                "graph-to-tile: matmul is lowered for [..., M, K] @ [K, N] only (batched "
+                "right operands are not lowered yet)",
+                op,
             )
         element = lhs_t.get_element_type()
         if self.dtype == "bf16" and isinstance(element, Float32Type):
@@ -720,7 +762,10 @@ class GraphToTile(ModulePass):
         for function in list(op.ops):
             if not isinstance(function, func.FuncOp) or function.is_declaration:
                 continue
-            if not any(o.dialect_name() == "graph" for o in function.body.walk()):
+            types = [*function.function_type.inputs, *function.function_type.outputs]
+            if not any(isinstance(t, TensorType) for t in types) and not any(
+                o.dialect_name() == "graph" for o in function.body.walk()
+            ):
                 continue
             if self.dtype not in ("fp32", "bf16"):
                 raise LoweringError(

@@ -1,9 +1,18 @@
 // RUN: trn-opt %s -p graph-to-tile --split-input-file --verify-diagnostics
 
-func.func @unsupported(%x: tensor<4x8xf32>, %i: tensor<3xi32>) -> tensor<3x8xf32> {
-  // expected-error @+1 {{pass failed: graph-to-tile: 'graph.gather' is not lowered yet}}
-  %0 = graph.gather %x, %i {axis = 0} : (tensor<4x8xf32>, tensor<3xi32>) -> tensor<3x8xf32>
-  func.return %0 : tensor<3x8xf32>
+// softmax has no instruction: graph-decompose rewrites it first (graph-to-isa does).
+func.func @unsupported(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{pass failed: graph-to-tile: 'graph.softmax' is not lowered yet}}
+  %0 = graph.softmax %x {axis = -1} : tensor<4x8xf32>
+  func.return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @integers(%x: tensor<4x8xi32>) -> tensor<4x8xi32> {
+  // expected-error @+1 {{pass failed: graph-to-tile: 'graph.add' on integer or boolean tensors is not lowered yet}}
+  %0 = graph.add %x, %x : (tensor<4x8xi32>, tensor<4x8xi32>) -> tensor<4x8xi32>
+  func.return %0 : tensor<4x8xi32>
 }
 
 // -----
