@@ -150,6 +150,15 @@ class _Builder:
         result = BufferType(shape, src.element_type, Memory.HBM)
         return self.add(tile.ReinterpretOp(source, result)).results[0]
 
+    def reinterpret_as(self, source: SSAValue, shape: tuple[int, ...]) -> SSAValue:
+        """The same HBM bytes as a row-major buffer of any shape (no data moves)."""
+        src = source.type
+        assert isinstance(src, BufferType)
+        if tuple(src.get_shape()) == shape:
+            return source
+        result = BufferType(shape, src.element_type, Memory.HBM)
+        return self.add(tile.ReinterpretOp(source, result)).results[0]
+
     def store(self, buf: SSAValue, dest: SSAValue, r0: int, c0: int) -> None:
         shape = buf.type.get_shape()  # type: ignore[attr-defined]
         self.add(tile.DmaOp(buf, self.view(dest, (r0, c0), tuple(shape))))
@@ -206,25 +215,40 @@ def _scalar_constant(value: SSAValue) -> float | None:
     return float(attr.get_values()[0])
 
 
-def _broadcast_kind(value: SSAValue, out: tuple[int, ...]) -> str | None:
-    """How an operand of shape S meets the 2-D view of output shape `out`: `full` (same
-    elements), `row` (one row [C] for every row: S is [..., 1, C] or [C]), `col` (one
-    value per row: S is out[:-1] + [1]), else None."""
-    t = value.type
-    assert isinstance(t, TensorType)
-    shape = tuple(t.get_shape())
+def coalesce(
+    out: tuple[int, ...], shapes: Sequence[tuple[int, ...]]
+) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
+    """Broadcasting shapes with size-1 output dims dropped and adjacent dims merged where
+    every operand is broadcast (or not) alike: `[1,16,32,32]` with `[16,1,1]` becomes
+    `[16, 1024]` with `[16, 1]`. Row-major element order is kept, so the buffers can be
+    reinterpreted in the merged shapes."""
+    padded = [(1,) * (len(out) - len(s)) + tuple(s) for s in shapes]
+    dims = [d for d in range(len(out)) if out[d] != 1]
+    merged_out: list[int] = []
+    merged: list[list[int]] = [[] for _ in shapes]
+    previous: tuple[bool, ...] | None = None
+    for d in dims:
+        status = tuple(p[d] == out[d] for p in padded)
+        if status == previous:
+            merged_out[-1] *= out[d]
+            for m, p in zip(merged, padded, strict=True):
+                m[-1] *= p[d]
+        else:
+            merged_out.append(out[d])
+            for m, p in zip(merged, padded, strict=True):
+                m.append(p[d])
+        previous = status
+    return tuple(merged_out), [tuple(m) for m in merged]
+
+
+def _kind(shape: tuple[int, int], out: tuple[int, int]) -> str | None:
+    """How a coalesced 2-D operand meets the coalesced 2-D output: `full`, `row` (one row
+    for every row), `col` (one value per row), else None."""
     if shape == out:
         return "full"
-    if not out:
-        return None
-    padded = (1,) * (len(out) - len(shape)) + shape
-    if len(padded) != len(out):
-        return None
-    if padded == out:  # only leading 1s added: the same elements, row-major
-        return "full"
-    if padded[-1] == out[-1] and prod(padded[:-1]) == 1 and prod(out[:-1]) > 1:
+    if shape == (1, out[1]) and out[0] > 1:
         return "row"
-    if padded[:-1] == out[:-1] and padded[-1] == 1 and out[-1] > 1:
+    if shape == (out[0], 1) and out[1] > 1:
         return "col"
     return None
 
@@ -423,17 +447,35 @@ class _FunctionLowerer:
                 return
         out_t = op.results[0].type
         assert isinstance(out_t, TensorType)
-        out_shape = tuple(out_t.get_shape())
-        kinds = [_broadcast_kind(v, out_shape) for v in (lhs_v, rhs_v)]
+        shapes = [tuple(v.type.get_shape()) for v in (lhs_v, rhs_v)]  # type: ignore[attr-defined]
+        merged_out, merged = coalesce(tuple(out_t.get_shape()), shapes)
+        # Up to one leading group is looped over (`blocks`): [A, B, C] with each operand
+        # [A or 1, ...]; the trailing two groups are the 2-D problem of each block.
+        outer = merged_out[0] if len(merged_out) == 3 else 1
+        lead = [m[0] for m in merged] if len(merged_out) == 3 else [1, 1]
+        tail_out = merged_out[1:] if len(merged_out) == 3 else merged_out
+        tails = [m[1:] for m in merged] if len(merged_out) == 3 else merged
+        kinds: list[str | None] = [None, None]
+        if len(merged_out) <= 3:
+            pad = (1,) * (2 - len(tail_out))
+            out2 = pad + tuple(tail_out)
+            ops2 = [pad + tuple(t) for t in tails]
+            kinds = [_kind(m, out2) for m in ops2]  # type: ignore[arg-type]
         if None in kinds or kinds == ["row", "row"] or ("col" in kinds and "row" in kinds):
             raise LoweringError(
                 "graph-to-tile: this broadcast is not lowered yet (operands "
-                f"{lhs_v.type} and {rhs_v.type}; lowered: same shape, a compile-time "
-                "scalar, a row vector [..., 1, C] or a column [..., R, 1] against the other)",
+                f"{lhs_v.type} and {rhs_v.type}; lowered: same elements, a compile-time "
+                "scalar, or one operand repeated along one group of dims of the other)",
                 op,
             )
-        lhs, rhs, dst = self.buffers[lhs_v], self.buffers[rhs_v], self.buffers[op.results[0]]
-        rows, cols = self._shape(op.results[0])
+        rows, cols = out2
+        lhs = b.reinterpret(self.buffers[lhs_v], (lead[0] * ops2[0][0], ops2[0][1]))
+        rhs = b.reinterpret(self.buffers[rhs_v], (lead[1] * ops2[1][0], ops2[1][1]))
+        dst = b.reinterpret(self.buffers[op.results[0]], (outer * rows, cols))
+        blocks = [
+            (a * rows, [a * ops2[i][0] if lead[i] > 1 else 0 for i in range(2)])
+            for a in range(outer)
+        ]
         element = out_t.get_element_type()
         alu = ALU[type(op)]
         free = TRN1.matmul_max_moving_free if "row" in kinds else FREE_ELEMS
@@ -441,19 +483,24 @@ class _FunctionLowerer:
         if "row" in kinds:  # broadcast a row to the partitions with a K=1 matmul by ones
             ones = b.alloc(sbuf((1, TRN1.partitions), Float32Type()))
             b.add(tile.MemsetOp(ones, 1.0))
-        for r0, c0, p, f in _tiles(rows, cols, free):
+        tiles = [
+            (base, bases, r0, c0, p, f)
+            for base, bases in blocks
+            for r0, c0, p, f in _tiles(rows, cols, free)
+        ]
+        for base, bases, r0, c0, p, f in tiles:
             operands: list[SSAValue] = []
             temps: list[SSAValue] = []
-            for kind, buf in zip(kinds, (lhs, rhs), strict=True):
+            for kind, buf, ob in zip(kinds, (lhs, rhs), bases, strict=True):
                 if kind == "full":
-                    operands.append(b.load(buf, r0, c0, (p, f)))
+                    operands.append(b.load(buf, ob + r0, c0, (p, f)))
                     temps.append(operands[-1])
                 elif kind == "col":
-                    operands.append(b.load(buf, r0, 0, (p, 1)))
+                    operands.append(b.load(buf, ob + r0, 0, (p, 1)))
                     temps.append(operands[-1])
                 else:
                     assert ones is not None
-                    row = b.load(buf, 0, c0, (1, f))
+                    row = b.load(buf, ob, c0, (1, f))
                     spread = b.alloc(psum((p, f)))
                     ones_p = b.view(ones, (0, 0), (1, p))
                     b.add(tile.MatmulOp(ones_p, row, spread, accumulate=False))
@@ -467,7 +514,7 @@ class _FunctionLowerer:
                 self._with_column(alu, full_op, col_op, z, col_left, op, b)
             else:
                 b.add(tile.TensorTensorOp(alu, operands[0], operands[1], z))
-            b.store(z, dst, r0, c0)
+            b.store(z, dst, base + r0, c0)
             b.free(*temps, z)
         if ones is not None:
             b.free(ones)
@@ -611,29 +658,83 @@ class _FunctionLowerer:
             offset += width
 
     def slice(self, op: g.SliceOp, b: _Builder) -> None:
-        """A slice with unit steps along one axis k: a window [P, (end - start) * Q] of
-        the input seen as [P, D * Q] (P, Q: the dims before and after k)."""
+        """A slice with positive steps, as strided DMAs: the input is seen with each sliced
+        axis as its own dim and each run of untouched dims merged into one (at most 5
+        dims), the first dim on the partitions (128 at a time), the rest on the free axis
+        (the second chunked to `FREE_ELEMS` elements per partition); each tile is one
+        strided view into SBUF and out again. Negative steps are not lowered yet."""
         in_t, out_t = op.input.type, op.result.type
         assert isinstance(in_t, TensorType) and isinstance(out_t, TensorType)
         shape, out = tuple(in_t.get_shape()), tuple(out_t.get_shape())
-        changed = [i for i, (d, e) in enumerate(zip(shape, out, strict=True)) if d != e]
-        steps = get_ints(op.steps) if op.steps is not None else ()
-        if len(changed) > 1 or any(s != 1 for s in steps):
-            raise LoweringError(
-                "graph-to-tile: slices with steps or on several axes are not lowered yet", op
-            )
-        if not changed:
+        n = len(shape)
+        axes = (
+            [a % n for a in get_ints(op.axes)]
+            if op.axes is not None
+            else list(range(len(get_ints(op.starts))))
+        )
+        steps = list(get_ints(op.steps)) if op.steps is not None else [1] * len(axes)
+        sliced: dict[int, tuple[int, int]] = {}
+        for a, st, sp in zip(axes, get_ints(op.starts), steps, strict=True):
+            if sp < 1:
+                raise LoweringError("graph-to-tile: negative slice steps are not lowered yet", op)
+            if shape[a] != out[a] or sp != 1:
+                st = st + shape[a] if st < 0 else st
+                sliced[a] = (max(0, min(shape[a] - 1, st)), sp)
+        if not sliced:
             self.copy_into(op.input, op.result, b)
             return
-        k = changed[0]
-        axes = get_ints(op.axes) if op.axes is not None else tuple(range(len(get_ints(op.starts))))
-        start = dict(zip((a % len(shape) for a in axes), get_ints(op.starts), strict=True))[k]
-        start = max(0, min(shape[k], start + shape[k] if start < 0 else start))
-        outer, inner = prod(shape[:k]), prod(shape[k + 1 :])
-        src = b.reinterpret(self.buffers[op.input], (outer, shape[k] * inner))
-        dst = b.reinterpret(self.buffers[op.result], (outer, out[k] * inner))
-        if outer and out[k] * inner:
-            self._copy_window(src, start * inner, dst, 0, outer, out[k] * inner, b)
+        # groups: (input size, output size, start, step)
+        groups: list[list[int]] = []
+        for d in range(n):
+            if d in sliced:
+                groups.append([shape[d], out[d], *sliced[d]])
+            elif (
+                groups
+                and groups[-1][3] == 1
+                and groups[-1][0] == groups[-1][1]
+                and (d - 1 not in sliced)
+            ):
+                groups[-1][0] *= shape[d]
+                groups[-1][1] *= shape[d]
+            else:
+                groups.append([shape[d], shape[d], 0, 1])
+        if len(groups) > 5:
+            raise LoweringError(
+                "graph-to-tile: this slice needs more than 4 free dims (not lowered yet)", op
+            )
+        if len(groups) == 1:
+            groups.insert(0, [1, 1, 0, 1])
+        src = b.reinterpret_as(self.buffers[op.input], tuple(g[0] for g in groups))
+        dst = b.reinterpret_as(self.buffers[op.result], tuple(g[1] for g in groups))
+        element = in_t.get_element_type()
+        rest = prod(g[1] for g in groups[2:])
+        if rest > FREE_ELEMS * 8:
+            raise LoweringError(
+                "graph-to-tile: this slice's rows are too wide (not lowered yet)", op
+            )
+        chunk = max(1, FREE_ELEMS // max(1, rest))
+        first, second = groups[0], groups[1]
+        for r0 in range(0, first[1], TRN1.partitions):
+            p = min(TRN1.partitions, first[1] - r0)
+            for c0 in range(0, second[1], chunk):
+                ct = min(chunk, second[1] - c0)
+                window = (p, ct, *(g[1] for g in groups[2:]))
+                offsets = [
+                    first[2] + r0 * first[3],
+                    second[2] + c0 * second[3],
+                    *(g[2] for g in groups[2:]),
+                ]
+                hbm_t = BufferType(window, element, Memory.HBM)
+                view = b.add(
+                    tile.ViewOp(src, offsets, hbm_t, strides=[g[3] for g in groups])
+                ).results[0]
+                layout = tile.LayoutAttr.partition_major(len(window))
+                t = b.alloc(BufferType(window, element, Memory.SBUF, layout))
+                b.add(tile.DmaOp(view, t))
+                out_offsets = [r0, c0, *([0] * (len(window) - 2))]
+                out_view = b.add(tile.ViewOp(dst, out_offsets, hbm_t)).results[0]
+                b.add(tile.DmaOp(t, out_view))
+                b.free(t)
 
     def copy_into(self, source: SSAValue, result: SSAValue, b: _Builder) -> None:
         src, dst = self.buffers[source], self.buffers[result]

@@ -126,20 +126,16 @@ def _view_place(op: tile.ViewOp, parent: Place, buf: BufferType) -> Place:
     offsets = op.static_offset_values()
     if any(o is None for o in offsets):
         raise LoweringError("tile-to-isa: dynamic view offsets are not lowered yet", op)
+    steps = op.stride_values()
     shape = tuple(buf.get_shape())
     eb = byte_size(parent.dtype)
+    strides = tuple(s * k for s, k in zip(parent.strides, steps, strict=True))
     if parent.memory is Memory.HBM:
         delta = sum(o * s for o, s in zip(offsets, parent.strides, strict=True))
-        return Place(
-            parent.memory,
-            0,
-            parent.offset + delta * eb,
-            shape,
-            parent.strides,
-            None,
-            (),
-            parent.dtype,
-        )
+        offset = parent.offset + delta * eb
+        return Place(parent.memory, 0, offset, shape, strides, None, (), parent.dtype)
+    if parent.part_dim is not None and steps[parent.part_dim] != 1:
+        raise LoweringError("tile-to-isa: a view cannot step over partitions", op)
     start, offset = parent.start, parent.offset
     for d, o in enumerate(offsets):
         assert o is not None
@@ -152,7 +148,7 @@ def _view_place(op: tile.ViewOp, parent: Place, buf: BufferType) -> Place:
         start,
         offset,
         shape,
-        parent.strides,
+        strides,
         parent.part_dim,
         parent.free_dims,
         parent.dtype,

@@ -17,7 +17,7 @@ from math import prod
 
 from xdsl.dialects.builtin import I64, DenseArrayBase, IndexType, IntegerAttr, i64
 from xdsl.dialects.utils import DynamicIndexList
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     irdl_op_definition,
@@ -155,7 +155,8 @@ class ViewOp(IRDLOperation):
     """A static-size window of a buffer at (static or dynamic `index`) offsets.
 
     The window's shape is the result's shape; it stays in the source's memory space.
-    Offsets are in elements of each logical dim (stride 1).
+    Offsets are in elements of each logical dim; `strides` (default 1 per dim) step through
+    a dim, so the view takes elements `offset + i * stride` (a strided slice).
     """
 
     name = "tile.view"
@@ -163,13 +164,14 @@ class ViewOp(IRDLOperation):
     source = operand_def(BufferType)
     offsets = var_operand_def(IndexType)
     static_offsets = prop_def(DenseArrayBase[I64])
+    strides = opt_prop_def(DenseArrayBase[I64])
     result = result_def(BufferType)
 
     traits = traits_def(Pure())
 
     assembly_format = (
-        "$source custom<DynamicIndexList>($offsets, $static_offsets) attr-dict "
-        "`:` type($source) `to` type($result)"
+        "$source custom<DynamicIndexList>($offsets, $static_offsets) (`strides` $strides^)? "
+        "attr-dict `:` type($source) `to` type($result)"
     )
     custom_directives = (DynamicIndexList,)
 
@@ -178,14 +180,20 @@ class ViewOp(IRDLOperation):
         source: SSAValue | Operation,
         offsets: Sequence[int | SSAValue | Operation],
         result_type: BufferType,
+        strides: Sequence[int] | None = None,
     ) -> None:
         static = [o if isinstance(o, int) else DYNAMIC_OFFSET for o in offsets]
         dynamic = [o for o in offsets if not isinstance(o, int)]
-        super().__init__(
-            operands=[source, dynamic],
-            properties={"static_offsets": DenseArrayBase.from_list(i64, static)},
-            result_types=[result_type],
-        )
+        props: dict[str, Attribute] = {"static_offsets": DenseArrayBase.from_list(i64, static)}
+        if strides is not None and any(s != 1 for s in strides):
+            props["strides"] = DenseArrayBase.from_list(i64, list(strides))
+        super().__init__(operands=[source, dynamic], properties=props, result_types=[result_type])
+
+    def stride_values(self) -> tuple[int, ...]:
+        """Per dim the stride (1 where none is given)."""
+        if self.strides is None:
+            return (1,) * len(self.static_offsets.get_values())
+        return tuple(int(s) for s in self.strides.get_values())
 
     def static_offset_values(self) -> tuple[int | None, ...]:
         """Per dim the static offset, or None where it is an `index` operand."""
@@ -217,11 +225,17 @@ class ViewOp(IRDLOperation):
                 f"view offsets rule: {sum(o is None for o in offsets)} dynamic offsets but "
                 f"{len(self.offsets)} index operands"
             )
-        for d, (off, size, full) in enumerate(
-            zip(offsets, res.get_shape(), src.get_shape(), strict=True)
+        strides = self.stride_values()
+        if len(strides) != src.rank or any(s < 1 for s in strides):
+            raise VerifyException(
+                f"view strides rule: expected {src.rank} strides >= 1, got {list(strides)}"
+            )
+        for d, (off, size, full, step) in enumerate(
+            zip(offsets, res.get_shape(), src.get_shape(), strides, strict=True)
         ):
-            if size > full or (off is not None and (off < 0 or off + size > full)):
-                window = f"[{off}, {off + size})" if off is not None else f"of size {size}"
+            span = (size - 1) * step + 1
+            if span > full or (off is not None and (off < 0 or off + span > full)):
+                window = f"[{off}, {off + span})" if off is not None else f"of size {span}"
                 raise VerifyException(
                     f"view bounds rule: window {window} of dim {d} exceeds the source's "
                     f"size {full} ({fmt_shape(src)})"

@@ -238,3 +238,63 @@ func.func @main(%a: tensor<2x3x5xf32> {graph.name = "a"}, %b: tensor<2x4x5xf32> 
     expected, got = _compile_and_run(text, inputs, "fp32")
     for name in ("c", "s", "t"):
         np.testing.assert_array_equal(got[name], expected[name])
+
+
+@pytest.mark.parametrize(
+    ("shape", "start", "end", "axis", "step"),
+    [
+        ([2, 9, 4], 1, 9, 1, 2),
+        ([3, 10], 0, 10, 1, 3),
+        ([140, 5, 3], 2, 140, 0, 5),
+        ([2, 3, 7, 7], 1, 7, 3, 2),
+    ],
+)
+def test_strided_slice_matches_reference(
+    shape: list[int], start: int, end: int, axis: int, step: int
+) -> None:
+    out = list(shape)
+    out[axis] = len(range(start, end, step))
+    t_in = f"tensor<{'x'.join(map(str, shape))}xf32>"
+    t_out = f"tensor<{'x'.join(map(str, out))}xf32>"
+    text = f"""
+func.func @main(%a: {t_in} {{graph.name = "a"}}) -> ({t_out} {{graph.name = "y"}}) {{
+  %0 = graph.slice %a {{starts = [{start}], ends = [{end}], axes = [{axis}], steps = [{step}]}}
+         : {t_in} -> {t_out}
+  func.return %0 : {t_out}
+}}"""
+    inputs = {"a": np.random.default_rng(8).standard_normal(shape).astype(np.float32)}
+    expected, got = _compile_and_run(text, inputs, "fp32")
+    np.testing.assert_array_equal(got["y"], expected["y"])
+
+
+def test_slice_of_two_axes_matches_reference() -> None:
+    """A convolution tap: rows and columns of an NHWC image with stride 2."""
+    text = """
+func.func @main(%a: tensor<2x9x9x3xf32> {graph.name = "a"})
+    -> (tensor<2x4x3x3xf32> {graph.name = "y"}) {
+  %0 = graph.slice %a {starts = [1, 2], ends = [9, 8], axes = [1, 2], steps = [2, 2]}
+         : tensor<2x9x9x3xf32> -> tensor<2x4x3x3xf32>
+  func.return %0 : tensor<2x4x3x3xf32>
+}"""
+    inputs = {"a": np.random.default_rng(9).standard_normal((2, 9, 9, 3)).astype(np.float32)}
+    expected, got = _compile_and_run(text, inputs, "fp32")
+    np.testing.assert_array_equal(got["y"], expected["y"])
+
+
+def test_per_channel_broadcast_matches_reference() -> None:
+    """[N, C, H, W] * [C, 1, 1]: the operand repeats along the batch and the pixels
+    (one leading group looped over, a column broadcast inside)."""
+    text = """
+func.func @main(%a: tensor<2x5x6x7xf32> {graph.name = "a"},
+                %s: tensor<5x1x1xf32> {graph.name = "s"})
+    -> (tensor<2x5x6x7xf32> {graph.name = "y"}) {
+  %0 = graph.mul %a, %s : (tensor<2x5x6x7xf32>, tensor<5x1x1xf32>) -> tensor<2x5x6x7xf32>
+  func.return %0 : tensor<2x5x6x7xf32>
+}"""
+    rng = np.random.default_rng(10)
+    inputs = {
+        "a": rng.standard_normal((2, 5, 6, 7)).astype(np.float32),
+        "s": rng.standard_normal((5, 1, 1)).astype(np.float32),
+    }
+    expected, got = _compile_and_run(text, inputs, "fp32")
+    np.testing.assert_array_equal(got["y"], expected["y"])

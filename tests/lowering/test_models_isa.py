@@ -32,3 +32,21 @@ def test_mlp_at_isa_level(model: str, dtype: str, batch: int) -> None:
     assert got.shape == expected.shape and got.dtype == expected.dtype
     scale = float(np.abs(expected).max())
     assert float(np.abs(got - expected).max()) <= TOLERANCE[dtype] * scale
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+@pytest.mark.parametrize("model", ["cnn.onnx", "cnn_dynamo.onnx"])
+def test_cnn_at_isa_level(model: str, dtype: str) -> None:
+    """Conv (stride, padding, groups, dilation), BatchNormalization, ReLU, MaxPool,
+    AveragePool, Gemm: decomposed (taps, strided slices, per-channel broadcasts), lowered
+    and simulated."""
+    x = np.random.default_rng(3).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    path = MODELS / model
+    (expected,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"x": x}
+    )
+    rep = TrncBackend.prepare(onnx.load(str(path)), "CPU", level="isa", dtype=dtype)
+    (got,) = rep.run([x])
+    assert got.shape == expected.shape
+    scale = float(np.abs(expected).max())
+    assert float(np.abs(got - expected).max()) <= TOLERANCE[dtype] * scale
