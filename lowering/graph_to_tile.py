@@ -803,28 +803,53 @@ class _FunctionLowerer:
             b.free(acc)
 
     def matmul(self, op: g.MatmulOp, b: _Builder) -> None:
+        """`[..., M, K] @ [K, N]` (batch folded into M) or `[B..., M, K] @ [B..., K, N]`
+        with the same batch dims (one 2-D matmul per batch index)."""
         lhs_t, rhs_t = op.lhs.type, op.rhs.type
         assert isinstance(lhs_t, TensorType) and isinstance(rhs_t, TensorType)
-        if len(rhs_t.get_shape()) != 2 or len(lhs_t.get_shape()) < 2:
+        ls, rs = tuple(lhs_t.get_shape()), tuple(rhs_t.get_shape())
+        if len(ls) < 2 or len(rs) < 2 or (len(rs) > 2 and ls[:-2] != rs[:-2]):
             raise LoweringError(
-                "graph-to-tile: matmul is lowered for [..., M, K] @ [K, N] only (batched "
-                "right operands are not lowered yet)",
+                "graph-to-tile: matmul is lowered for [..., M, K] @ [K, N] and for equal batch "
+                "dims on both sides; broadcast batches and vectors are not lowered yet",
                 op,
             )
         element = lhs_t.get_element_type()
         if self.dtype == "bf16" and isinstance(element, Float32Type):
             element = BFloat16Type()  # matmul inputs in bf16, accumulation in fp32 PSUM
-        cast = element != lhs_t.get_element_type()
-        m, k = flat2d(lhs_t.get_shape())
-        n = rhs_t.get_shape()[1]
         x, w, out = self.buffers[op.lhs], self.buffers[op.rhs], self.buffers[op.result]
+        if len(rs) == 2:
+            m, k = flat2d(ls)
+            self._matmul_2d(x, w, out, (m, k, rs[1]), (0, 0, 0), element, lhs_t, b)
+            return
+        batch = prod(ls[:-2])
+        m, k, n = ls[-2], ls[-1], rs[-1]
+        for i in range(batch):
+            self._matmul_2d(x, w, out, (m, k, n), (i * m, i * k, i * m), element, lhs_t, b)
+
+    def _matmul_2d(
+        self,
+        x: SSAValue,
+        w: SSAValue,
+        out: SSAValue,
+        mkn: tuple[int, int, int],
+        rows: tuple[int, int, int],
+        element: Attribute,
+        lhs_t: TensorType[Attribute],
+        b: _Builder,
+    ) -> None:
+        """out[o0 + i, j] = sum_k x[x0 + i, k] * w[w0 + k, j] for i < M, j < N (the three
+        buffers are 2-D row-major; x0, w0, o0 = `rows`)."""
+        m, k, n = mkn
+        x0, w0, o0 = rows
+        cast = element != lhs_t.get_element_type()
         part, moving = TRN1.partitions, TRN1.matmul_max_moving_free
         for m0 in range(0, m, part):
             mt = min(part, m - m0)
             stationary: list[tuple[SSAValue, int, int]] = []
             for k0 in range(0, k, part):
                 kt = min(part, k - k0)
-                xs = b.load(x, m0, k0, (mt, kt))
+                xs = b.load(x, x0 + m0, k0, (mt, kt))
                 xt_psum = b.alloc(psum((kt, mt)))
                 b.add(tile.TransposeOp(xs, xt_psum))
                 xt = b.alloc(sbuf((kt, mt), element))
@@ -835,7 +860,7 @@ class _FunctionLowerer:
                 nt = min(moving, n - n0)
                 acc = b.alloc(psum((mt, nt)))
                 for i, (xt, k0, kt) in enumerate(stationary):
-                    ws = b.load(w, k0, n0, (kt, nt))
+                    ws = b.load(w, w0 + k0, n0, (kt, nt))
                     if cast:
                         wc = b.alloc(sbuf((kt, nt), element))
                         b.add(tile.CopyOp(ws, wc, Engine.GPSIMD))
@@ -845,7 +870,7 @@ class _FunctionLowerer:
                     b.free(ws)
                 ys = b.alloc(sbuf((mt, nt), lhs_t.get_element_type()))
                 b.add(tile.CopyOp(acc, ys, Engine.VECTOR))
-                b.store(ys, out, m0, n0)
+                b.store(ys, out, o0 + m0, n0)
                 b.free(acc, ys)
             b.free(*(xt for xt, _, _ in stationary))
 

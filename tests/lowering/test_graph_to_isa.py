@@ -298,3 +298,25 @@ func.func @main(%a: tensor<2x5x6x7xf32> {graph.name = "a"},
     }
     expected, got = _compile_and_run(text, inputs, "fp32")
     np.testing.assert_array_equal(got["y"], expected["y"])
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+def test_batched_matmul_matches_reference(dtype: str) -> None:
+    """Attention's Q @ K^T: both operands batched, [2, 3, 130, 16] @ [2, 3, 16, 130]."""
+    text = """
+func.func @main(%q: tensor<2x3x130x16xf32> {graph.name = "q"},
+                %k: tensor<2x3x16x130xf32> {graph.name = "k"})
+    -> (tensor<2x3x130x130xf32> {graph.name = "s"}) {
+  %0 = graph.matmul %q, %k
+         : (tensor<2x3x130x16xf32>, tensor<2x3x16x130xf32>) -> tensor<2x3x130x130xf32>
+  func.return %0 : tensor<2x3x130x130xf32>
+}"""
+    rng = np.random.default_rng(11)
+    inputs = {
+        "q": rng.standard_normal((2, 3, 130, 16)).astype(np.float32),
+        "k": rng.standard_normal((2, 3, 16, 130)).astype(np.float32),
+    }
+    expected, got = _compile_and_run(text, inputs, dtype)
+    scale = float(np.abs(expected["s"]).max())
+    tolerance = 1e-5 if dtype == "fp32" else 2e-2
+    assert float(np.abs(got["s"] - expected["s"]).max()) <= tolerance * scale
