@@ -296,7 +296,9 @@ class _FunctionLowerer:
             except VerifyException as error:
                 owner = value.owner if isinstance(value.owner, Operation) else fn
                 raise LoweringError(
-                    f"graph-to-tile: tensor '{name}' ({t}): {str(error).strip()}", owner
+                    f"graph-to-tile: tensor '{name}' ({t}) is not lowered yet: "
+                    f"{str(error).strip()}",
+                    owner,
                 ) from None
             arg = new_block.insert_arg(buf, len(new_block.args))
             taken = {n for _, n, _ in self.args}

@@ -25,8 +25,8 @@ func.func @perm(%x: tensor<2x3x4xf32>) -> tensor<3x2x4xf32> {
 
 // -----
 
-func.func @broadcast(%x: tensor<4x5x8xf32>, %b: tensor<4x1x8xf32>) -> tensor<4x5x8xf32> {
+func.func @broadcast(%x: tensor<2x1x3x1xf32>, %b: tensor<1x2x1x3xf32>) -> tensor<2x2x3x3xf32> {
   // expected-error @+1 {{pass failed: graph-to-tile: this broadcast is not lowered yet}}
-  %0 = graph.add %x, %b : (tensor<4x5x8xf32>, tensor<4x1x8xf32>) -> tensor<4x5x8xf32>
-  func.return %0 : tensor<4x5x8xf32>
+  %0 = graph.add %x, %b : (tensor<2x1x3x1xf32>, tensor<1x2x1x3xf32>) -> tensor<2x2x3x3xf32>
+  func.return %0 : tensor<2x2x3x3xf32>
 }
