@@ -681,3 +681,11 @@ func.func @bad_reinterpret_size(%a: !tile.buffer<128x4xf32, hbm>) {
   %0 = tile.reinterpret %a : !tile.buffer<128x4xf32, hbm> to !tile.buffer<500xf32, hbm>
   func.return
 }
+
+// -----
+
+func.func @bad_view_strides(%a: !tile.buffer<256x512xbf16, hbm>) {
+  // expected-error @+1 {{view strides rule: expected 2 strides >= 1, got [-1, 1]}}
+  %0 = tile.view %a[0, 0] strides [-1, 1] : !tile.buffer<256x512xbf16, hbm> to !tile.buffer<128x512xbf16, hbm>
+  func.return
+}

@@ -182,3 +182,11 @@ func.func @reinterpret(%x: !tile.buffer<2x64x3xf32, hbm>) {
   %r = tile.reinterpret %x : !tile.buffer<2x64x3xf32, hbm> to !tile.buffer<128x3xf32, hbm>
   func.return
 }
+
+// A strided window: every second row.
+// CHECK-LABEL: func.func @strided_view(
+func.func @strided_view(%x: !tile.buffer<256x64xf32, hbm>) {
+  // CHECK-NEXT: %{{.*}} = tile.view %{{.*}} [1, 0] strides [2, 1] : !tile.buffer<256x64xf32, hbm> to !tile.buffer<128x64xf32, hbm>
+  %v = tile.view %x[1, 0] strides [2, 1] : !tile.buffer<256x64xf32, hbm> to !tile.buffer<128x64xf32, hbm>
+  func.return
+}
