@@ -1,0 +1,362 @@
+"""`graph-to-tile` for arithmetic: elementwise ops (with broadcasts and immediates),
+reductions over trailing axes and matmuls. A mixin of the function lowerer."""
+
+from __future__ import annotations
+
+from math import prod
+
+from xdsl.dialects.builtin import (
+    BFloat16Type,
+    DenseIntOrFPElementsAttr,
+    Float32Type,
+    TensorType,
+)
+from xdsl.ir import Attribute, Operation, SSAValue
+
+from trnc.dialects import graph as g
+from trnc.dialects import tile
+from trnc.dialects.graph.base import get_ints
+from trnc.dialects.isa_common import ActivationFunc, AluOp
+from trnc.lowering.tile_builder import (
+    FREE_ELEMS,
+    REDUCE_CHUNK,
+    TileBuilder,
+    broadcast_kind,
+    coalesce,
+    flat2d,
+    psum,
+    sbuf,
+    tiles,
+)
+from trnc.lowering.tile_to_isa import LoweringError
+from trnc.machine import TRN1, Engine
+
+ACTIVATIONS: dict[type[Operation], ActivationFunc] = {
+    g.ReluOp: ActivationFunc.RELU,
+    g.TanhOp: ActivationFunc.TANH,
+    g.SigmoidOp: ActivationFunc.SIGMOID,
+    g.ExpOp: ActivationFunc.EXP,
+    g.LogOp: ActivationFunc.LOG,
+    g.ErfOp: ActivationFunc.ERF,
+    g.SqrtOp: ActivationFunc.SQRT,
+    g.RsqrtOp: ActivationFunc.RSQRT,
+    g.ReciprocalOp: ActivationFunc.RECIPROCAL,
+    g.AbsOp: ActivationFunc.ABS,
+}
+"""Unary graph ops that are one ScalarE activation."""
+
+ALU: dict[type[Operation], AluOp] = {
+    g.AddOp: AluOp.ADD,
+    g.SubOp: AluOp.SUB,
+    g.MulOp: AluOp.MUL,
+    g.DivOp: AluOp.DIV,
+    g.MaxOp: AluOp.MAX,
+    g.MinOp: AluOp.MIN,
+    g.PowOp: AluOp.POW,
+}
+"""Binary graph ops that are one VectorE ALU instruction."""
+
+
+def scalar_constant(value: SSAValue) -> float | None:
+    """The value of a one-element `graph.constant` (any shape), else None."""
+    owner = value.owner
+    if not isinstance(owner, g.ConstantOp):
+        return None
+    attr = owner.value
+    if not isinstance(attr, DenseIntOrFPElementsAttr):
+        return None
+    t = value.type
+    assert isinstance(t, TensorType)
+    if prod(t.get_shape()) != 1:
+        return None
+    return float(attr.get_values()[0])
+
+
+class Compute:
+    """Arithmetic lowerings; the host class provides `buffers`, `dtype` and `_shape`."""
+
+    buffers: dict[SSAValue, SSAValue]
+    dtype: str
+
+    def _shape(self, value: SSAValue) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def unary(self, op: Operation, b: TileBuilder) -> None:
+        src, dst = self.buffers[op.operands[0]], self.buffers[op.results[0]]
+        rows, cols = self._shape(op.results[0])
+        out_t = op.results[0].type
+        assert isinstance(out_t, TensorType)
+        for r0, c0, p, f in tiles(rows, cols, FREE_ELEMS):
+            x = b.load(src, r0, c0, (p, f))
+            y = b.alloc(sbuf((p, f), out_t.get_element_type()))
+            if isinstance(op, g.NegOp):
+                b.add(tile.TensorScalarOp(AluOp.MUL, x, -1.0, y))
+            elif isinstance(op, g.CastOp):
+                b.add(tile.CopyOp(x, y, Engine.VECTOR))
+            elif isinstance(op, g.GeluOp):
+                tanh = op.approximate.data == "tanh"
+                func = ActivationFunc.GELU_TANH if tanh else ActivationFunc.GELU
+                b.add(tile.ActivationOp(func, x, y))
+            else:
+                b.add(tile.ActivationOp(ACTIVATIONS[type(op)], x, y))
+            b.store(y, dst, r0, c0)
+            b.free(x, y)
+
+    def binary(self, op: Operation, b: TileBuilder) -> None:
+        lhs_v, rhs_v = op.operands[0], op.operands[1]
+        for value, other, on_left in ((rhs_v, lhs_v, False), (lhs_v, rhs_v, True)):
+            scalar = scalar_constant(value)
+            if scalar is not None and other.type == op.results[0].type:
+                self.with_scalar(op, other, scalar, on_left, b)
+                return
+        out_t = op.results[0].type
+        assert isinstance(out_t, TensorType)
+        shapes = [tuple(v.type.get_shape()) for v in (lhs_v, rhs_v)]  # type: ignore[attr-defined]
+        merged_out, merged = coalesce(tuple(out_t.get_shape()), shapes)
+        # Up to one leading group is looped over (`blocks`): [A, B, C] with each operand
+        # [A or 1, ...]; the trailing two groups are the 2-D problem of each block.
+        outer = merged_out[0] if len(merged_out) == 3 else 1
+        lead = [m[0] for m in merged] if len(merged_out) == 3 else [1, 1]
+        tail_out = merged_out[1:] if len(merged_out) == 3 else merged_out
+        tails = [m[1:] for m in merged] if len(merged_out) == 3 else merged
+        kinds: list[str | None] = [None, None]
+        if len(merged_out) <= 3:
+            pad = (1,) * (2 - len(tail_out))
+            out2 = pad + tuple(tail_out)
+            ops2 = [pad + tuple(t) for t in tails]
+            kinds = [broadcast_kind(m, out2) for m in ops2]
+        if None in kinds or kinds == ["row", "row"] or ("col" in kinds and "row" in kinds):
+            raise LoweringError(
+                "graph-to-tile: this broadcast is not lowered yet (operands "
+                f"{lhs_v.type} and {rhs_v.type}; lowered: same elements, a compile-time "
+                "scalar, or one operand repeated along one group of dims of the other)",
+                op,
+            )
+        rows, cols = out2
+        lhs = b.reinterpret(self.buffers[lhs_v], (lead[0] * ops2[0][0], ops2[0][1]))
+        rhs = b.reinterpret(self.buffers[rhs_v], (lead[1] * ops2[1][0], ops2[1][1]))
+        dst = b.reinterpret(self.buffers[op.results[0]], (outer * rows, cols))
+        blocks = [
+            (a * rows, [a * ops2[i][0] if lead[i] > 1 else 0 for i in range(2)])
+            for a in range(outer)
+        ]
+        element = out_t.get_element_type()
+        alu = ALU[type(op)]
+        free = TRN1.matmul_max_moving_free if "row" in kinds else FREE_ELEMS
+        ones = None
+        if "row" in kinds:  # broadcast a row to the partitions with a K=1 matmul by ones
+            ones = b.alloc(sbuf((1, TRN1.partitions), Float32Type()))
+            b.add(tile.MemsetOp(ones, 1.0))
+        work = [
+            (base, bases, r0, c0, p, f)
+            for base, bases in blocks
+            for r0, c0, p, f in tiles(rows, cols, free)
+        ]
+        for base, bases, r0, c0, p, f in work:
+            operands: list[SSAValue] = []
+            temps: list[SSAValue] = []
+            for kind, buf, ob in zip(kinds, (lhs, rhs), bases, strict=True):
+                if kind == "full":
+                    operands.append(b.load(buf, ob + r0, c0, (p, f)))
+                    temps.append(operands[-1])
+                elif kind == "col":
+                    operands.append(b.load(buf, ob + r0, 0, (p, 1)))
+                    temps.append(operands[-1])
+                else:
+                    assert ones is not None
+                    row = b.load(buf, ob, c0, (1, f))
+                    spread = b.alloc(psum((p, f)))
+                    ones_p = b.view(ones, (0, 0), (1, p))
+                    b.add(tile.MatmulOp(ones_p, row, spread, accumulate=False))
+                    operands.append(spread)
+                    temps += [row, spread]
+            z = b.alloc(sbuf((p, f), element))
+            if "col" in kinds:
+                col_left = kinds[0] == "col"
+                full_op = operands[1] if col_left else operands[0]
+                col_op = operands[0] if col_left else operands[1]
+                self._with_column(alu, full_op, col_op, z, col_left, op, b)
+            else:
+                b.add(tile.TensorTensorOp(alu, operands[0], operands[1], z))
+            b.store(z, dst, base + r0, c0)
+            b.free(*temps, z)
+        if ones is not None:
+            b.free(ones)
+
+    def _with_column(
+        self,
+        alu: AluOp,
+        full: SSAValue,
+        column: SSAValue,
+        out: SSAValue,
+        column_left: bool,
+        op: Operation,
+        b: TileBuilder,
+    ) -> None:
+        """`x op c` with a per-partition [P, 1] operand `c` (VectorE tensor_scalar); `c - x`
+        and `c / x` through a negation or reciprocal first."""
+        if not column_left or alu in (AluOp.ADD, AluOp.MUL, AluOp.MAX, AluOp.MIN):
+            b.add(tile.TensorScalarOp(alu, full, column, out))
+            return
+        shape = full.type.get_shape()  # type: ignore[attr-defined]
+        element = out.type.element_type  # type: ignore[attr-defined]
+        t = b.alloc(sbuf(tuple(shape), element))
+        if alu is AluOp.SUB:
+            b.add(tile.TensorScalarOp(AluOp.MUL, full, -1.0, t))
+            b.add(tile.TensorScalarOp(AluOp.ADD, t, column, out))
+        elif alu is AluOp.DIV:
+            b.add(tile.ActivationOp(ActivationFunc.RECIPROCAL, full, t))
+            b.add(tile.TensorScalarOp(AluOp.MUL, t, column, out))
+        else:
+            raise LoweringError(
+                f"graph-to-tile: {alu.value} with a broadcast column on the left is not "
+                "lowered yet",
+                op,
+            )
+        b.free(t)
+
+    def with_scalar(
+        self, op: Operation, x_v: SSAValue, value: float, on_left: bool, b: TileBuilder
+    ) -> None:
+        """`x op c` (or `c op x`) with a compile-time scalar `c`: one VectorE tensor_scalar
+        (two for `c - x` and `c / x`)."""
+        alu = ALU[type(op)]
+        src, dst = self.buffers[x_v], self.buffers[op.results[0]]
+        rows, cols = self._shape(op.results[0])
+        out_t = op.results[0].type
+        assert isinstance(out_t, TensorType)
+        element = out_t.get_element_type()
+        for r0, c0, p, f in tiles(rows, cols, FREE_ELEMS):
+            x = b.load(src, r0, c0, (p, f))
+            y = b.alloc(sbuf((p, f), element))
+            if on_left and alu is AluOp.SUB:  # c - x = (-1 * x) + c
+                t = b.alloc(sbuf((p, f), element))
+                b.add(tile.TensorScalarOp(AluOp.MUL, x, -1.0, t))
+                b.add(tile.TensorScalarOp(AluOp.ADD, t, value, y))
+                b.free(t)
+            elif on_left and alu is AluOp.DIV:  # c / x = c * (1 / x)
+                t = b.alloc(sbuf((p, f), element))
+                b.add(tile.ActivationOp(ActivationFunc.RECIPROCAL, x, t))
+                b.add(tile.TensorScalarOp(AluOp.MUL, t, value, y))
+                b.free(t)
+            elif on_left and alu is AluOp.POW:
+                raise LoweringError(
+                    "graph-to-tile: pow with a constant base is not lowered yet", op
+                )
+            else:
+                b.add(tile.TensorScalarOp(alu, x, value, y))
+            b.store(y, dst, r0, c0)
+            b.free(x, y)
+
+    def reduce(self, op: g.ReduceOp, b: TileBuilder) -> None:
+        """A reduction over trailing axes: the input seen as [rows, n] (n = the product of
+        the reduced dims), each row tile reduced along the free axis by VectorE in chunks
+        of `REDUCE_CHUNK` columns combined with the same op (the mean scales the sum)."""
+        in_t = op.input.type
+        assert isinstance(in_t, TensorType)
+        shape = tuple(in_t.get_shape())
+        axes = sorted({a % len(shape) for a in get_ints(op.axes)}) if shape else []
+        if not axes:  # ONNX: no axes means every axis
+            axes = list(range(len(shape)))
+        if axes != list(range(len(shape) - len(axes), len(shape))):
+            raise LoweringError(
+                f"graph-to-tile: reductions over non-trailing axes {axes} of {list(shape)} "
+                "are not lowered yet",
+                op,
+            )
+        if not isinstance(in_t.get_element_type(), Float32Type):
+            raise LoweringError("graph-to-tile: reductions are lowered for f32 only", op)
+        n = prod(shape[len(shape) - len(axes) :]) if axes else 1
+        rows = prod(shape) // n if n else 0
+        src = b.reinterpret(self.buffers[op.input], (rows, n))
+        dst = b.reinterpret(self.buffers[op.results[0]], (rows, 1))
+        alu = AluOp.MAX if isinstance(op, g.ReduceMaxOp) else AluOp.ADD
+        element = in_t.get_element_type()
+        for r0 in range(0, rows, TRN1.partitions):
+            p = min(TRN1.partitions, rows - r0)
+            acc = b.alloc(sbuf((p, 1), element))
+            for i, c0 in enumerate(range(0, n, REDUCE_CHUNK)):
+                f = min(REDUCE_CHUNK, n - c0)
+                x = b.load(src, r0, c0, (p, f))
+                part = acc if i == 0 else b.alloc(sbuf((p, 1), element))
+                b.add(tile.ReduceOp(alu, x, [1], part))
+                if i:
+                    b.add(tile.TensorTensorOp(alu, acc, part, acc))
+                    b.free(part)
+                b.free(x)
+            if isinstance(op, g.ReduceMeanOp):
+                b.add(tile.TensorScalarOp(AluOp.MUL, acc, 1.0 / n, acc))
+            b.store(acc, dst, r0, 0)
+            b.free(acc)
+
+    def matmul(self, op: g.MatmulOp, b: TileBuilder) -> None:
+        """`[..., M, K] @ [K, N]` (batch folded into M) or `[B..., M, K] @ [B..., K, N]`
+        with the same batch dims (one 2-D matmul per batch index)."""
+        lhs_t, rhs_t = op.lhs.type, op.rhs.type
+        assert isinstance(lhs_t, TensorType) and isinstance(rhs_t, TensorType)
+        ls, rs = tuple(lhs_t.get_shape()), tuple(rhs_t.get_shape())
+        if len(ls) < 2 or len(rs) < 2 or (len(rs) > 2 and ls[:-2] != rs[:-2]):
+            raise LoweringError(
+                "graph-to-tile: matmul is lowered for [..., M, K] @ [K, N] and for equal batch "
+                "dims on both sides; broadcast batches and vectors are not lowered yet",
+                op,
+            )
+        element = lhs_t.get_element_type()
+        if self.dtype == "bf16" and isinstance(element, Float32Type):
+            element = BFloat16Type()  # matmul inputs in bf16, accumulation in fp32 PSUM
+        x, w, out = self.buffers[op.lhs], self.buffers[op.rhs], self.buffers[op.result]
+        if len(rs) == 2:
+            m, k = flat2d(ls)
+            self._matmul_2d(x, w, out, (m, k, rs[1]), (0, 0, 0), element, lhs_t, b)
+            return
+        batch = prod(ls[:-2])
+        m, k, n = ls[-2], ls[-1], rs[-1]
+        for i in range(batch):
+            self._matmul_2d(x, w, out, (m, k, n), (i * m, i * k, i * m), element, lhs_t, b)
+
+    def _matmul_2d(
+        self,
+        x: SSAValue,
+        w: SSAValue,
+        out: SSAValue,
+        mkn: tuple[int, int, int],
+        rows: tuple[int, int, int],
+        element: Attribute,
+        lhs_t: TensorType[Attribute],
+        b: TileBuilder,
+    ) -> None:
+        """out[o0 + i, j] = sum_k x[x0 + i, k] * w[w0 + k, j] for i < M, j < N (the three
+        buffers are 2-D row-major; x0, w0, o0 = `rows`)."""
+        m, k, n = mkn
+        x0, w0, o0 = rows
+        cast = element != lhs_t.get_element_type()
+        part, moving = TRN1.partitions, TRN1.matmul_max_moving_free
+        for m0 in range(0, m, part):
+            mt = min(part, m - m0)
+            stationary: list[tuple[SSAValue, int, int]] = []
+            for k0 in range(0, k, part):
+                kt = min(part, k - k0)
+                xs = b.load(x, x0 + m0, k0, (mt, kt))
+                xt_psum = b.alloc(psum((kt, mt)))
+                b.add(tile.TransposeOp(xs, xt_psum))
+                xt = b.alloc(sbuf((kt, mt), element))
+                b.add(tile.CopyOp(xt_psum, xt, Engine.VECTOR))
+                b.free(xs, xt_psum)
+                stationary.append((xt, k0, kt))
+            for n0 in range(0, n, moving):
+                nt = min(moving, n - n0)
+                acc = b.alloc(psum((mt, nt)))
+                for i, (xt, k0, kt) in enumerate(stationary):
+                    ws = b.load(w, w0 + k0, n0, (kt, nt))
+                    if cast:
+                        wc = b.alloc(sbuf((kt, nt), element))
+                        b.add(tile.CopyOp(ws, wc, Engine.GPSIMD))
+                        b.free(ws)
+                        ws = wc
+                    b.add(tile.MatmulOp(xt, ws, acc, accumulate=i > 0))
+                    b.free(ws)
+                ys = b.alloc(sbuf((mt, nt), lhs_t.get_element_type()))
+                b.add(tile.CopyOp(acc, ys, Engine.VECTOR))
+                b.store(ys, out, o0 + m0, n0)
+                b.free(acc, ys)
+            b.free(*(xt for xt, _, _ in stationary))

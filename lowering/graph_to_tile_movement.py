@@ -1,0 +1,211 @@
+"""`graph-to-tile` for data movement: transpose (TensorE blocks), concat, slices (strided
+DMAs), reshape (a no-copy reinterpret) and copies. A mixin of the function lowerer."""
+
+from __future__ import annotations
+
+from math import prod
+
+from xdsl.dialects.builtin import (
+    TensorType,
+)
+from xdsl.ir import SSAValue
+
+from trnc.dialects import graph as g
+from trnc.dialects import tile
+from trnc.dialects.graph.base import get_int, get_ints
+from trnc.dialects.tile.types import BufferType
+from trnc.lowering.tile_builder import (
+    FREE_ELEMS,
+    TileBuilder,
+    psum,
+    sbuf,
+    tiles,
+)
+from trnc.lowering.tile_to_isa import LoweringError
+from trnc.machine import TRN1, Engine, Memory
+
+
+class DataMovement:
+    """Data-movement lowerings; the host class provides `buffers` and `_shape`."""
+
+    buffers: dict[SSAValue, SSAValue]
+
+    def _shape(self, value: SSAValue) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def transpose(self, op: g.TransposeOp, b: TileBuilder) -> None:
+        """A permutation that swaps two adjacent groups of trailing dims (`[.., A.., B..]
+        -> [.., B.., A..]`: 2-D transposes, NCHW <-> NHWC, ...) as batched 2-D transposes
+        on TensorE, 128 x 128 blocks through PSUM."""
+        in_t = op.input.type
+        assert isinstance(in_t, TensorType)
+        shape = tuple(in_t.get_shape())
+        perm = list(get_ints(op.perm))
+        n = len(shape)
+        k = next((i for i, p in enumerate(perm) if p != i), n)
+        if k == n:  # the identity
+            self.copy_into(op.input, op.result, b)
+            return
+        j = perm[k]
+        if perm != [*range(k), *range(j, n), *range(k, j)]:
+            raise LoweringError(
+                f"graph-to-tile: transpose with perm {perm} is not lowered yet (lowered: "
+                "swapping two adjacent groups of trailing dims)",
+                op,
+            )
+        outer, a, c = prod(shape[:k]), prod(shape[k:j]), prod(shape[j:])
+        src = b.reinterpret(self.buffers[op.input], (outer * a, c))
+        dst = b.reinterpret(self.buffers[op.result], (outer * c, a))
+        element = in_t.get_element_type()
+        part = TRN1.partitions
+        for o in range(outer):
+            for a0 in range(0, a, part):
+                at = min(part, a - a0)
+                for c0 in range(0, c, part):
+                    ct = min(part, c - c0)
+                    x = b.load(src, o * a + a0, c0, (at, ct))
+                    t = b.alloc(psum((ct, at)))
+                    b.add(tile.TransposeOp(x, t))
+                    y = b.alloc(sbuf((ct, at), element))
+                    b.add(tile.CopyOp(t, y, Engine.VECTOR))
+                    b.store(y, dst, o * c + c0, a0)
+                    b.free(x, t, y)
+
+    def _copy_window(
+        self,
+        src: SSAValue,
+        src_c0: int,
+        dst: SSAValue,
+        dst_c0: int,
+        rows: int,
+        cols: int,
+        b: TileBuilder,
+    ) -> None:
+        """Copy `src[:, src_c0 : src_c0 + cols]` to `dst[:, dst_c0 : ...]` through SBUF."""
+        for r0, c0, p, f in tiles(rows, cols, FREE_ELEMS):
+            x = b.load(src, r0, src_c0 + c0, (p, f))
+            b.store(x, dst, r0, dst_c0 + c0)
+            b.free(x)
+
+    def concat(self, op: g.ConcatOp, b: TileBuilder) -> None:
+        """Concatenation on axis k: with P = prod(dims before k), every input is a
+        [P, its rest] window of the output seen as [P, prod(dims from k)]."""
+        out_t = op.result.type
+        assert isinstance(out_t, TensorType)
+        shape = tuple(out_t.get_shape())
+        k = get_int(op.axis) % len(shape)
+        outer = prod(shape[:k])
+        dst = b.reinterpret(self.buffers[op.result], (outer, prod(shape[k:])))
+        offset = 0
+        for value in op.inputs:
+            t = value.type
+            assert isinstance(t, TensorType)
+            width = prod(t.get_shape()[k:])
+            if width:
+                src = b.reinterpret(self.buffers[value], (outer, width))
+                self._copy_window(src, 0, dst, offset, outer, width, b)
+            offset += width
+
+    def slice(self, op: g.SliceOp, b: TileBuilder) -> None:
+        """A slice with positive steps, as strided DMAs: the input is seen with each sliced
+        axis as its own dim and each run of untouched dims merged into one (at most 5
+        dims), the first dim on the partitions (128 at a time), the rest on the free axis
+        (the second chunked to `FREE_ELEMS` elements per partition); each tile is one
+        strided view into SBUF and out again. Negative steps are not lowered yet."""
+        in_t, out_t = op.input.type, op.result.type
+        assert isinstance(in_t, TensorType) and isinstance(out_t, TensorType)
+        shape, out = tuple(in_t.get_shape()), tuple(out_t.get_shape())
+        n = len(shape)
+        axes = (
+            [a % n for a in get_ints(op.axes)]
+            if op.axes is not None
+            else list(range(len(get_ints(op.starts))))
+        )
+        steps = list(get_ints(op.steps)) if op.steps is not None else [1] * len(axes)
+        sliced: dict[int, tuple[int, int]] = {}
+        for a, st, sp in zip(axes, get_ints(op.starts), steps, strict=True):
+            if sp < 1:
+                raise LoweringError("graph-to-tile: negative slice steps are not lowered yet", op)
+            if shape[a] != out[a] or sp != 1:
+                st = st + shape[a] if st < 0 else st
+                sliced[a] = (max(0, min(shape[a] - 1, st)), sp)
+        if not sliced:
+            self.copy_into(op.input, op.result, b)
+            return
+        # groups: (input size, output size, start, step)
+        groups: list[list[int]] = []
+        for d in range(n):
+            if d in sliced:
+                groups.append([shape[d], out[d], *sliced[d]])
+            elif (
+                groups
+                and groups[-1][3] == 1
+                and groups[-1][0] == groups[-1][1]
+                and (d - 1 not in sliced)
+            ):
+                groups[-1][0] *= shape[d]
+                groups[-1][1] *= shape[d]
+            else:
+                groups.append([shape[d], shape[d], 0, 1])
+        if len(groups) > 5:
+            raise LoweringError(
+                "graph-to-tile: this slice needs more than 4 free dims (not lowered yet)", op
+            )
+        if len(groups) == 1:
+            groups.insert(0, [1, 1, 0, 1])
+        src = b.reinterpret_as(self.buffers[op.input], tuple(g[0] for g in groups))
+        dst = b.reinterpret_as(self.buffers[op.result], tuple(g[1] for g in groups))
+        element = in_t.get_element_type()
+        rest = prod(g[1] for g in groups[2:])
+        if rest > FREE_ELEMS * 8:
+            raise LoweringError(
+                "graph-to-tile: this slice's rows are too wide (not lowered yet)", op
+            )
+        chunk = max(1, FREE_ELEMS // max(1, rest))
+        first, second = groups[0], groups[1]
+        for r0 in range(0, first[1], TRN1.partitions):
+            p = min(TRN1.partitions, first[1] - r0)
+            for c0 in range(0, second[1], chunk):
+                ct = min(chunk, second[1] - c0)
+                window = (p, ct, *(g[1] for g in groups[2:]))
+                offsets = [
+                    first[2] + r0 * first[3],
+                    second[2] + c0 * second[3],
+                    *(g[2] for g in groups[2:]),
+                ]
+                hbm_t = BufferType(window, element, Memory.HBM)
+                view = b.add(
+                    tile.ViewOp(src, offsets, hbm_t, strides=[g[3] for g in groups])
+                ).results[0]
+                layout = tile.LayoutAttr.partition_major(len(window))
+                t = b.alloc(BufferType(window, element, Memory.SBUF, layout))
+                b.add(tile.DmaOp(view, t))
+                out_offsets = [r0, c0, *([0] * (len(window) - 2))]
+                out_view = b.add(tile.ViewOp(dst, out_offsets, hbm_t)).results[0]
+                b.add(tile.DmaOp(t, out_view))
+                b.free(t)
+
+    def copy_into(self, source: SSAValue, result: SSAValue, b: TileBuilder) -> None:
+        src, dst = self.buffers[source], self.buffers[result]
+        rows, cols = self._shape(result)
+        for r0, c0, p, f in tiles(rows, cols, FREE_ELEMS):
+            x = b.load(src, r0, c0, (p, f))
+            b.store(x, dst, r0, c0)
+            b.free(x)
+
+    def reshape(self, op: g.ReshapeOp, b: TileBuilder) -> None:
+        """Row-major tensors: a reshape is the same bytes (`tile.reinterpret`, no data
+        moves), unless the result is a graph output with its own buffer: then a copy."""
+        src = self.buffers[op.input]
+        rows, cols = self._shape(op.result)
+        alias = b.reinterpret(src, (rows, cols))
+        dst = self.buffers.get(op.result)
+        if dst is None:
+            self.buffers[op.result] = alias
+            return
+        out_t = op.result.type
+        assert isinstance(out_t, TensorType)
+        for r0, c0, p, f in tiles(rows, cols, FREE_ELEMS):
+            x = b.load(alias, r0, c0, (p, f))
+            b.store(x, dst, r0, c0)
+            b.free(x)

@@ -1,0 +1,149 @@
+"""Building blocks of `graph-to-tile`: tile sizes, buffer types, the 2-D view of a
+tensor, the op builder (`TileBuilder`: alloc, view, load, store, reinterpret, free) and
+broadcast coalescing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from math import prod
+
+from xdsl.dialects.builtin import (
+    Float32Type,
+)
+from xdsl.ir import Attribute, Block, Operation, SSAValue
+
+from trnc.dialects import tile
+from trnc.dialects.tile.types import BufferType
+from trnc.machine import TRN1, Memory
+
+FREE_ELEMS = 2048
+"""Columns per elementwise tile (8 KiB of fp32 per partition per operand)."""
+REDUCE_CHUNK = 8192
+"""Columns per reduction instruction (32 KiB of fp32 per partition)."""
+
+
+def flat2d(shape: Sequence[int]) -> tuple[int, int]:
+    """The 2-D row-major view `[rows, cols]` of a tensor shape."""
+    if not shape:
+        return (1, 1)
+    return (prod(shape[:-1]), shape[-1])
+
+
+def _layout() -> tile.LayoutAttr:
+    return tile.LayoutAttr.partition_major(2)
+
+
+def sbuf(shape: tuple[int, int], element: Attribute) -> BufferType:
+    return BufferType(shape, element, Memory.SBUF, _layout())
+
+
+def psum(shape: tuple[int, int]) -> BufferType:
+    return BufferType(shape, Float32Type(), Memory.PSUM, _layout())
+
+
+def hbm(shape: tuple[int, int], element: Attribute) -> BufferType:
+    return BufferType(shape, element, Memory.HBM)
+
+
+class TileBuilder:
+    """Emits tile ops into `block`, each located at the graph op it comes from."""
+
+    def __init__(self, block: Block) -> None:
+        self.block = block
+        self.where: Operation | None = None
+
+    def add(self, op: Operation) -> Operation:
+        if self.where is not None:
+            op.location = self.where.location
+        self.block.add_op(op)
+        return op
+
+    def alloc(self, buf: BufferType) -> SSAValue:
+        return self.add(tile.AllocOp(buf)).results[0]
+
+    def view(self, source: SSAValue, offsets: Sequence[int], shape: tuple[int, int]) -> SSAValue:
+        src = source.type
+        assert isinstance(src, BufferType)
+        result = BufferType(shape, src.element_type, src.memory.data, src.layout)
+        if tuple(offsets) == (0, 0) and tuple(src.get_shape()) == shape:
+            return source
+        return self.add(tile.ViewOp(source, list(offsets), result)).results[0]
+
+    def load(self, source: SSAValue, r0: int, c0: int, shape: tuple[int, int]) -> SSAValue:
+        src = source.type
+        assert isinstance(src, BufferType)
+        buf = self.alloc(sbuf(shape, src.element_type))
+        self.add(tile.DmaOp(self.view(source, (r0, c0), shape), buf))
+        return buf
+
+    def reinterpret(self, source: SSAValue, shape: tuple[int, int]) -> SSAValue:
+        """The same HBM bytes as a row-major buffer of another 2-D shape (no data moves)."""
+        src = source.type
+        assert isinstance(src, BufferType)
+        if tuple(src.get_shape()) == shape:
+            return source
+        result = BufferType(shape, src.element_type, Memory.HBM)
+        return self.add(tile.ReinterpretOp(source, result)).results[0]
+
+    def reinterpret_as(self, source: SSAValue, shape: tuple[int, ...]) -> SSAValue:
+        """The same HBM bytes as a row-major buffer of any shape (no data moves)."""
+        src = source.type
+        assert isinstance(src, BufferType)
+        if tuple(src.get_shape()) == shape:
+            return source
+        result = BufferType(shape, src.element_type, Memory.HBM)
+        return self.add(tile.ReinterpretOp(source, result)).results[0]
+
+    def store(self, buf: SSAValue, dest: SSAValue, r0: int, c0: int) -> None:
+        shape = buf.type.get_shape()  # type: ignore[attr-defined]
+        self.add(tile.DmaOp(buf, self.view(dest, (r0, c0), tuple(shape))))
+
+    def free(self, *bufs: SSAValue) -> None:
+        for b in bufs:
+            self.add(tile.DeallocOp(b))
+
+
+def tiles(rows: int, cols: int, free: int) -> list[tuple[int, int, int, int]]:
+    return [
+        (r0, c0, min(TRN1.partitions, rows - r0), min(free, cols - c0))
+        for r0 in range(0, rows, TRN1.partitions)
+        for c0 in range(0, cols, free)
+    ]
+
+
+def coalesce(
+    out: tuple[int, ...], shapes: Sequence[tuple[int, ...]]
+) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
+    """Broadcasting shapes with size-1 output dims dropped and adjacent dims merged where
+    every operand is broadcast (or not) alike: `[1,16,32,32]` with `[16,1,1]` becomes
+    `[16, 1024]` with `[16, 1]`. Row-major element order is kept, so the buffers can be
+    reinterpreted in the merged shapes."""
+    padded = [(1,) * (len(out) - len(s)) + tuple(s) for s in shapes]
+    dims = [d for d in range(len(out)) if out[d] != 1]
+    merged_out: list[int] = []
+    merged: list[list[int]] = [[] for _ in shapes]
+    previous: tuple[bool, ...] | None = None
+    for d in dims:
+        status = tuple(p[d] == out[d] for p in padded)
+        if status == previous:
+            merged_out[-1] *= out[d]
+            for m, p in zip(merged, padded, strict=True):
+                m[-1] *= p[d]
+        else:
+            merged_out.append(out[d])
+            for m, p in zip(merged, padded, strict=True):
+                m.append(p[d])
+        previous = status
+    return tuple(merged_out), [tuple(m) for m in merged]
+
+
+def broadcast_kind(shape: tuple[int, int], out: tuple[int, int]) -> str | None:
+    """How a coalesced 2-D operand meets the coalesced 2-D output: `full`, `row` (one row
+    for every row), `col` (one value per row), else None."""
+    if shape == out:
+        return "full"
+    if shape == (1, out[1]) and out[0] > 1:
+        return "row"
+    if shape == (out[0], 1) and out[1] > 1:
+        return "col"
+    return None
