@@ -26,7 +26,7 @@ from trnc.dialects.isa_common import byte_size
 from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr
 from trnc.dialects.trn_isa.attrs import SemaphoreAttr, SemWaitAttr
 
-_BLOCK = {"hbm": 1 << 20, "sbuf": 2048, "psum": 2048}
+_BLOCK = {"hbm": 1 << 16, "sbuf": 2048, "psum": 2048}
 """Bucket size (bytes) of the access index, per memory."""
 
 
@@ -87,7 +87,8 @@ def insert_sync(program: isa.ProgramOp) -> int:
     count = [0] * nq
     clocks: dict[tuple[int, int], list[int]] = {}
     """(queue, position) -> what that instruction's queue knew when it completed."""
-    buckets: dict[tuple[str, int], list[tuple[int, int, bool, Box]]] = {}
+    buckets: dict[tuple[str, int], dict[int, list[tuple[int, bool, Box]]]] = {}
+    """(memory, block) -> per queue, its accesses there in program order (pos, write, box)."""
     names = list(queues)
     last = {queues[queue_name(op)]: i for i, op in enumerate(instrs)}
     added = 0
@@ -100,11 +101,18 @@ def insert_sync(program: isa.ProgramOp) -> int:
         for is_write, b in accesses:
             size = _BLOCK[b.memory]
             for block in range(b.lo // size, (b.hi - 1) // size + 1):
-                for r, pos, other_write, ob in buckets.get((b.memory, block), ()):
-                    if r == q or pos <= known[q][r] or pos <= need[r]:
+                for r, entries in buckets.get((b.memory, block), {}).items():
+                    if r == q:
                         continue
-                    if (is_write or other_write) and b.overlaps(ob):
-                        need[r] = pos
+                    floor = max(known[q][r], need[r])
+                    # newest first: the first conflict is the one to wait for, and
+                    # anything at or below `floor` is already ordered
+                    for pos, other_write, ob in reversed(entries):
+                        if pos <= floor:
+                            break
+                        if (is_write or other_write) and b.overlaps(ob):
+                            need[r] = pos
+                            break
         waits = []
         wanted = [r for r in range(nq) if need[r] > known[q][r]]
         # a wait another wait already implies (transitively) is dropped
@@ -125,15 +133,15 @@ def insert_sync(program: isa.ProgramOp) -> int:
         for is_write, b in accesses:
             size = _BLOCK[b.memory]
             for block in range(b.lo // size, (b.hi - 1) // size + 1):
-                entries = buckets.setdefault((b.memory, block), [])
-                entries.append((q, count[q], is_write, b))
+                per_queue = buckets.setdefault((b.memory, block), {})
+                per_queue.setdefault(q, []).append((count[q], is_write, b))
         if index % 256 == 255:
             _prune(buckets, known, [r for r in range(nq) if last[r] > index])
     return added
 
 
 def _prune(
-    buckets: dict[tuple[str, int], list[tuple[int, int, bool, Box]]],
+    buckets: dict[tuple[str, int], dict[int, list[tuple[int, bool, Box]]]],
     known: list[list[int]],
     active: list[int],
 ) -> None:
@@ -142,11 +150,14 @@ def _prune(
     if not active:
         return
     floor = [min(known[q][r] for q in active) for r in range(len(known))]
-    for key, entries in list(buckets.items()):
-        kept = [e for e in entries if e[1] > floor[e[0]]]
-        if kept:
-            buckets[key] = kept
-        else:
+    for key, per_queue in list(buckets.items()):
+        for r, entries in list(per_queue.items()):
+            kept = [e for e in entries if e[0] > floor[r]]
+            if kept:
+                per_queue[r] = kept
+            else:
+                del per_queue[r]
+        if not per_queue:
             del buckets[key]
 
 
