@@ -19,7 +19,6 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from io import StringIO
 from math import prod
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, ModuleOp, StringAttr
 from xdsl.passes import ModulePass
-from xdsl.printer import Printer
 
 from trnc.dialects import tile
 from trnc.dialects import trn_isa as isa
@@ -46,6 +44,7 @@ from trnc.lowering.isa_sync import IsaInsertSync
 from trnc.lowering.tile_allocate import TileAllocate, lifetimes, place
 from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR, TileToIsa
 from trnc.machine import Memory
+from trnc.tools.context import module_text
 from trnc.tools.diagnostics import verify_ops
 
 LEVELS = ("graph", "tile", "isa")
@@ -54,12 +53,6 @@ DTYPES = ("bf16", "fp32")
 
 class CompileError(Exception):
     """A model trnc cannot compile; the message names the op (and ONNX node) at fault."""
-
-
-def _text(module: ModuleOp) -> str:
-    out = StringIO()
-    Printer(stream=out, print_debuginfo=True).print_op(module)
-    return out.getvalue() + "\n"
 
 
 @dataclass
@@ -79,6 +72,7 @@ class CompiledModel:
     last_report: Any = None
     """The simulator's `Report` of the last `run`."""
     _last_result: Any = None
+    _workdir: Any = None
 
     def ir(self, level: str) -> str:
         """The text of the `graph`, `tile` or `isa` module."""
@@ -123,7 +117,7 @@ class CompiledModel:
         for op in module.walk():
             if isinstance(op, isa.ProgramOp):
                 op.properties["weights_file"] = StringAttr(name)
-        return _text(module)
+        return module_text(module)
 
 
 def _asdict(report: Any) -> dict[str, Any]:
@@ -240,7 +234,8 @@ def compile(
         raise CompileError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    tmp = tempfile.mkdtemp(prefix="trnc-compile-")
+    workdir = tempfile.TemporaryDirectory(prefix="trnc-compile-")
+    tmp = workdir.name
     if isinstance(model, ModuleOp):
         module = model.clone()
         weights_dir = Path(base_dir) if base_dir is not None else Path.cwd()
@@ -258,7 +253,7 @@ def compile(
         seconds["import"] = time.perf_counter() - t0
         module = result.module
         weights_dir = Path(tmp)
-    texts = {"graph": _text(module)}
+    texts = {"graph": module_text(module)}
     ctx = Context()
     from trnc.passes.graph_fold_weights import GraphFoldWeightsPass
 
@@ -283,7 +278,7 @@ def compile(
     names = _names(tile_function)
     for stage in (TileAllocate(), TileToIsa(), IsaInsertSync()):
         if stage.name == "tile-to-isa":
-            texts["tile"] = _text(module)
+            texts["tile"] = module_text(module)
             stats = _tile_stats(module)
         t0 = time.perf_counter()
         try:
@@ -297,7 +292,7 @@ def compile(
             "internal error: the compiled program does not verify: "
             + "; ".join(p.format("<compiled>") for p in problems[:3])
         )
-    texts["isa"] = _text(module)
+    texts["isa"] = module_text(module)
     seconds["total"] = time.perf_counter() - start
     report: dict[str, Any] = {
         "dtype": dtype,
@@ -306,7 +301,7 @@ def compile(
         **stats,
         "spill_bytes": 0,
     }
-    return CompiledModel(
+    compiled = CompiledModel(
         module,
         weights,
         names["input"],
@@ -316,6 +311,8 @@ def compile(
         report,
         names["dtypes"],
     )
+    compiled._workdir = workdir  # the weights files `ir("graph")` names; removed with it
+    return compiled
 
 
 def _names(function: func.FuncOp) -> dict[str, Any]:

@@ -50,3 +50,14 @@ def parse_source(text: str, name: str = "<source>", ctx: Context | None = None) 
     from trnc.tools.diagnostics import LocatedParser
 
     return LocatedParser(ctx or make_context(), text, name).parse_module()
+
+
+def module_text(module: ModuleOp, debuginfo: bool = True) -> str:
+    """A module as text, with its locations (ONNX node names) unless `debuginfo` is off."""
+    from io import StringIO
+
+    from xdsl.printer import Printer
+
+    out = StringIO()
+    Printer(stream=out, print_debuginfo=debuginfo).print_op(module)
+    return out.getvalue() + "\n"

@@ -88,14 +88,23 @@ def _inputs(args: argparse.Namespace, model: Any) -> dict[str, np.ndarray]:
     return feeds
 
 
-def _write_ir(args: argparse.Namespace, model: Any) -> None:
+def _write_ir(args: argparse.Namespace, model: Any, shapes: dict[str, list[int]]) -> None:
     text = model.ir(args.emit)
     if not args.output:
         if not (args.run or args.check):
             sys.stdout.write(text)
         return
     out = Path(args.output)
-    if args.emit == "isa":
+    if args.emit == "graph":  # the weights go beside the .mlir, named relative to it
+        from trnc.frontend.onnx import import_model
+        from trnc.tools.context import module_text
+
+        weights = out.with_suffix(".weights")
+        result = import_model(
+            args.model, input_shapes=shapes, weights_path=weights, weights_ref=weights.name
+        )
+        text = module_text(result.module)
+    elif args.emit == "isa":
         weights = out.with_name(out.name + ".weights.npz")
         np.savez(weights, **model.weights)
         text = model.ir_with_weights_file(weights.name)
@@ -147,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         raise _Fail(str(error)) from None
     except CompileError as error:
         raise _Fail(f"trn-compile: error: {error}") from None
-    _write_ir(args, model)
+    _write_ir(args, model, shapes)
     ok = True
     if args.run or args.check or args.trace:
         feeds = _inputs(args, model)

@@ -29,3 +29,9 @@
 // RUN: trn-compile %examples/mlp.onnx --input-shape x=4x64 --emit tile | filecheck %s --check-prefix=TILE
 // GRAPH: graph.gemm
 // TILE: tile.matmul
+
+// --emit graph -o writes the weights beside it, so trn-run runs the graph IR too.
+// RUN: trn-compile %examples/mlp.onnx --input-shape x=4x64 --emit graph -o %t/g.mlir
+// RUN: trn-run %t/g.mlir | filecheck %s --check-prefix=GRAPHEXEC
+// GRAPHEXEC: graph function @main
+// GRAPHEXEC: output y: shape (4, 10) float32
