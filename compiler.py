@@ -7,7 +7,9 @@ simulator runs, with the IR of every level and a compile report.
     print(model.ir("tile"))              # "graph", "tile" or "isa"
 
 Stages (each timed in `report["compile_seconds"]`): import (ONNX only), graph-decompose,
-graph-canonicalize, graph-to-tile{dtype}, tile-allocate, tile-to-isa, isa-insert-sync.
+graph-canonicalize, graph-fold-weights (into the compile's working directory, removed
+with the `CompiledModel`), graph-canonicalize again, graph-to-tile{dtype}, tile-allocate,
+tile-to-isa, isa-insert-sync.
 Weights (graph.weight / graph.constant tensors that reach the tile level) are read once,
 after graph-to-tile, and given to the simulator with the inputs.
 """
@@ -257,10 +259,12 @@ def compile(
     ctx = Context()
     from trnc.passes.graph_fold_weights import GraphFoldWeightsPass
 
+    decompose, canonicalize = graph_passes()
     stages: list[ModulePass] = [
-        *graph_passes(),
+        decompose,
+        canonicalize,
         GraphFoldWeightsPass(file=str(Path(tmp) / "folded.weights"), base_dir=str(weights_dir)),
-        *graph_passes()[1:],
+        canonicalize,
         GraphToTile(dtype=dtype),
     ]
     for stage in stages:
@@ -269,7 +273,7 @@ def compile(
             stage.apply(ctx, module)
         except Exception as error:
             raise _located(error, stage) from None
-        seconds[stage.name] = time.perf_counter() - t0
+        seconds[stage.name] = seconds.get(stage.name, 0.0) + time.perf_counter() - t0
     functions = [op for op in module.ops if isinstance(op, func.FuncOp)]
     if len(functions) != 1:
         raise CompileError(f"expected one function after lowering, found {len(functions)}")
