@@ -12,10 +12,12 @@ as mlir-opt prints them:
 
 from __future__ import annotations
 
+import argparse
 import re
 import struct
+import sys
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NoReturn
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
@@ -226,3 +228,12 @@ def _strip_prefix(message: str) -> str:
     while message.startswith(prefix):
         message = message[len(prefix) :]
     return " ".join(line.strip() for line in message.strip().splitlines())
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse for trnc's tools: a bad command line exits with code 1 like mlir-opt
+    (argparse's default is 2), after the usage line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")

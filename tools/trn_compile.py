@@ -24,9 +24,11 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
+
+from trnc.tools.diagnostics import ArgumentParser
 
 TOLERANCE = {"fp32": 1e-4, "bf16": 2e-2}
 """Allowed error per output, relative to the output's largest magnitude (max |ref|):
@@ -34,18 +36,12 @@ fp32 computes like onnxruntime up to summation order; bf16 rounds matmul inputs 
 mantissa bits (relative error ~2^-9 per product, averaging down over K), fp32 elsewhere."""
 
 
-class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(1, f"{self.prog}: error: {message}\n")
-
-
 class _Fail(Exception):
     pass
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _ArgumentParser(prog="trn-compile", description="compile an ONNX model for trn1")
+    p = ArgumentParser(prog="trn-compile", description="compile an ONNX model for trn1")
     p.add_argument("model", help="an .onnx file")
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME=D0xD1...")
     p.add_argument("--dtype", choices=("bf16", "fp32"), default="bf16")

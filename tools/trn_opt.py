@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
@@ -31,7 +31,7 @@ from xdsl.utils.exceptions import ParseError
 from xdsl.xdsl_opt_main import VersionAction, xDSLOptMain
 
 from trnc.tools.context import merge, universes
-from trnc.tools.diagnostics import Diagnostic, LocatedParser, SourceLoc, verify_ops
+from trnc.tools.diagnostics import ArgumentParser, Diagnostic, LocatedParser, SourceLoc, verify_ops
 from trnc.tools.pipeline import (
     AnchorNode,
     PassNode,
@@ -47,14 +47,6 @@ from trnc.tools.plugins import PluginError, load_plugin
 
 class UsageError(Exception):
     """A bad command line; the message is for the user."""
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    """argparse, but a bad command line exits with code 1 like mlir-opt, not 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(1, f"{self.prog}: error: {message}\n")
 
 
 @dataclass
@@ -113,7 +105,7 @@ class TrnOptMain(xDSLOptMain):
         except ValueError as error:  # e.g. two universes defining the same name
             self.startup_errors.append(f"cannot register dialects and passes: {error}")
 
-        arg_parser = _ArgumentParser(
+        arg_parser = ArgumentParser(
             prog="trn-opt",
             description="trnc's modular optimizer driver (mlir-opt for trnc dialects)",
         )

@@ -27,7 +27,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
@@ -38,13 +37,7 @@ from trnc.simulator import InputError, simulate
 from trnc.simulator.errors import SimulationError
 from trnc.simulator.program import DecodeError, decode, find_programs
 from trnc.tools.context import parse_source
-from trnc.tools.diagnostics import Diagnostic, verify_ops
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(1, f"{self.prog}: error: {message}\n")
+from trnc.tools.diagnostics import ArgumentParser, Diagnostic, verify_ops
 
 
 class _Fail(Exception):
@@ -52,7 +45,7 @@ class _Fail(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _ArgumentParser(
+    p = ArgumentParser(
         prog="trn-run", description="simulate a trn_isa program or interpret graph-level IR"
     )
     p.add_argument(
