@@ -187,32 +187,32 @@ class Compute:
         self,
         alu: AluOp,
         full: SSAValue,
-        column: SSAValue,
+        column: SSAValue | float,
         out: SSAValue,
         column_left: bool,
         op: Operation,
         b: TileBuilder,
     ) -> None:
-        """`x op c` with a per-partition [P, 1] operand `c` (VectorE tensor_scalar); `c - x`
-        and `c / x` through a negation or reciprocal first."""
+        """`x op c` with `c` a per-partition [P, 1] operand or a compile-time scalar (one
+        VectorE tensor_scalar); `c - x` and `c / x` through a negation or reciprocal first."""
         if not column_left or alu in (AluOp.ADD, AluOp.MUL, AluOp.MAX, AluOp.MIN):
             b.add(tile.TensorScalarOp(alu, full, column, out))
             return
         shape = full.type.get_shape()  # type: ignore[attr-defined]
         element = out.type.element_type  # type: ignore[attr-defined]
-        t = b.alloc(sbuf(tuple(shape), element))
-        if alu is AluOp.SUB:
-            b.add(tile.TensorScalarOp(AluOp.MUL, full, -1.0, t))
-            b.add(tile.TensorScalarOp(AluOp.ADD, t, column, out))
-        elif alu is AluOp.DIV:
-            b.add(tile.ActivationOp(ActivationFunc.RECIPROCAL, full, t))
-            b.add(tile.TensorScalarOp(AluOp.MUL, t, column, out))
-        else:
+        if alu not in (AluOp.SUB, AluOp.DIV):
             raise LoweringError(
-                f"graph-to-tile: {alu.value} with a broadcast column on the left is not "
-                "lowered yet",
+                f"graph-to-tile: {alu.value} with a scalar or broadcast column on the left "
+                "is not lowered yet",
                 op,
             )
+        t = b.alloc(sbuf(tuple(shape), element))
+        if alu is AluOp.SUB:  # c - x = (-1 * x) + c
+            b.add(tile.TensorScalarOp(AluOp.MUL, full, -1.0, t))
+            b.add(tile.TensorScalarOp(AluOp.ADD, t, column, out))
+        else:  # c / x = c * (1 / x)
+            b.add(tile.ActivationOp(ActivationFunc.RECIPROCAL, full, t))
+            b.add(tile.TensorScalarOp(AluOp.MUL, t, column, out))
         b.free(t)
 
     def with_scalar(
@@ -229,22 +229,7 @@ class Compute:
         for r0, c0, p, f in tiles(rows, cols, FREE_ELEMS):
             x = b.load(src, r0, c0, (p, f))
             y = b.alloc(sbuf((p, f), element))
-            if on_left and alu is AluOp.SUB:  # c - x = (-1 * x) + c
-                t = b.alloc(sbuf((p, f), element))
-                b.add(tile.TensorScalarOp(AluOp.MUL, x, -1.0, t))
-                b.add(tile.TensorScalarOp(AluOp.ADD, t, value, y))
-                b.free(t)
-            elif on_left and alu is AluOp.DIV:  # c / x = c * (1 / x)
-                t = b.alloc(sbuf((p, f), element))
-                b.add(tile.ActivationOp(ActivationFunc.RECIPROCAL, x, t))
-                b.add(tile.TensorScalarOp(AluOp.MUL, t, value, y))
-                b.free(t)
-            elif on_left and alu is AluOp.POW:
-                raise LoweringError(
-                    "graph-to-tile: pow with a constant base is not lowered yet", op
-                )
-            else:
-                b.add(tile.TensorScalarOp(alu, x, value, y))
+            self._with_column(alu, x, value, y, on_left, op, b)
             b.store(y, dst, r0, c0)
             b.free(x, y)
 

@@ -186,12 +186,8 @@ class DataMovement:
                 b.free(t)
 
     def copy_into(self, source: SSAValue, result: SSAValue, b: TileBuilder) -> None:
-        src, dst = self.buffers[source], self.buffers[result]
         rows, cols = self._shape(result)
-        for r0, c0, p, f in tiles(rows, cols, FREE_ELEMS):
-            x = b.load(src, r0, c0, (p, f))
-            b.store(x, dst, r0, c0)
-            b.free(x)
+        self._copy_window(self.buffers[source], 0, self.buffers[result], 0, rows, cols, b)
 
     def reshape(self, op: g.ReshapeOp, b: TileBuilder) -> None:
         """Row-major tensors: a reshape is the same bytes (`tile.reinterpret`, no data
@@ -203,9 +199,4 @@ class DataMovement:
         if dst is None:
             self.buffers[op.result] = alias
             return
-        out_t = op.result.type
-        assert isinstance(out_t, TensorType)
-        for r0, c0, p, f in tiles(rows, cols, FREE_ELEMS):
-            x = b.load(alias, r0, c0, (p, f))
-            b.store(x, dst, r0, c0)
-            b.free(x)
+        self._copy_window(alias, 0, dst, 0, rows, cols, b)

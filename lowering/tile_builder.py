@@ -78,12 +78,7 @@ class TileBuilder:
 
     def reinterpret(self, source: SSAValue, shape: tuple[int, int]) -> SSAValue:
         """The same HBM bytes as a row-major buffer of another 2-D shape (no data moves)."""
-        src = source.type
-        assert isinstance(src, BufferType)
-        if tuple(src.get_shape()) == shape:
-            return source
-        result = BufferType(shape, src.element_type, Memory.HBM)
-        return self.add(tile.ReinterpretOp(source, result)).results[0]
+        return self.reinterpret_as(source, shape)
 
     def reinterpret_as(self, source: SSAValue, shape: tuple[int, ...]) -> SSAValue:
         """The same HBM bytes as a row-major buffer of any shape (no data moves)."""
