@@ -43,9 +43,9 @@ from trnc.lowering.graph_to_tile import (
     GraphToTile,
 )
 from trnc.lowering.isa_sync import IsaInsertSync
-from trnc.lowering.tile_allocate import TileAllocate, lifetimes, place
+from trnc.lowering.tile_allocate import AllocationReport, TileAllocate, allocate
 from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR, TileToIsa
-from trnc.machine import Memory
+from trnc.machine import TRN1
 from trnc.tools.context import module_text
 from trnc.tools.diagnostics import verify_ops
 
@@ -130,8 +130,10 @@ def _asdict(report: Any) -> dict[str, Any]:
 
 def _weights(function: func.FuncOp, base_dir: Path) -> dict[str, np.ndarray]:
     """The data of every weight argument of a tile function (see graph_to_tile.py)."""
+    from trnc.interpreters.graph import GraphRunError, WeightStore
     from trnc.interpreters.numpy_types import dense_to_numpy, numpy_dtype
 
+    store = WeightStore(base_dir)
     data: dict[str, np.ndarray] = {}
     attrs = function.arg_attrs
     if attrs is None:
@@ -153,20 +155,18 @@ def _weights(function: func.FuncOp, base_dir: Path) -> dict[str, np.ndarray]:
             continue
         file_attr, offset_attr = d[WEIGHT_FILE_ATTR], d[WEIGHT_OFFSET_ATTR]
         assert isinstance(file_attr, StringAttr) and isinstance(offset_attr, IntegerAttr)
-        path = Path(file_attr.data)
-        path = path if path.is_absolute() else base_dir / path
-        count = prod(shape)
-        raw = np.fromfile(
-            path, dtype=np.uint8, count=count * dtype.itemsize, offset=offset_attr.value.data
-        )
-        if raw.size != count * dtype.itemsize:
-            raise CompileError(f"weight '{name_attr.data}': weights file '{path}' is too short")
-        array = raw != 0 if dtype == np.bool_ else raw.view(dtype)
-        data[name_attr.data] = array.reshape(shape)
+        try:  # a copy: the weights file may live in the compile's working directory
+            data[name_attr.data] = np.array(
+                store.load(
+                    function, name_attr.data, file_attr.data, offset_attr.value.data, shape, dtype
+                )
+            )
+        except GraphRunError as error:
+            raise CompileError(error.message) from None
     return data
 
 
-def _tile_stats(module: ModuleOp) -> dict[str, Any]:
+def _tile_stats(module: ModuleOp, placement: AllocationReport) -> dict[str, Any]:
     transposes = dma_bytes = 0
     for op in module.walk():
         if isinstance(op, tile.TransposeOp):
@@ -175,18 +175,11 @@ def _tile_stats(module: ModuleOp) -> dict[str, Any]:
             buf = op.source.type
             assert isinstance(buf, BufferType)
             dma_bytes += prod(buf.get_shape()) * byte_size(buf.element_type)
-    peaks: dict[str, int] = {}
-    for function in module.ops:
-        if isinstance(function, func.FuncOp):
-            for memory, intervals in lifetimes(function).items():
-                for iv in intervals:
-                    iv.offset = iv.op.address.value.data if iv.op.address is not None else None
-                peaks[memory.value] = max(peaks.get(memory.value, 0), place(intervals, memory))
     return {
         "transposes": transposes,
         "dma_bytes": dma_bytes,
-        "sbuf_peak_bytes_per_partition": peaks.get(Memory.SBUF.value, 0),
-        "psum_peak_banks": -(-peaks.get(Memory.PSUM.value, 0) // 2048),
+        "sbuf_peak_bytes_per_partition": placement.sbuf_peak_bytes_per_partition,
+        "psum_peak_banks": -(-placement.psum_peak_bytes_per_partition // TRN1.psum_bank_bytes),
     }
 
 
@@ -280,10 +273,15 @@ def compile(
     tile_function = functions[0]
     weights = _weights(tile_function, weights_dir)
     names = _names(tile_function)
-    for stage in (TileAllocate(), TileToIsa(), IsaInsertSync()):
-        if stage.name == "tile-to-isa":
-            texts["tile"] = module_text(module)
-            stats = _tile_stats(module)
+    t0 = time.perf_counter()
+    try:  # the tile-allocate pass, keeping its report (the memory peaks)
+        placement = allocate(tile_function)
+    except Exception as error:
+        raise _located(error, TileAllocate()) from None
+    seconds[TileAllocate.name] = time.perf_counter() - t0
+    texts["tile"] = module_text(module)
+    stats = _tile_stats(module, placement)
+    for stage in (TileToIsa(), IsaInsertSync()):
         t0 = time.perf_counter()
         try:
             stage.apply(ctx, module)
