@@ -45,7 +45,8 @@ class TrncRep(BackendRep):
         self.model = model
         self.level = level
         self.dtype = dtype
-        self._compiled: dict[tuple[Any, ...], Any] = {}
+        self._compiled: dict[int, Any] = {}
+        """id of a cached graph module (kept alive by `_cache`) -> its compiled program"""
         self.base_dir = base_dir
         initializers = {t.name for t in model.graph.initializer}
         self.input_names = [v.name for v in model.graph.input if v.name not in initializers]
@@ -116,19 +117,12 @@ class TrncRep(BackendRep):
     def _run_isa(self, feeds: dict[str, np.ndarray]) -> tuple[Any, ...]:
         from trnc.compiler import compile as trnc_compile
 
-        _, bound = self.compile(feeds)  # which inputs must be compile-time constants
-        key: tuple[Any, ...] = tuple(sorted((n, a.shape, a.dtype.str) for n, a in feeds.items()))
-        key += tuple((n, feeds[n].tobytes()) for n in sorted(bound))
-        compiled = self._compiled.get(key)
+        # the graph-level import of this specialisation (cached), lowered once more
+        module, bound = self.compile(feeds)
+        compiled = self._compiled.get(id(module))
         if compiled is None:
-            compiled = trnc_compile(
-                self.model,
-                input_shapes={n: list(a.shape) for n, a in feeds.items() if n not in bound},
-                dtype=self.dtype,
-                base_dir=self.base_dir,
-                constant_inputs={n: feeds[n] for n in bound},
-            )
-            self._compiled[key] = compiled
+            compiled = trnc_compile(module, dtype=self.dtype, base_dir=self._tmp.name)
+            self._compiled[id(module)] = compiled
         outputs = compiled.run({n: a for n, a in feeds.items() if n not in bound})
         return tuple(outputs[name] for name in self.output_names)
 
