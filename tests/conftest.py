@@ -1,8 +1,14 @@
-"""Shared pytest hooks: the ONNX node-test count in the terminal summary."""
+"""Shared pytest setup: tests/ importable for its helper modules (`onnx_node_cases`; the
+suite runs with --import-mode=importlib, which does not add it), and the ONNX node-test
+counts in the terminal summary."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

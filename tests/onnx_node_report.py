@@ -10,28 +10,18 @@ this script only tabulates, the pytest module is what CI checks.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import warnings
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import onnx_node_cases as cases
 from onnx.backend.test.runner import Runner, _normalize_tensor
 
 from trnc.onnx_backend import TrncBackend
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _cases_module():
-    path = Path(__file__).with_name("onnx_node_cases.py")
-    spec = importlib.util.spec_from_file_location("trnc_onnx_node_cases", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_case(case, level: str) -> str | None:
@@ -54,7 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "ONNX.md")
     args = parser.parse_args(argv)
     begin, end = f"<!-- node-table:{args.level}:begin -->", f"<!-- node-table:{args.level}:end -->"
-    cases = _cases_module()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         selected = cases.selected_cases()

@@ -6,27 +6,13 @@ tests/onnx_node_cases.py; the summary line "ONNX node tests: ..." counts them.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
-from pathlib import Path
 
 import onnx.backend.test
+import onnx_node_cases as cases
 
 from trnc.onnx_backend import TrncBackend
 
-
-def _cases_module():  # tests/ is not a package (pytest runs with --import-mode=importlib)
-    path = Path(__file__).with_name("onnx_node_cases.py")
-    spec = importlib.util.spec_from_file_location("trnc_onnx_node_cases", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cases = _cases_module()
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     _selected = cases.selected_cases()

@@ -6,30 +6,16 @@ compiles must match ONNX's expected outputs. The summary line counts both kinds.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
+import onnx_node_cases as cases
 import pytest
 from onnx.backend.test.runner import Runner, _normalize_tensor
 
 from trnc.compiler import CompileError
 from trnc.onnx_backend import TrncBackend
 
-
-def _cases_module():
-    path = Path(__file__).with_name("onnx_node_cases.py")
-    spec = importlib.util.spec_from_file_location("trnc_onnx_node_cases_isa", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cases = _cases_module()
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     SELECTED = {
