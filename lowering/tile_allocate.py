@@ -23,6 +23,7 @@ number), spreading transfers over the 16 queues so their fixed latencies overlap
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 
 from xdsl.context import Context
 from xdsl.dialects import func
@@ -53,10 +54,12 @@ def _size(buf: BufferType) -> int:
 
 
 def _psum_size(size: int) -> int:
+    """The next power of two (>= 4): a buffer of at most a bank, aligned to that size,
+    never crosses a bank boundary."""
     rounded = 4
     while rounded < size:
         rounded *= 2
-    return max(rounded, size) if size > TRN1.psum_bank_bytes else rounded
+    return rounded
 
 
 def _roots(function: func.FuncOp) -> dict[SSAValue, SSAValue]:
@@ -150,20 +153,13 @@ def assign_queues(function: func.FuncOp) -> None:
             continue
         src = op.source.type
         assert isinstance(src, BufferType)
-        size = byte_size(src.element_type) * _elems(src)
+        size = byte_size(src.element_type) * prod(src.get_shape())
         if op.queue is not None:
             load[op.queue.value.data] += size
             continue
         q = min(range(len(load)), key=lambda i: (load[i], i))
         op.properties["queue"] = IntegerAttr(q, i64)
         load[q] += size
-
-
-def _elems(buf: BufferType) -> int:
-    n = 1
-    for d in buf.get_shape():
-        n *= d
-    return n
 
 
 @dataclass
