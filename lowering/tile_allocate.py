@@ -34,7 +34,7 @@ from xdsl.passes import ModulePass
 from trnc.dialects import tile
 from trnc.dialects.isa_common import byte_size
 from trnc.dialects.tile.types import BufferType
-from trnc.lowering.tile_to_isa import LoweringError
+from trnc.lowering.tile_to_isa import LoweringError, buffer_roots
 from trnc.machine import TRN1, Memory
 
 
@@ -62,20 +62,12 @@ def _psum_size(size: int) -> int:
     return rounded
 
 
-def _roots(function: func.FuncOp) -> dict[SSAValue, SSAValue]:
-    root: dict[SSAValue, SSAValue] = {}
-    for op in function.body.walk():
-        if isinstance(op, tile.AllocOp):
-            root[op.result] = op.result
-        elif isinstance(op, tile.ViewOp) and op.source in root:
-            root[op.result] = root[op.source]
-    return root
-
-
 def lifetimes(function: func.FuncOp) -> dict[Memory, list[_Interval]]:
     """Per on-chip memory, each alloc's [first, last] op index in program order."""
     ops = list(function.body.walk())
-    root = _roots(function)
+    root = buffer_roots(
+        function, [op.result for op in function.body.walk() if isinstance(op, tile.AllocOp)]
+    )
     intervals: dict[SSAValue, _Interval] = {}
     for index, op in enumerate(ops):
         if isinstance(op, tile.AllocOp):

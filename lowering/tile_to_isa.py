@@ -20,6 +20,7 @@ lowered yet (unroll first). Semaphores are not inserted here: `isa-insert-sync` 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from math import prod
 from typing import Any
@@ -83,6 +84,16 @@ class Place:
     part_dim: int | None  # on chip: the logical dim on the partition axis
     free_dims: tuple[int, ...]  # on chip: the free dims, outermost first
     dtype: Attribute
+
+
+def buffer_roots(function: func.FuncOp, seeds: Iterable[SSAValue]) -> dict[SSAValue, SSAValue]:
+    """Each of `seeds` and every `tile.view` / `tile.reinterpret` derived from one (in
+    program order), mapped to the seed whose bytes it names."""
+    roots: dict[SSAValue, SSAValue] = {v: v for v in seeds}
+    for op in function.body.walk():
+        if isinstance(op, tile.ViewOp | tile.ReinterpretOp) and op.source in roots:
+            roots[op.result] = roots[op.source]
+    return roots
 
 
 def _row_major(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -292,14 +303,12 @@ class _Lowerer:
         return rows
 
     def _written_args(self) -> set[SSAValue]:
-        roots: dict[SSAValue, SSAValue] = {a: a for a in self.function.body.block.args}
-        written: set[SSAValue] = set()
-        for op in self.function.body.walk():
-            if isinstance(op, tile.ViewOp | tile.ReinterpretOp) and op.source in roots:
-                roots[op.result] = roots[op.source]
-            if isinstance(op, tile.DmaOp) and op.dest in roots:
-                written.add(roots[op.dest])
-        return written
+        roots = buffer_roots(self.function, self.function.body.block.args)
+        return {
+            roots[op.dest]
+            for op in self.function.body.walk()
+            if isinstance(op, tile.DmaOp) and op.dest in roots
+        }
 
     def lower(self) -> isa.ProgramOp:
         body: list[Operation] = self.tensors()
