@@ -11,8 +11,8 @@ things. This module is the one definition of:
   ScalarE activation functions (`ActivationFunc`, B.2 ScalarE "Functions"); each dialect
   wraps these enums in its own `EnumAttribute` (`tile.alu_op`, `trn_isa.alu`, ...);
 - the checks both dialects run: engine, connectivity, free size, per-partition scalar,
-  bitvec, reduce op, PSUM bank and TensorE output dtype rules. Each raises a
-  `VerifyException` whose message names the rule first, then the values.
+  bitvec, reduce op, PSUM bank, TensorE output dtype and predicated copy dtype rules. Each
+  raises a `VerifyException` whose message names the rule first, then the values.
 
 Hardware numbers are not defined here: they come from `trnc.machine` (`TRN1` by default).
 """
@@ -308,6 +308,30 @@ def check_tensor_output(op: str, what: str, dtype: Attribute, m: MachineModel = 
         )
 
 
+PREDICATE_DTYPES: tuple[str, ...] = ("ui8", "ui16", "ui32")
+"""B.3 `tensor_copy_predicated`: the predicate is uint8, uint16 or uint32."""
+
+
+def check_predicated_copy_dtypes(
+    src: tuple[str, Attribute], dst: tuple[str, Attribute], predicate: tuple[str, Attribute]
+) -> None:
+    """Predicated copy rules (B.3 `tensor_copy_predicated`), each a (name, dtype): the copy
+    is bit-exact, so `src` and `dst` have the same element type (copy dtype rule); the
+    predicate is an unsigned integer (predicate dtype rule)."""
+    (src_name, src_type), (dst_name, dst_type) = src, dst
+    if src_type != dst_type:
+        raise VerifyException(
+            f"copy dtype rule: a predicated copy is bit-exact, {src_name} is {src_type} but "
+            f"{dst_name} is {dst_type}"
+        )
+    pred_name, pred_type = predicate
+    if dtype_name(pred_type) not in PREDICATE_DTYPES:
+        raise VerifyException(
+            f"predicate dtype rule: {pred_name} must be {', '.join(PREDICATE_DTYPES)}, "
+            f"got {pred_type}"
+        )
+
+
 def check_connectivity(
     engine: Engine,
     reads: Iterable[tuple[str, Memory]],
@@ -324,6 +348,7 @@ def check_connectivity(
 __all__ = [
     "BITVEC_OPS",
     "ELEMENT_BYTES",
+    "PREDICATE_DTYPES",
     "REDUCE_OPS",
     "ActivationFunc",
     "AluOp",
@@ -333,6 +358,7 @@ __all__ = [
     "check_engine",
     "check_free_size",
     "check_per_partition_scalar",
+    "check_predicated_copy_dtypes",
     "check_psum_bank",
     "check_reads",
     "check_reduce_op",

@@ -52,6 +52,7 @@ from trnc.dialects.trn_isa.attrs import (
     EngineAttr,
     EngineKind,
     HbmRole,
+    ValuePatternAttr,
 )
 from trnc.machine import Memory
 
@@ -418,6 +419,29 @@ class _Lowerer:
                     },
                     op,
                 )
+            case tile.CopyPredicatedOp():
+                self.emit(
+                    isa.TensorCopyPredicatedOp,
+                    {
+                        "dst": self.ap(op.output, op),
+                        "src": self.ap(op.input, op),
+                        "predicate": self.ap(op.predicate, op),
+                        "engine": _engine(op),
+                    },
+                    op,
+                )
+            case tile.IotaOp():
+                self.emit(
+                    isa.IotaOp,
+                    {
+                        "dst": self.ap(op.output, op),
+                        "base": op.base,
+                        "channel_multiplier": op.channel_multiplier,
+                        "pattern": ValuePatternAttr(_value_pattern(op.pattern)),
+                        "engine": _engine(op),
+                    },
+                    op,
+                )
             case tile.MemsetOp():
                 self.emit(
                     isa.MemsetOp,
@@ -470,6 +494,15 @@ class _Lowerer:
             {"dst": dst_ap, "src": src_ap, "queue": IntegerAttr(op.queue.value.data, i64)},
             op,
         )
+
+
+def _value_pattern(pattern: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """An iota's (step, count) pairs per free part, as `trn_isa.iota` takes them: the
+    instruction's free elements come in the same order (the free parts outermost first,
+    as `onchip_ap` walks them), so the pairs carry over; count-1 pairs (index always 0)
+    are dropped and a pair continuing its inner neighbour's run (step = inner step x
+    inner count) merges into it, as `_merge` does for access patterns."""
+    return _merge(pattern)
 
 
 def _engine(op: Any) -> EngineAttr:

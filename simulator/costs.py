@@ -13,7 +13,9 @@ Which row applies is chosen by opcode, then engine:
 - reciprocal costs `max(64, 8N)` on VectorE and `max(64, N)` elsewhere;
 - tensor_tensor's fast case: one input in PSUM and the other in SBUF, or every operand
   bf16 in SBUF with op add/sub/mul and unit stride (the innermost non-trivial free dim of
-  every operand has step 1).
+  every operand has step 1);
+- tensor_copy_predicated (trn1.md B.4, A.2 is silent): `max(64, N)` when one operand
+  (dst, src or predicate) is in PSUM, `max(64, 2N)` when all are in SBUF.
 
 DMA (`dma_*`): a transfer moves `max(src bytes, dst bytes)` (a cast reads and writes
 different sizes), costs `256 B` more per descriptor, where descriptors are the maximal
@@ -97,6 +99,10 @@ def cost_cycles(instr: Instr, machine: MachineModel = TRN1) -> int:
         return max(floor, n) + (floor if "accum" in instr.args else 0)
     if op == "tensor_tensor":
         return max(floor, n) if _tensor_tensor_fast(instr) else max(floor, 2 * n)
+    if op == "tensor_copy_predicated":
+        args = instr.args
+        in_psum = any(args[k].mem == "psum" for k in ("dst", "src", "predicate"))
+        return max(floor, n) if in_psum else max(floor, 2 * n)
     if op == "tensor_reduce":
         if instr.args["src"].dtype == "bf16" and instr.args.get("op") in ("add", "max"):
             return max(floor, math.ceil(n / 2))

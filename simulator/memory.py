@@ -239,13 +239,15 @@ class Memory:
         if mask.all():
             plan.initialized = True
             return
+        self._uninitialized(ap, instr, int(mask.size - np.count_nonzero(mask)), mask.size)
+
+    def _uninitialized(self, ap: AP, instr: Instr | None, missing: int, total: int) -> None:
+        """Report a read of `missing` never-written bytes among `total` bytes of `ap`."""
         key = (ap, None if instr is None else instr.index)
         if key in self._reported:
             return
-        missing = int(mask.size - np.count_nonzero(mask))
         error = UninitializedReadError(
-            f"{describe(ap)} ({ap.dtype}) reads {missing} of {mask.size} bytes that were "
-            "never written",
+            f"{describe(ap)} ({ap.dtype}) reads {missing} of {total} bytes that were never written",
             *_who(instr),
         )
         if self.strict_uninitialized:
@@ -319,6 +321,44 @@ class Memory:
         order (numpy makes overlapping regions safe)."""
         self.check_initialized(src, instr)
         self.write(dst, self.view(src, instr), instr)
+
+    def copy_where(
+        self, dst: AP, src: AP, where: np.ndarray[Any, Any], instr: Instr | None = None
+    ) -> None:
+        """Copy the elements of `src` to `dst` bit-exactly (same dtype) where the bool array
+        `where` (one entry per element, in iteration order) holds. The other elements of
+        `dst` keep their bytes: they are read (a never-written one is an uninitialized
+        read) and stay as written or unwritten as they were; only copied bytes are marked
+        written (PSUM: by a non-matmul instruction)."""
+        self.check_initialized(src, instr)
+        plan = self._plan(dst, instr)
+        selected = np.asarray(where, np.bool_).reshape(plan.shape)
+        values = self.view(src, instr).reshape(plan.shape)
+        if selected.all():
+            self.write(dst, values, instr)
+            return
+        values = values.copy()  # src may overlap dst
+        byte_mask = np.ndarray(
+            (*plan.shape, dst.itemsize),
+            plan.mask.dtype,
+            plan.mask,
+            plan.offset,
+            (*plan.strides, 1),
+        )
+        if not plan.initialized:
+            kept = byte_mask[~selected]
+            written = int(np.count_nonzero(kept))
+            if written < kept.size:
+                self._uninitialized(dst, instr, kept.size - written, kept.size)
+        view = np.ndarray(plan.shape, dst.np_dtype, plan.buf, plan.offset, plan.strides)
+        np.copyto(view, values, where=selected)
+        if not selected.any():
+            return
+        if dst.mem == "psum":
+            byte_mask[selected] = PSUM_OTHER
+            self.psum_other_epoch += 1
+        else:
+            byte_mask[selected] = True
 
     def check_accumulate(self, ap: AP, instr: Instr | None = None) -> None:
         """The PSUM accumulation rule (A.1): raise `PsumAccumulateError` when some byte of

@@ -26,6 +26,9 @@ Per opcode (`dst` is always written, the others read):
   when `negate`.
 - `tensor_copy`, `dma_copy`: bit-exact copy when the dtypes match, else a cast through
   fp32. `reciprocal`: `1 / src`. `memset`: fill with `value`.
+- `tensor_copy_predicated`: `dst = src` bit-exactly (same dtype: NaN payloads, -0.0 and
+  infinities kept) where the predicate element is nonzero in its own dtype, else `dst`
+  keeps its value (`dst` is read as well as written).
 - `iota`: `dst = base + p * channel_multiplier + sum_k idx_k * step_k` (exact integers,
   converted to `dst`'s dtype); `affine_select`: `dst = cmp(that value, 0) ? src :
   on_false`.
@@ -391,6 +394,15 @@ def _copy(instr: Instr, mem: Memory) -> None:
         mem.write(dst, mem.read_as(src, F32, instr), instr)
 
 
+def _copy_predicated(instr: Instr, mem: Memory) -> None:
+    args = instr.args
+    dst, src, predicate = args["dst"], args["src"], args["predicate"]
+    if dst.dtype != src.dtype:
+        raise _unsupported(f"a predicated copy from {src.dtype} to {dst.dtype}", instr)
+    where = mem.read_as(predicate, predicate.np_dtype, instr) != 0
+    mem.copy_where(dst, src, where, instr)
+
+
 def _reciprocal(instr: Instr, mem: Memory) -> None:
     args = instr.args
     mem.write(args["dst"], _recip(_operand(mem, args["src"], instr)), instr)
@@ -456,6 +468,7 @@ HANDLERS: dict[str, Callable[[Instr, Memory], None]] = {
     "tensor_scalar": _tensor_scalar,
     "tensor_reduce": _tensor_reduce,
     "tensor_copy": _copy,
+    "tensor_copy_predicated": _copy_predicated,
     "reciprocal": _reciprocal,
     "memset": _memset,
     "iota": _iota,

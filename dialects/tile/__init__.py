@@ -9,7 +9,8 @@ bank, DMA queue, engine) is a property on the IR, verified against `trnc.machine
 Modules: `enums` (memory, engine, activation function, ALU op attributes), `layout`
 (`#tile.layout`), `types` (`!tile.buffer`), `memory_ops` (alloc, dealloc, view, dma),
 `tensor_ops` (matmul, transpose), `elementwise_ops` (activation, tensor_tensor,
-tensor_scalar, reduce, copy, memset), `checks` (shared verifier helpers).
+tensor_scalar, reduce, copy, copy_predicated, memset, iota), `checks` (shared verifier
+helpers).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from trnc.dialects.isa_common import element_bytes
 from trnc.dialects.tile.elementwise_ops import (
     ActivationOp,
     CopyOp,
+    CopyPredicatedOp,
+    IotaOp,
     MemsetOp,
     ReduceOp,
     TensorScalarOp,
@@ -53,7 +56,9 @@ Tile = Dialect(
         TensorScalarOp,
         ReduceOp,
         CopyOp,
+        CopyPredicatedOp,
         MemsetOp,
+        IotaOp,
     ],
     [
         BufferType,
@@ -74,9 +79,11 @@ __all__ = [
     "AluOpAttr",
     "BufferType",
     "CopyOp",
+    "CopyPredicatedOp",
     "DeallocOp",
     "DmaOp",
     "EngineAttr",
+    "IotaOp",
     "LayoutAttr",
     "MatmulOp",
     "MemorySpaceAttr",

@@ -6,21 +6,33 @@
     tile.tensor_scalar max %x, %s -> %y on gpsimd : !X, !S -> !Y
     tile.reduce max %x axes [1] -> %r on vector : !X -> !R
     tile.copy %x -> %y on scalar : !X -> !Y
+    tile.copy_predicated %x, %mask -> %y on vector : !X, !M -> !Y
     tile.memset %y value 0.0 on gpsimd : !Y
+    tile.iota %y base 0 channel_multiplier 1 pattern [[128, 4]] on gpsimd : !Y
 
 Each op works lane by lane: input and output keep every element on its partition, so
 their layouts must put the same dims on partitions. Every op checks its engine against
 the ops that engine implements (trn1.md B), the engine against the memories it touches
 (A.1 connectivity) and the free size of one instruction (A.1).
+
+`tile.copy_predicated` copies `input` to `output` bit-exactly where `predicate` is nonzero
+and leaves the other elements of `output` as they were (so `output` is read as well as
+written). `tile.iota` writes `base + p * channel_multiplier + sum_k i_k * step_k` to
+`output`, where `p` is the element's partition (counted from the buffer's first) and
+`i_k` its index along the k-th part of the layout's free axis, whose `(step, count)` is
+the k-th pair of `pattern` (the counts are the free parts' extents).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from xdsl.dialects.builtin import (
     I64,
     DenseArrayBase,
     Float32Type,
     FloatAttr,
+    IntegerAttr,
     f32,
     i64,
 )
@@ -39,7 +51,7 @@ from xdsl.printer import Printer
 from xdsl.traits import MemoryReadEffect, MemoryWriteEffect
 from xdsl.utils.exceptions import VerifyException
 
-from trnc.dialects.isa_common import check_reduce_op
+from trnc.dialects.isa_common import check_predicated_copy_dtypes, check_reduce_op
 from trnc.dialects.tile.checks import (
     buffer,
     check_bitvec,
@@ -69,7 +81,9 @@ TENSOR_TENSOR_ENGINES = (Engine.VECTOR, Engine.GPSIMD)
 TENSOR_SCALAR_ENGINES = (Engine.VECTOR, Engine.SCALAR, Engine.GPSIMD)
 REDUCE_ENGINES = (Engine.VECTOR,)
 COPY_ENGINES = (Engine.VECTOR, Engine.SCALAR, Engine.GPSIMD)
+COPY_PREDICATED_ENGINES = (Engine.VECTOR,)
 MEMSET_ENGINES = (Engine.VECTOR, Engine.GPSIMD)
+IOTA_ENGINES = (Engine.GPSIMD,)
 
 
 def _engine(engine: Engine | EngineAttr) -> EngineAttr:
@@ -437,4 +451,166 @@ class MemsetOp(IRDLOperation):
         if is_integer(dst) and value != int(value):
             raise VerifyException(
                 f"memset value rule: an integer buffer needs an integral value, got {value}"
+            )
+
+
+@irdl_op_definition
+class CopyPredicatedOp(IRDLOperation):
+    """`output = input` where `predicate` is nonzero, elsewhere `output` unchanged, on
+    VectorE (trn1.md B.3 `tensor_copy_predicated`): a bit-exact copy, so `input` and
+    `output` have the same element type; the predicate (ui8, ui16 or ui32) has their
+    shape. `output` is read as well as written."""
+
+    name = "tile.copy_predicated"
+
+    input = operand_def(BufferType)
+    predicate = operand_def(BufferType)
+    output = operand_def(BufferType)
+    engine = prop_def(EngineAttr)
+
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    assembly_format = (
+        "$input `,` $predicate `->` $output `on` $engine attr-dict "
+        "`:` type($input) `,` type($predicate) `->` type($output)"
+    )
+
+    def __init__(
+        self,
+        src: SSAValue | Operation,
+        pred: SSAValue | Operation,
+        dst: SSAValue | Operation,
+        engine: Engine | EngineAttr = Engine.VECTOR,
+    ) -> None:
+        super().__init__(operands=[src, pred, dst], properties={"engine": _engine(engine)})
+
+    def verify_(self) -> None:
+        src, pred, dst = buffer(self.input), buffer(self.predicate), buffer(self.output)
+        engine = self.engine.data
+        _check_unary("copy_predicated", engine, COPY_PREDICATED_ENGINES, src, dst)
+        check_reads(engine, "output", dst)
+        check_reads(engine, "predicate", pred)
+        check_same_shape("predicate", pred, "output", dst)
+        check_same_partitions("predicate", pred, "output", dst)
+        check_free_size(engine, "predicate", pred)
+        check_predicated_copy_dtypes(
+            ("input", src.element_type),
+            ("output", dst.element_type),
+            ("predicate", pred.element_type),
+        )
+
+
+@irdl_op_definition
+class IotaOp(IRDLOperation):
+    """Write `base + p * channel_multiplier + sum_k i_k * step_k` to `output` on GpSimdE
+    (trn1.md B.3 `iota`, SBUF only): `p` is the element's partition, counted from the
+    buffer's first, and `i_k` its index along the k-th part of the layout's free axis,
+    `pattern[k] = (step_k, count_k)` with `count_k` that part's extent. Values are exact
+    integers, cast to the element type."""
+
+    name = "tile.iota"
+
+    output = operand_def(BufferType)
+    steps = prop_def(DenseArrayBase[I64])
+    counts = prop_def(DenseArrayBase[I64])
+    base = prop_def(IntegerAttr[I64], default_value=IntegerAttr(0, i64))
+    channel_multiplier = prop_def(IntegerAttr[I64], default_value=IntegerAttr(0, i64))
+    engine = prop_def(EngineAttr)
+
+    traits = traits_def(MemoryWriteEffect())
+
+    def __init__(
+        self,
+        dst: SSAValue | Operation,
+        pattern: Sequence[tuple[int, int]],
+        base: int = 0,
+        channel_multiplier: int = 0,
+        engine: Engine | EngineAttr = Engine.GPSIMD,
+    ) -> None:
+        super().__init__(
+            operands=[dst],
+            properties={
+                "steps": DenseArrayBase.from_list(i64, [s for s, _ in pattern]),
+                "counts": DenseArrayBase.from_list(i64, [c for _, c in pattern]),
+                "base": IntegerAttr(base, i64),
+                "channel_multiplier": IntegerAttr(channel_multiplier, i64),
+                "engine": _engine(engine),
+            },
+        )
+
+    @property
+    def pattern(self) -> list[tuple[int, int]]:
+        """The (step, count) pairs, outermost free part first."""
+        steps = [int(v) for v in self.steps.get_values()]
+        counts = [int(v) for v in self.counts.get_values()]
+        return list(zip(steps, counts, strict=False))
+
+    @classmethod
+    def parse(cls, parser: Parser) -> IotaOp:
+        dst = parser.parse_unresolved_operand()
+        parser.parse_keyword("base")
+        base = parser.parse_integer(allow_boolean=False)
+        parser.parse_keyword("channel_multiplier")
+        multiplier = parser.parse_integer(allow_boolean=False)
+        parser.parse_keyword("pattern")
+
+        def pair() -> tuple[int, int]:
+            parser.parse_punctuation("[")
+            step = parser.parse_integer(allow_boolean=False)
+            parser.parse_punctuation(",")
+            count = parser.parse_integer(allow_boolean=False)
+            parser.parse_punctuation("]")
+            return (step, count)
+
+        pattern = parser.parse_comma_separated_list(parser.Delimiter.SQUARE, pair)
+        parser.parse_keyword("on")
+        engine = EngineAttr(EngineAttr.parse_parameter(parser))
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        dst_type = parser.parse_type()
+        return cls.create(
+            operands=[parser.resolve_operand(dst, dst_type)],
+            properties={
+                "steps": DenseArrayBase.from_list(i64, [s for s, _ in pattern]),
+                "counts": DenseArrayBase.from_list(i64, [c for _, c in pattern]),
+                "base": IntegerAttr(base, i64),
+                "channel_multiplier": IntegerAttr(multiplier, i64),
+                "engine": engine,
+            },
+            attributes=attrs,
+        )
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.output)
+        pattern = ", ".join(f"[{s}, {c}]" for s, c in self.pattern)
+        printer.print_string(
+            f" base {self.base.value.data} channel_multiplier "
+            f"{self.channel_multiplier.value.data} pattern [{pattern}] "
+            f"on {self.engine.data.value}"
+        )
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.output.type)
+
+    def verify_(self) -> None:
+        dst = buffer(self.output)
+        engine = self.engine.data
+        check_compute_engine(engine)
+        check_engine("iota", engine, IOTA_ENGINES)
+        check_writes(engine, "output", dst)
+        check_free_size(engine, "output", dst)
+        steps, counts = self.steps.get_values(), self.counts.get_values()
+        if len(steps) != len(counts):
+            raise VerifyException(f"iota pattern rule: {len(steps)} steps but {len(counts)} counts")
+        layout = dst.get_layout()
+        if layout.axis("unroll"):
+            raise VerifyException(
+                f"iota layout rule: the output must not be unrolled, got {layout}"
+            )
+        free = list(layout.axis_sizes(dst.get_shape(), "free"))
+        if [int(c) for c in counts] != free:
+            raise VerifyException(
+                f"iota pattern rule: the counts {[int(c) for c in counts]} must be the "
+                f"extents of the output's free parts, {free}"
             )

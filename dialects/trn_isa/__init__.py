@@ -9,8 +9,8 @@ immediate, and ordering across engine/DMA queues is explicit through semaphores.
 Modules: `attrs` (enums, semaphores, value patterns), `access_pattern` (`#trn_isa.ap` and
 its geometry helpers), `rules` (the hardware rules as checks), `base` (common instruction
 syntax and verification), `tensor_engine` (matmul, transpose), `elementwise` (activation,
-tensor_tensor, tensor_scalar, tensor_reduce, tensor_copy, reciprocal, memset), `gpsimd` (iota,
-affine_select), `dma` (dma_copy), `program` (program, hbm_tensor).
+tensor_tensor, tensor_scalar, tensor_reduce, tensor_copy, tensor_copy_predicated, reciprocal,
+memset), `gpsimd` (iota, affine_select), `dma` (dma_copy), `program` (program, hbm_tensor).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from trnc.dialects.trn_isa.elementwise import (
     MemsetOp,
     ReciprocalOp,
     TensorCopyOp,
+    TensorCopyPredicatedOp,
     TensorReduceOp,
     TensorScalarOp,
     TensorTensorOp,
@@ -65,6 +66,7 @@ TrnIsa = Dialect(
         TensorScalarOp,
         TensorReduceOp,
         TensorCopyOp,
+        TensorCopyPredicatedOp,
         ReciprocalOp,
         MemsetOp,
         IotaOp,
@@ -114,6 +116,7 @@ __all__ = [
     "SemWaitAttr",
     "SemaphoreAttr",
     "TensorCopyOp",
+    "TensorCopyPredicatedOp",
     "TensorReduceOp",
     "TensorScalarOp",
     "TensorTensorOp",

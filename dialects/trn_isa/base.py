@@ -90,6 +90,16 @@ class Slot:
     """Whether an access pattern in this slot is written (else read)."""
     operand_prop: str | None = None
     """ALU_SCALAR only: the property holding the operand (the op goes in `keyword`)."""
+    read: bool | None = None
+    """Whether an access pattern in this slot is read; by default exactly when it is not
+    written. True on a written slot whose old contents partly survive (the `dst` of
+    `tensor_copy_predicated` keeps the elements the predicate skips), so that hazard
+    tracking and `isa-insert-sync` see it as both read and written."""
+
+    @property
+    def is_read(self) -> bool:
+        """Whether an access pattern in this slot is read (see `read`)."""
+        return not self.write if self.read is None else self.read
 
     @property
     def props(self) -> tuple[str, ...]:
@@ -197,7 +207,7 @@ class InstructionOp(IRDLOperation):
     def _slot_aps(self, write: bool) -> list[tuple[str, AccessPatternAttr]]:
         result: list[tuple[str, AccessPatternAttr]] = []
         for slot in self.SLOTS:
-            if slot.write != write:
+            if not (slot.write if write else slot.is_read):
                 continue
             for prop in slot.props:
                 attr = self.properties.get(prop)
@@ -206,7 +216,8 @@ class InstructionOp(IRDLOperation):
         return result
 
     def reads(self) -> list[tuple[str, AccessPatternAttr]]:
-        """(name, access pattern) of every operand the instruction reads."""
+        """(name, access pattern) of every operand the instruction reads (a read-write
+        operand such as `tensor_copy_predicated`'s `dst` is in both lists)."""
         return self._slot_aps(write=False)
 
     def writes(self) -> list[tuple[str, AccessPatternAttr]]:
@@ -214,8 +225,10 @@ class InstructionOp(IRDLOperation):
         return self._slot_aps(write=True)
 
     def access_patterns(self) -> list[tuple[str, AccessPatternAttr]]:
-        """Every operand, writes first."""
-        return self.writes() + self.reads()
+        """Every operand once, writes first."""
+        written = self.writes()
+        names = {name for name, _ in written}
+        return written + [(name, ap) for name, ap in self.reads() if name not in names]
 
     # --- verification ---------------------------------------------------------------
 

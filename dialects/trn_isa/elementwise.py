@@ -1,7 +1,8 @@
 """Vector/Scalar/GpSimd data instructions of the `trn_isa` dialect.
 
 Defines `activation`, `tensor_tensor`, `tensor_scalar`, `tensor_reduce`, `tensor_copy`,
-`reciprocal` and `memset` (trn1.md A.2). Syntax (see `base.py` for the common parts)::
+`tensor_copy_predicated`, `reciprocal` and `memset` (trn1.md A.2, B.3). Syntax (see
+`base.py` for the common parts)::
 
     trn_isa.activation gelu dst <ap>, src <ap>[, scale <imm|ap>][, bias <ap>][, accum <ap>]
         on scalar
@@ -9,6 +10,7 @@ Defines `activation`, `tensor_tensor`, `tensor_scalar`, `tensor_reduce`, `tensor
     trn_isa.tensor_scalar dst <ap>, src <ap>, op0 mul 2.0[, op1 add <ap>] on vector
     trn_isa.tensor_reduce max dst <ap>, src <ap> {axes = 1 : i64, negate = false} on vector
     trn_isa.tensor_copy dst <ap>, src <ap> on gpsimd
+    trn_isa.tensor_copy_predicated dst <ap>, src <ap>, predicate <ap> on vector
     trn_isa.reciprocal dst <ap>, src <ap> on vector
     trn_isa.memset dst <ap>, value 0.0 on vector
 
@@ -17,7 +19,10 @@ and with `accum` also writes the sum of each partition's results to `accum` ([P,
 `tensor_scalar` computes `dst = (src op0 operand0) op1 operand1`, each operand an
 immediate or a [P, 1] access pattern. `tensor_reduce` reduces the last `axes` free dims
 of `src` with `op` (negating the result when `negate`). Element types may differ between
-operands: the engines compute in fp32 and cast on write.
+operands: the engines compute in fp32 and cast on write. `tensor_copy_predicated` is the
+exception: it copies `src` to `dst` bit-exactly (same element type) where the predicate
+(ui8, ui16 or ui32, B.3) is nonzero and leaves the other elements of `dst` as they were,
+so `dst` is read as well as written.
 """
 
 from __future__ import annotations
@@ -30,7 +35,12 @@ from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def, traits_def
 from xdsl.utils.exceptions import VerifyException
 
-from trnc.dialects.isa_common import check_bitvec, check_reduce_op, is_integer
+from trnc.dialects.isa_common import (
+    check_bitvec,
+    check_predicated_copy_dtypes,
+    check_reduce_op,
+    is_integer,
+)
 from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr
 from trnc.dialects.trn_isa.attrs import (
     ActivationFunc,
@@ -339,6 +349,50 @@ class TensorCopyOp(ComputeOp):
 
     def verify_compute(self, m: MachineModel) -> None:
         check_same_elements("dst", self.dst, "src", self.src)
+
+
+@irdl_op_definition
+class TensorCopyPredicatedOp(ComputeOp):
+    """`dst = src` where `predicate` is nonzero, else `dst` unchanged (VectorE, trn1.md B.3
+    `tensor_copy_predicated`).
+
+    A bit-exact copy (`src` and `dst` have the same element type; NaN payloads, -0.0 and
+    infinities are kept); the predicate is ui8, ui16 or ui32 with the same partitions and
+    elements per partition. `dst` is both read and written (its `Slot` says so), because
+    the elements the predicate skips keep their old values. The predicate cannot be in
+    PSUM (which holds only f32 or i32, A.1), so at most one input is, as B.3 requires.
+    """
+
+    name = "trn_isa.tensor_copy_predicated"
+
+    dst = prop_def(AccessPatternAttr)
+    src = prop_def(AccessPatternAttr)
+    predicate = prop_def(AccessPatternAttr)
+
+    SLOTS: ClassVar[tuple[Slot, ...]] = (
+        Slot("dst", AP, write=True, read=True),
+        Slot("src", AP),
+        Slot("predicate", AP),
+    )
+    ENGINES: ClassVar[tuple[EngineKind, ...]] = (V,)
+    traits = traits_def(InProgram())
+
+    def __init__(
+        self,
+        dst: AccessPatternAttr,
+        src: AccessPatternAttr,
+        predicate: AccessPatternAttr,
+        waits: Sequence[SemWaitAttr] = (),
+        signals: Sequence[SemaphoreAttr] = (),
+    ) -> None:
+        self.init_props(V, waits, signals, {"dst": dst, "src": src, "predicate": predicate})
+
+    def verify_compute(self, m: MachineModel) -> None:
+        check_same_elements("dst", self.dst, "src", self.src)
+        check_same_elements("dst", self.dst, "predicate", self.predicate)
+        check_predicated_copy_dtypes(
+            ("src", self.src.dtype), ("dst", self.dst.dtype), ("predicate", self.predicate.dtype)
+        )
 
 
 @irdl_op_definition

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from xdsl.context import Context
 from xdsl.dialects import test as xdsl_test
-from xdsl.dialects.builtin import Float32Type, bf16, f32, i32
+from xdsl.dialects.builtin import Float32Type, IntegerType, Signedness, bf16, f32, i32
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError, VerifyException
 
@@ -16,7 +16,9 @@ from trnc.dialects.tile import (
     AluOp,
     BufferType,
     CopyOp,
+    CopyPredicatedOp,
     DmaOp,
+    IotaOp,
     LayoutAttr,
     MatmulOp,
     PartRef,
@@ -27,6 +29,8 @@ from trnc.dialects.tile import (
     element_bytes,
 )
 from trnc.machine import TRN1, Engine, Memory
+
+ui8 = IntegerType(8, Signedness.UNSIGNED)
 
 # [S, H] = [512, 768], H split 6 x 128 with the inner 128 on partitions.
 ACT = LayoutAttr.build(
@@ -200,3 +204,33 @@ def test_matmul_bank_rule_through_view() -> None:
     bad = ViewOp(wide, [0, 256], half)
     with pytest.raises(VerifyException, match=r"bytes \[1024, 3072\)"):
         MatmulOp(w, x, bad, accumulate=False).verify()
+
+
+def test_copy_predicated_and_iota_builders() -> None:
+    pm = LayoutAttr.partition_major(2)
+    x = AllocOp(BufferType((128, 64), f32, Memory.SBUF, pm))
+    y = AllocOp(BufferType((128, 64), f32, Memory.PSUM, pm))
+    mask = AllocOp(BufferType((128, 64), ui8, Memory.SBUF, pm))
+    select = CopyPredicatedOp(x, mask, y)
+    select.verify()
+    assert select.engine.data is Engine.VECTOR
+    assert (select.input, select.predicate, select.output) == (
+        x.result,
+        mask.result,
+        y.result,
+    )
+    with pytest.raises(VerifyException, match="predicate dtype rule"):
+        CopyPredicatedOp(x, x, y).verify()
+    with pytest.raises(VerifyException, match="copy dtype rule"):
+        CopyPredicatedOp(AllocOp(BufferType((128, 64), bf16, Memory.SBUF, pm)), mask, y).verify()
+    cube = BufferType((128, 4, 8), i32, Memory.SBUF, LayoutAttr.build(3, part=[0], free=[2, 1]))
+    index = AllocOp(cube)
+    iota = IotaOp(index, [(4, 8), (1, 4)], base=-3, channel_multiplier=32)
+    iota.verify()
+    assert iota.engine.data is Engine.GPSIMD
+    assert iota.pattern == [(4, 8), (1, 4)]
+    assert (iota.base.value.data, iota.channel_multiplier.value.data) == (-3, 32)
+    with pytest.raises(VerifyException, match="iota pattern rule"):
+        IotaOp(index, [(1, 4), (4, 8)]).verify()
+    with pytest.raises(VerifyException, match="connectivity rule: gpsimd cannot write psum"):
+        IotaOp(y, [(1, 64)]).verify()

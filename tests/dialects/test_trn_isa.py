@@ -7,7 +7,16 @@ import math
 
 import pytest
 from xdsl.context import Context
-from xdsl.dialects.builtin import Builtin, ModuleOp, TensorType, bf16, f32, i32
+from xdsl.dialects.builtin import (
+    Builtin,
+    IntegerType,
+    ModuleOp,
+    Signedness,
+    TensorType,
+    bf16,
+    f32,
+    i32,
+)
 from xdsl.ir import TypeAttribute
 from xdsl.parser import Parser
 from xdsl.printer import Printer
@@ -28,6 +37,7 @@ from trnc.dialects.trn_isa import (
     MemoryKind,
     MemsetOp,
     ProgramOp,
+    TensorCopyPredicatedOp,
     TensorReduceOp,
     TensorScalarOp,
     TensorTensorOp,
@@ -52,6 +62,9 @@ def _parse_attr(text: str) -> AccessPatternAttr:
     attr = Parser(_ctx(), text).parse_attribute()
     assert isinstance(attr, AccessPatternAttr)
     return attr
+
+
+ui8 = IntegerType(8, Signedness.UNSIGNED)
 
 
 def _sbuf(
@@ -400,3 +413,20 @@ def test_reciprocal_builder() -> None:
     op.verify()
     assert op.engine_kind is EngineKind.VECTOR
     assert [name for name, _ in op.access_patterns()] == ["dst", "src"]
+
+
+def test_tensor_copy_predicated_reads_and_writes_dst() -> None:
+    dst = _psum(0, 128, 0, [(1, 64)])
+    src = _sbuf(0, 128, 256, [(1, 64)], f32)
+    pred = _sbuf(0, 128, 1024, [(1, 64)], ui8)
+    op = TensorCopyPredicatedOp(dst, src, pred)
+    op.verify()
+    assert op.engine_kind is EngineKind.VECTOR
+    # The elements the predicate skips keep their data: dst is read as well as written.
+    assert [n for n, _ in op.writes()] == ["dst"]
+    assert [n for n, _ in op.reads()] == ["dst", "src", "predicate"]
+    assert [n for n, _ in op.access_patterns()] == ["dst", "src", "predicate"]
+    with pytest.raises(VerifyException, match="predicate dtype rule: predicate must be"):
+        TensorCopyPredicatedOp(dst, src, _sbuf(0, 128, 1024, [(1, 64)], f32)).verify()
+    with pytest.raises(VerifyException, match="copy dtype rule"):
+        TensorCopyPredicatedOp(_sbuf(0, 128, 0, [(1, 64)]), src, pred).verify()

@@ -261,3 +261,40 @@ def test_long_pipeline_is_race_free_and_a_dropped_wait_is_found() -> None:
     with pytest.raises(RaceError, match="WAR") as info:
         check_races(broken, schedule(broken))
     assert info.value.instrs[0] in (3750, 3751)  # a load of iteration 1200
+
+
+# tensor_copy_predicated keeps the unselected elements of dst: dst is read and written.
+SELECT = (
+    "trn_isa.tensor_copy_predicated dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 128]], bf16>, "
+    "src #trn_isa.ap<sbuf[0:128] + 1024, [[1, 128]], bf16>, "
+    "predicate #trn_isa.ap<sbuf[0:128] + 2048, [[1, 128]], ui8> on vector"
+)
+
+
+def test_predicated_copy_reads_and_writes_its_dst() -> None:
+    program = _program(SELECT)
+    (copy,) = program.instrs
+    assert [ap.offset for ap in copy.writes] == [0]
+    assert [ap.offset for ap in copy.reads] == [0, 1024, 2048]
+
+
+def test_unordered_write_of_a_predicated_copy_dst_is_a_race() -> None:
+    # dma0 fills dst (the values the predicate keeps); the copy must wait for it.
+    with pytest.raises(RaceError) as info:
+        _check(f"{LOAD_A} signal [dma0.s0]\n{SELECT}")
+    assert info.value.instrs == (1, 0)
+    assert "instruction #1 tensor_copy_predicated on vector" in str(info.value)
+    assert "instruction #0 dma_copy on dma0" in str(info.value)
+    _check(f"{LOAD_A} signal [dma0.s0]\n{SELECT} wait [dma0.s0 >= 1]")
+    # Another queue overwriting dst while the copy may still run is a race too.
+    later = LOAD_A.replace("on dma0", "on dma1")
+    with pytest.raises(RaceError, match="instruction #1 dma_copy on dma1 writes"):
+        _check(f"{SELECT} signal [vector.s0]\n{later}")
+    _check(f"{SELECT} signal [vector.s0]\n{later} wait [vector.s0 >= 1]")
+    # Reading dst from another queue concurrently with the copy is a race (it writes).
+    store = (
+        "trn_isa.dma_copy dst #trn_isa.ap<hbm + 0, [[128, 128], [1, 128]], bf16>, "
+        "src #trn_isa.ap<sbuf[0:128] + 0, [[1, 128]], bf16> on dma1"
+    )
+    with pytest.raises(RaceError, match="RAW: instruction #1 dma_copy on dma1 reads"):
+        _check(f"{SELECT}\n{store}")

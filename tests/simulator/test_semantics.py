@@ -540,6 +540,127 @@ def test_tensor_copy_same_dtype_is_bit_exact_and_cast_rounds() -> None:
     np.testing.assert_array_equal(mem.read(sb(256, 16, "bf16")), x.astype(BF16))
 
 
+def _copy_predicated(dst: AP, src: AP, predicate: AP) -> Instr:
+    return ins("tensor_copy_predicated", dst=dst, src=src, predicate=predicate)
+
+
+F32_SPECIALS = np.array(
+    [
+        0x7FC00123,  # quiet NaN with a payload
+        0xFFA00001,  # negative signalling NaN with a payload
+        0x7F800000,  # inf
+        0xFF800000,  # -inf
+        0x80000000,  # -0.0
+        0x00000001,  # the smallest subnormal
+        0x3F800000,  # 1.0
+        0xC0100000,  # -2.25
+    ],
+    np.uint32,
+)
+
+
+def test_tensor_copy_predicated_is_bit_exact_and_keeps_the_rest() -> None:
+    mem = memory()
+    src_bits = RNG.integers(0, 2**32, (128, 64), dtype=np.uint64).astype(np.uint32)
+    src_bits[:, :8] = F32_SPECIALS
+    old_bits = RNG.integers(0, 2**32, (128, 64), dtype=np.uint64).astype(np.uint32)
+    old_bits[:, 8:16] = F32_SPECIALS  # kept ones must survive bit for bit too
+    pred = RNG.choice(np.array([0, 1, 2, 128, 255], np.uint8), (128, 64))
+    pred[:, 0] = 0
+    pred[:, 1] = 1
+    put(mem, sb(0, 64, "ui32"), src_bits)
+    put(mem, sb(256, 64, "ui32"), old_bits)
+    put(mem, sb(512, 64, "ui8"), pred)
+    execute(_copy_predicated(sb(256, 64), sb(0, 64), sb(512, 64, "ui8")), mem)
+    got = mem.read(sb(256, 64)).view(np.uint32)
+    np.testing.assert_array_equal(got, np.where(pred != 0, src_bits, old_bits))
+    assert (pred == 0).any() and (pred != 0).any()
+
+
+def test_tensor_copy_predicated_bf16_with_u16_u32_and_strided_operands() -> None:
+    mem = memory()
+    src = np.full((128, 8), 0x7FC1, np.uint16)  # bf16 NaN with a payload
+    src[:, 1] = 0x8000  # -0.0
+    src[:, 2] = 0xFF80  # -inf
+    src[:, 3:] = RNG.integers(0, 2**16, (128, 5), dtype=np.uint16)
+    put(mem, sb(0, 8, "ui16"), src)
+    put(mem, sb(64, 8, "ui16"), np.zeros((128, 8), np.uint16))
+    # a ui32 predicate: 0x100 is nonzero although its low byte is 0; the predicate is
+    # read backwards (step -1) and dst is every second bf16 of 16
+    pred32 = np.tile(np.array([0, 0x100, 0, 7, 0x80000000, 0, 1, 0], np.uint32), (128, 1))
+    put(mem, sb(1024, 8, "ui32"), pred32)
+    dst = ap("sbuf", 128, [(2, 8)], "bf16")
+    put(mem, ap("sbuf", 128, [(1, 16)], "ui16"), np.full((128, 16), 0x3F80, np.uint16))
+    backwards = ap("sbuf", 1024 + 7 * 4, [(-1, 8)], "ui32")
+    execute(_copy_predicated(dst, sb(0, 8, "bf16"), backwards), mem)
+    keep = pred32[:, ::-1] != 0
+    np.testing.assert_array_equal(
+        mem.read(dst).view(np.uint16), np.where(keep, src, np.uint16(0x3F80))
+    )
+    # the odd bf16s in between are untouched
+    assert (mem.read(ap("sbuf", 130, [(2, 8)], "ui16")) == 0x3F80).all()
+    # a ui16 predicate, all zero: nothing changes
+    put(mem, sb(2048, 8, "ui16"), np.zeros((128, 8), np.uint16))
+    before = mem.read(dst).view(np.uint16).copy()
+    execute(_copy_predicated(dst, sb(0, 8, "bf16"), sb(2048, 8, "ui16")), mem)
+    np.testing.assert_array_equal(mem.read(dst).view(np.uint16), before)
+
+
+def test_tensor_copy_predicated_f32_predicate_is_nonzero_in_its_own_dtype() -> None:
+    """The verifier allows only ui8/ui16/ui32 predicates (trn1.md B.3); the simulator's
+    rule, a predicate element selects when it is nonzero in its own dtype, is the same for
+    any dtype: for f32, -0.0 does not select, NaN and subnormals do."""
+    mem = memory()
+    pred = np.tile(
+        np.array([0.0, -0.0, np.nan, 1e-45, -1.0, np.inf, 0.5, 0.0], np.float32), (128, 1)
+    )
+    src = randn(128, 8)
+    put(mem, sb(0, 8), src)
+    put(mem, sb(64, 8), np.full((128, 8), 9.0, np.float32))
+    put(mem, sb(128, 8), pred)
+    execute(_copy_predicated(sb(64, 8), sb(0, 8), sb(128, 8)), mem)
+    expect = np.where([False, False, True, True, True, True, True, False], src, 9.0)
+    np.testing.assert_array_equal(mem.read(sb(64, 8)), expect)
+
+
+def test_tensor_copy_predicated_reads_only_the_kept_part_of_dst() -> None:
+    # dst never written: an all-true predicate reads none of it, and afterwards all of it
+    # is written
+    mem = memory(strict=True)
+    put(mem, sb(0, 16), randn(128, 16))
+    put(mem, sb(512, 16, "ui8"), np.ones((128, 16), np.uint8))
+    execute(_copy_predicated(sb(256, 16), sb(0, 16), sb(512, 16, "ui8")), mem)
+    mem.read(sb(256, 16))
+    # a predicate with zeros keeps (reads) never-written elements of dst: an error
+    half = np.tile(np.array([1, 0], np.uint8), (128, 8))
+    put(mem, sb(768, 16, "ui8"), half)
+    with pytest.raises(UninitializedReadError, match="reads 4096 of 4096 bytes"):
+        execute(_copy_predicated(sb(1024, 16), sb(0, 16), sb(768, 16, "ui8")), mem)
+    # not strict: a warning, and only the copied elements become written
+    mem = memory(strict=False)
+    put(mem, sb(0, 16), randn(128, 16))
+    put(mem, sb(768, 16, "ui8"), half)
+    execute(_copy_predicated(sb(1024, 16), sb(0, 16), sb(768, 16, "ui8")), mem)
+    assert len(mem.warnings) == 1
+    mem.read(ap("sbuf", 1024, [(2, 8)]))  # the copied (even) elements
+    assert len(mem.warnings) == 1
+    mem.read(ap("sbuf", 1028, [(2, 8)]))  # the kept, never-written (odd) ones
+    assert len(mem.warnings) == 2
+
+
+def test_tensor_copy_predicated_into_psum_counts_as_a_non_matmul_write() -> None:
+    mem = memory()
+    put(mem, sb(0, 64), randn(128, 64))
+    mem.write(ps(0, 64), np.zeros((128, 64), np.float32), by_matmul=True)
+    pred = np.zeros((128, 64), np.uint8)
+    pred[:, 5] = 1
+    put(mem, sb(512, 64, "ui8"), pred)
+    execute(_copy_predicated(ps(0, 64), sb(0, 64), sb(512, 64, "ui8")), mem)
+    with pytest.raises(PsumAccumulateError):
+        mem.check_accumulate(ps(0, 64))
+    mem.check_accumulate(ps(0, 5))  # elements 0..4 were last written by the matmul
+
+
 def test_reciprocal_and_memset() -> None:
     mem = memory()
     x = randn(128, 16)

@@ -168,6 +168,42 @@ def test_gpsimd_costs() -> None:
     assert _one(other) == pytest.approx((150 + 64) / GPSIMD_GHZ)
 
 
+def _copy_predicated(n: int, dst: str = "sbuf", src: str = "sbuf", dtype: str = "f32") -> str:
+    return (
+        f"trn_isa.tensor_copy_predicated dst {_sb(0, n, dtype, mem=dst)}, "
+        f"src {_sb(8192, n, dtype, mem=src)}, predicate {_sb(16384, n, 'ui8')} on vector"
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "dst", "src", "cycles"),
+    [
+        (512, "sbuf", "sbuf", 1024),  # all in SBUF: max(64, 2N)
+        (512, "psum", "sbuf", 512),  # one operand in PSUM: max(64, N)
+        (512, "sbuf", "psum", 512),
+        (20, "sbuf", "sbuf", 64),  # the MIN_II floor
+        (40, "sbuf", "sbuf", 80),
+        (20, "sbuf", "psum", 64),
+    ],
+)
+def test_tensor_copy_predicated_cost(n: int, dst: str, src: str, cycles: int) -> None:
+    """trn1.md B.4 (A.2 is silent): `max(MIN_II, N)` when an operand is in PSUM, else
+    `max(MIN_II, 2N)`."""
+    assert _one(_copy_predicated(n, dst, src)) == pytest.approx(cycles / VECTOR_GHZ)
+
+
+def test_tensor_copy_predicated_waits_for_its_dst_on_the_same_engine() -> None:
+    """`dst` is an input too (the unselected elements keep their values): a predicated
+    copy stalls until a same-engine write of its `dst` is visible, like any read."""
+    fill = f"trn_isa.memset dst {_sb(0, 64, 'f32')}, value 1.0 on vector"
+    _, plan = _run(f"{fill}\n{_copy_predicated(64)}")
+    assert plan.start_ns == pytest.approx([0.0, (64 + 200) / VECTOR_GHZ])
+    # The same memset into bytes the copy does not touch does not stall it.
+    other = f"trn_isa.memset dst {_sb(4096, 64, 'f32')}, value 1.0 on vector"
+    _, plan = _run(f"{other}\n{_copy_predicated(64)}")
+    assert plan.start_ns == pytest.approx([0.0, 64 / VECTOR_GHZ])
+
+
 # --- A.2 latency, A.4 semaphores ------------------------------------------------------
 
 

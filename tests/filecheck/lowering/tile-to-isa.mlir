@@ -80,3 +80,31 @@ func.func @transposing(%a: !h) {
   func.return
 }
 
+
+// -----
+
+// A select `y = m ? x : y` and an iota: tile.copy_predicated becomes one VectorE
+// tensor_copy_predicated (dst, src, predicate); tile.iota one GpSimdE iota with the
+// pattern of its free parts (the count-1 part is dropped, and [8, 4] continues [1, 8]'s
+// run, so the two merge into [1, 32]; the second iota's [1, 4] and [4, 8] do not merge:
+// each partition holds a 4x8 block transposed).
+
+!xs = !tile.buffer<128x64xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!ms = !tile.buffer<128x64xui8, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!is = !tile.buffer<32x4x1x8xi32, sbuf, #tile.layout<[d0, d1, d2, d3] -> part(d0) free(d1, d2, d3)>>
+
+// CHECK-LABEL: trn_isa.program @select_iota {
+// CHECK-NEXT:    trn_isa.tensor_copy_predicated dst #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], f32>, src #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], f32>, predicate #trn_isa.ap<sbuf[0:128] + 512, [[1, 64]], ui8> on vector
+// CHECK-NEXT:    trn_isa.iota dst #trn_isa.ap<sbuf[0:32] + 1024, [[1, 32]], i32>, base 5, channel_multiplier 32, pattern [[1, 32]] on gpsimd
+// CHECK-NEXT:    trn_isa.iota dst #trn_isa.ap<sbuf[0:32] + 1024, [[1, 32]], i32>, base 0, channel_multiplier -1, pattern [[1, 4], [4, 8]] on gpsimd
+// CHECK-NEXT:  }
+func.func @select_iota() {
+  %x = tile.alloc address 0 start_partition 0 : !xs
+  %y = tile.alloc address 256 start_partition 0 : !xs
+  %m = tile.alloc address 512 start_partition 0 : !ms
+  tile.copy_predicated %x, %m -> %y on vector : !xs, !ms -> !xs
+  %i = tile.alloc address 1024 start_partition 0 : !is
+  tile.iota %i base 5 channel_multiplier 32 pattern [[8, 4], [0, 1], [1, 8]] on gpsimd : !is
+  tile.iota %i base 0 channel_multiplier -1 pattern [[1, 4], [0, 1], [4, 8]] on gpsimd : !is
+  func.return
+}

@@ -689,3 +689,102 @@ func.func @bad_view_strides(%a: !tile.buffer<256x512xbf16, hbm>) {
   %0 = tile.view %a[0, 0] strides [-1, 1] : !tile.buffer<256x512xbf16, hbm> to !tile.buffer<128x512xbf16, hbm>
   func.return
 }
+
+
+// -----
+
+// tile.copy_predicated and tile.iota.
+
+func.func @bad_copy_predicated_engine(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %m: !tile.buffer<128x512xui8, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{engine rule: copy_predicated runs on vector, got gpsimd}}
+  tile.copy_predicated %x, %m -> %x on gpsimd : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x512xui8, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_copy_predicated_dtype(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %m: !tile.buffer<128x512xui8, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %y: !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{copy dtype rule: a predicated copy is bit-exact, input is f32 but output is bf16}}
+  tile.copy_predicated %x, %m -> %y on vector : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x512xui8, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_copy_predicated_f32_predicate(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %m: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %y: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{predicate dtype rule: predicate must be ui8, ui16, ui32, got f32}}
+  tile.copy_predicated %x, %m -> %y on vector : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_copy_predicated_predicate_shape(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %m: !tile.buffer<128x256xui8, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %y: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{shape mismatch: predicate is 128x256 but output is 128x512}}
+  tile.copy_predicated %x, %m -> %y on vector : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x256xui8, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_copy_predicated_predicate_lanes(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %m: !tile.buffer<128x512xui8, sbuf, #tile.layout<[d0, d1 : 128x4] -> part(d1.1) free(d0, d1.0)>>, %y: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{partition mapping rule: predicate and output must place the same dims on partitions}}
+  tile.copy_predicated %x, %m -> %y on vector : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x512xui8, sbuf, #tile.layout<[d0, d1 : 128x4] -> part(d1.1) free(d0, d1.0)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_copy_predicated_hbm(%x: !tile.buffer<128x512xf32, hbm>, %m: !tile.buffer<128x512xui8, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %y: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{connectivity rule: vector cannot read hbm (input)}}
+  tile.copy_predicated %x, %m -> %y on vector : !tile.buffer<128x512xf32, hbm>, !tile.buffer<128x512xui8, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_iota_engine(%i: !tile.buffer<128x512xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{engine rule: iota runs on gpsimd, got vector}}
+  tile.iota %i base 0 channel_multiplier 512 pattern [[1, 512]] on vector : !tile.buffer<128x512xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_iota_psum(%i: !tile.buffer<128x512xi32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{connectivity rule: gpsimd cannot write psum (output)}}
+  tile.iota %i base 0 channel_multiplier 512 pattern [[1, 512]] on gpsimd : !tile.buffer<128x512xi32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_iota_counts(%i: !tile.buffer<128x512xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{iota pattern rule: the counts [256] must be the extents of the output's free parts, [512]}}
+  tile.iota %i base 0 channel_multiplier 512 pattern [[1, 256]] on gpsimd : !tile.buffer<128x512xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_iota_free_order(%i: !tile.buffer<128x4x8xi32, sbuf, #tile.layout<[d0, d1, d2] -> part(d0) free(d2, d1)>>) {
+  // expected-error @+1 {{iota pattern rule: the counts [4, 8] must be the extents of the output's free parts, [8, 4]}}
+  tile.iota %i base 0 channel_multiplier 32 pattern [[8, 4], [1, 8]] on gpsimd : !tile.buffer<128x4x8xi32, sbuf, #tile.layout<[d0, d1, d2] -> part(d0) free(d2, d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_iota_unrolled(%i: !tile.buffer<256x512xi32, sbuf, #tile.layout<[d0 : 2x128, d1] -> part(d0.1) free(d1) unroll(d0.0)>>) {
+  // expected-error @+1 {{iota layout rule: the output must not be unrolled}}
+  tile.iota %i base 0 channel_multiplier 512 pattern [[1, 512]] on gpsimd : !tile.buffer<256x512xi32, sbuf, #tile.layout<[d0 : 2x128, d1] -> part(d0.1) free(d1) unroll(d0.0)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_iota_pattern_generic(%i: !tile.buffer<128x512xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{iota pattern rule: 1 steps but 2 counts}}
+  "tile.iota"(%i) <{steps = array<i64: 1>, counts = array<i64: 512, 1>, base = 0 : i64, channel_multiplier = 0 : i64, engine = #tile<engine gpsimd>}> : (!tile.buffer<128x512xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) -> ()
+  func.return
+}

@@ -146,6 +146,28 @@ func.func @compute_ops(%x: !sb, %y: !sb, %mx: !col, %sum: !col, %t: !sb_t, %pt: 
   func.return
 }
 
+// A select and an index tile: copy x to the PSUM tile where the ui8 mask is nonzero, back
+// again, and an iota whose free parts are (d2, d1): value = p * 32 - 3 + 4 * d2 + d1.
+
+!sel_x = !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!sel_m = !tile.buffer<128x512xui8, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!sel_p = !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!iota_i = !tile.buffer<128x4x8xi32, sbuf, #tile.layout<[d0, d1, d2] -> part(d0) free(d2, d1)>>
+
+// CHECK-LABEL: func.func @select_and_iota
+func.func @select_and_iota(%x: !sel_x, %m: !sel_m, %p: !sel_p, %i: !iota_i) {
+  // CHECK-NEXT: tile.copy_predicated %{{.*}}, %{{.*}} -> %{{.*}} on vector : !tile.buffer<128x512xf32, sbuf, {{.*}}>, !tile.buffer<128x512xui8, sbuf, {{.*}}> -> !tile.buffer<128x512xf32, psum, {{.*}}>
+  tile.copy_predicated %x, %m -> %p on vector : !sel_x, !sel_m -> !sel_p
+  // CHECK-NEXT: tile.copy_predicated %{{.*}}, %{{.*}} -> %{{.*}} on vector : !tile.buffer<128x512xf32, psum, {{.*}}>, !tile.buffer<128x512xui8, sbuf, {{.*}}> -> !tile.buffer<128x512xf32, sbuf, {{.*}}>
+  tile.copy_predicated %p, %m -> %x on vector : !sel_p, !sel_m -> !sel_x
+  // CHECK-NEXT: tile.iota %{{.*}} base -3 channel_multiplier 32 pattern [[4, 8], [1, 4]] on gpsimd : !tile.buffer<128x4x8xi32, sbuf, #tile.layout<[d0, d1, d2] -> part(d0) free(d2, d1)>>
+  tile.iota %i base -3 channel_multiplier 32 pattern [[4, 8], [1, 4]] on gpsimd : !iota_i
+  // CHECK-NEXT: tile.iota %{{.*}} base 0 channel_multiplier 0 pattern [[1, 512]] on gpsimd : !tile.buffer<128x512xf32, sbuf, {{.*}}>
+  tile.iota %x base 0 channel_multiplier 0 pattern [[1, 512]] on gpsimd : !sel_x
+  // CHECK-NEXT: func.return
+  func.return
+}
+
 // Matmuls into views of one wide PSUM buffer: a static view at column 512 of a 128x1024
 // f32 buffer at address 0 is bytes [2048, 4096), i.e. bank 1; a view at a dynamic column
 // offset is accepted when its 1 KiB per partition fits in one bank.

@@ -484,6 +484,60 @@ trn_isa.program @p {
 
 // -----
 
+// --- tensor_copy_predicated (trn1.md B.3) ----------------------------------------------------
+
+trn_isa.program @p {
+  // expected-error @+1 {{engine rule: trn_isa.tensor_copy_predicated runs on vector, got gpsimd}}
+  trn_isa.tensor_copy_predicated dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], f32>, src #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], f32>, predicate #trn_isa.ap<sbuf[0:128] + 512, [[1, 64]], ui8> on gpsimd
+}
+
+// -----
+
+// A bit-exact copy: no cast.
+trn_isa.program @p {
+  // expected-error @+1 {{copy dtype rule: a predicated copy is bit-exact, src is f32 but dst is bf16}}
+  trn_isa.tensor_copy_predicated dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], bf16>, src #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], f32>, predicate #trn_isa.ap<sbuf[0:128] + 512, [[1, 64]], ui8> on vector
+}
+
+// -----
+
+// The predicate is an unsigned integer (B.3); an f32 mask must be cast to ui8 first.
+trn_isa.program @p {
+  // expected-error @+1 {{predicate dtype rule: predicate must be ui8, ui16, ui32, got f32}}
+  trn_isa.tensor_copy_predicated dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], f32>, src #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], f32>, predicate #trn_isa.ap<sbuf[0:128] + 512, [[1, 64]], f32> on vector
+}
+
+// -----
+
+trn_isa.program @p {
+  // expected-error @+1 {{predicate dtype rule: predicate must be ui8, ui16, ui32, got i8}}
+  trn_isa.tensor_copy_predicated dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], f32>, src #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], f32>, predicate #trn_isa.ap<sbuf[0:128] + 512, [[1, 64]], i8> on vector
+}
+
+// -----
+
+trn_isa.program @p {
+  // expected-error @+1 {{element count mismatch: dst has 64 elements per partition but predicate has 32}}
+  trn_isa.tensor_copy_predicated dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], f32>, src #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], f32>, predicate #trn_isa.ap<sbuf[0:128] + 512, [[1, 32]], ui8> on vector
+}
+
+// -----
+
+trn_isa.program @p {
+  // expected-error @+1 {{partition count mismatch: dst spans 128 partitions but src spans 64}}
+  trn_isa.tensor_copy_predicated dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], f32>, src #trn_isa.ap<sbuf[0:64] + 256, [[1, 64]], f32>, predicate #trn_isa.ap<sbuf[0:128] + 512, [[1, 64]], ui8> on vector
+}
+
+// -----
+
+// The predicate cannot be in psum (f32 or i32 only), so at most one input is.
+trn_isa.program @p {
+  // expected-error @+1 {{psum dtype rule: predicate is ui32 in psum, which holds f32 or i32}}
+  trn_isa.tensor_copy_predicated dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], f32>, src #trn_isa.ap<psum[0:128] + 0, [[1, 64]], f32>, predicate #trn_isa.ap<psum[0:128] + 2048, [[1, 64]], ui32> on vector
+}
+
+// -----
+
 // --- DMA (trn1.md A.3) ---------------------------------------------------------------------
 
 trn_isa.program @p {

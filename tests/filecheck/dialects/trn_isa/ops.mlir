@@ -46,6 +46,8 @@ trn_isa.program @mlp weights "mlp.npz" {
 // CHECK-NEXT:    trn_isa.tensor_reduce add dst #trn_isa.ap<sbuf[0:128] + 0, [], f32>, src #trn_isa.ap<sbuf[0:128] + 64, [[128, 4], [1, 128]], f32> {axes = 2 : i64, negate = false} on vector
 // CHECK-NEXT:    trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], bf16>, src #trn_isa.ap<psum[0:128] + 0, [[1, 512]], f32> on vector wait [vector.s1 >= 1]
 // CHECK-NEXT:    trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], f8E4M3FN>, src #trn_isa.ap<sbuf[0:128] + 1024, [[-1, 512]], f8E5M2> on gpsimd
+// CHECK-NEXT:    trn_isa.tensor_copy_predicated dst #trn_isa.ap<psum[0:128] + 0, [[1, 64]], f32>, src #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], f32>, predicate #trn_isa.ap<sbuf[0:128] + 512, [[2, 64]], ui8> on vector
+// CHECK-NEXT:    trn_isa.tensor_copy_predicated dst #trn_isa.ap<sbuf[0:64] + 0, [[8, 4], [1, 8]], bf16>, src #trn_isa.ap<sbuf[64:128] + 256, [[1, 32]], bf16>, predicate #trn_isa.ap<sbuf[0:64] + 1024, [[1, 32]], ui32> on vector wait [gpsimd.s0 >= 1] signal [vector.s2]
 // CHECK-NEXT:    trn_isa.reciprocal dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], f32>, src #trn_isa.ap<psum[0:128] + 0, [[1, 512]], f32> on vector
 // CHECK-NEXT:    trn_isa.tensor_scalar dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], i32>, src #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], ui32>, op0 shift_left 2.000000e+00, op1 logical_shift_right 1.000000e+00 on vector
 // CHECK-NEXT:    trn_isa.tensor_tensor invert dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], i16>, lhs #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], i16>, rhs #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], i16> on vector
@@ -71,6 +73,8 @@ trn_isa.program @all_ops {
   trn_isa.tensor_reduce add dst #trn_isa.ap<sbuf[0:128] + 0, [], f32>, src #trn_isa.ap<sbuf[0:128] + 64, [[128, 4], [1, 128]], f32> {axes = 2 : i64, negate = false} on vector
   trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], bf16>, src #trn_isa.ap<psum[0:128] + 0, [[1, 512]], f32> on vector wait [vector.s1 >= 1]
   trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], f8E4M3FN>, src #trn_isa.ap<sbuf[0:128] + 1024, [[-1, 512]], f8E5M2> on gpsimd
+  trn_isa.tensor_copy_predicated dst #trn_isa.ap<psum[0:128] + 0, [[1, 64]], f32>, src #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], f32>, predicate #trn_isa.ap<sbuf[0:128] + 512, [[2, 64]], ui8> on vector
+  trn_isa.tensor_copy_predicated predicate #trn_isa.ap<sbuf[0:64] + 1024, [[1, 32]], ui32>, dst #trn_isa.ap<sbuf[0:64] + 0, [[8, 4], [1, 8]], bf16>, src #trn_isa.ap<sbuf[64:128] + 256, [[1, 32]], bf16> on vector wait [gpsimd.s0 >= 1] signal [vector.s2]
   trn_isa.reciprocal dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 512]], f32>, src #trn_isa.ap<psum[0:128] + 0, [[1, 512]], f32> on vector
   trn_isa.tensor_scalar dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], i32>, src #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], ui32>, op0 shift_left 2, op1 logical_shift_right 1 on vector
   trn_isa.tensor_tensor invert dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], i16>, lhs #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], i16>, rhs #trn_isa.ap<sbuf[0:128] + 256, [[1, 64]], i16> on vector
