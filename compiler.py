@@ -37,6 +37,7 @@ from trnc.dialects.isa_common import byte_size
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.graph_to_isa import graph_passes
 from trnc.lowering.graph_to_tile import (
+    ELEMENT_ATTR,
     VALUE_ATTR,
     WEIGHT_FILE_ATTR,
     WEIGHT_OFFSET_ATTR,
@@ -96,12 +97,16 @@ class CompiledModel:
                     f"input '{name}' is not an input of the model "
                     f"(inputs: {', '.join(self.input_names)})"
                 )
-            feeds[name] = np.asarray(array)
+            feeds[name] = _integer_input(name, np.asarray(array))
         result = simulate(self.module, feeds, timing_only=timing_only)
         self.report["simulation"] = _asdict(result.report)
         self.last_report = result.report
         self._last_result = result
-        return {name: result.outputs[name] for name in self.output_names if name in result.outputs}
+        return {
+            name: result.outputs[name].astype(self.dtypes.get(name, result.outputs[name].dtype))
+            for name in self.output_names
+            if name in result.outputs
+        }
 
     def write_trace(self, path: str) -> None:
         """The last run as Chrome trace-event JSON (Perfetto)."""
@@ -120,6 +125,24 @@ class CompiledModel:
             if isinstance(op, isa.ProgramOp):
                 op.properties["weights_file"] = StringAttr(name)
         return module_text(module)
+
+
+EXACT_INTEGERS = 2**24
+"""Integer inputs must lie within +-2^24: on chip they are fp32 values (graph-to-tile)."""
+
+
+def _integer_input(name: str, array: np.ndarray) -> np.ndarray:
+    """`array`, checked when it holds integers: the engines compute in fp32, which holds
+    every integer only up to 2^24 in magnitude, so larger values are refused rather than
+    computed wrongly."""
+    if array.dtype.kind in "iu" and array.size:
+        low, high = int(array.min()), int(array.max())
+        if low < -EXACT_INTEGERS or high > EXACT_INTEGERS:
+            raise CompileError(
+                f"input '{name}' holds integers in [{low}, {high}]; compiled programs take "
+                f"integer inputs within +-{EXACT_INTEGERS} (2^24), which fp32 holds exactly"
+            )
+    return array
 
 
 def _asdict(report: Any) -> dict[str, Any]:
@@ -149,7 +172,8 @@ def _weights(function: func.FuncOp, base_dir: Path) -> dict[str, np.ndarray]:
         shape = tuple(int(v) for v in shape_attr.get_values())
         buf = arg.type
         assert isinstance(buf, BufferType)
-        dtype = numpy_dtype(buf.element_type)
+        graph_element = d.get(ELEMENT_ATTR, buf.element_type)
+        dtype = numpy_dtype(graph_element)
         if VALUE_ATTR in d:
             data[name_attr.data] = dense_to_numpy(d[VALUE_ATTR]).reshape(shape)
             continue
@@ -335,7 +359,8 @@ def _names(function: func.FuncOp) -> dict[str, Any]:
     for arg, entry in zip(function.body.block.args, attrs.data, strict=True):
         arg_name = entry.data[NAME_ATTR]
         assert isinstance(arg_name, StringAttr) and isinstance(arg.type, BufferType)
-        out["dtypes"][arg_name.data] = numpy_dtype(arg.type.element_type)
+        element = entry.data.get(ELEMENT_ATTR, arg.type.element_type)
+        out["dtypes"][arg_name.data] = numpy_dtype(element)
     return out
 
 

@@ -2,13 +2,13 @@
 and any code written against that API run models through trnc.
 
     import trnc.onnx_backend as backend
-    rep = backend.prepare(model, level="graph")   # or backend.run_model(model, inputs)
+    rep = backend.prepare(model)                   # or backend.run_model(model, inputs)
     outputs = rep.run([x, mask])                   # a list, in the graph's output order
 
-`level="graph"` imports the model and runs the `graph` dialect's reference interpreter;
-`level="isa"` compiles it to a `trn_isa` program (`trnc.compile`, fp32 unless
-`dtype="bf16"`) and runs that on the simulator. The default stays "graph" until the
-lowering covers every op the importer does (issue 5).
+`level="isa"` (the default) compiles the model to a `trn_isa` program (`trnc.compile`,
+fp32 unless `dtype="bf16"`) and runs that on the simulator; an op the lowering does not
+cover yet is a `CompileError` naming its ONNX node. `level="graph"` imports the model and
+runs the `graph` dialect's reference interpreter, which covers every op the importer does.
 trnc compiles for static shapes, so a model is specialised when it runs: dynamic dims are
 pinned to the shapes of the inputs given, and graph inputs an op needs at compile time
 (Reshape's shape, Slice's starts, Clip's bounds, ... passed as inputs rather than
@@ -32,7 +32,7 @@ from trnc.frontend.onnx import OnnxImportError, import_model
 from trnc.frontend.onnx.load import load_model
 
 LEVELS = ("graph", "isa")
-"""What `level=` accepts: where the model runs (later: "isa", compiled and simulated)."""
+"""What `level=` accepts: compiled and simulated (`isa`), or the graph interpreter."""
 _MAX_BINDING_ROUNDS = 8
 
 
@@ -137,7 +137,7 @@ class TrncBackend(Backend):
     @classmethod
     def prepare(cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any) -> TrncRep:
         """Check the model now (raising `OnnxImportError` for bad ones); compile at run."""
-        level = kwargs.pop("level", "graph")
+        level = kwargs.pop("level", "isa")
         if level not in LEVELS:
             raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
         if not cls.supports_device(device):

@@ -20,6 +20,13 @@ by the kernel), then scratch buffers for intermediate tensors and weights/consta
 so the compiled program's tensor table matches the graph's inputs and outputs. Buffers get
 no addresses and DMAs no queues here: `tile-allocate` decides those. Ops outside the
 supported set are a located error naming the op.
+
+Integers and booleans: the engines compute in fp32, so on chip such a tensor is f32 holding
+its exact values (a boolean is 0.0 or 1.0). In HBM, inputs, outputs and weights keep an
+integer type (int64 narrowed to i32, bool as ui8; `tile.tensor_element` records the graph
+type) and intermediates are f32; the DMAs convert. Only ops whose results are exact in
+fp32 are lowered on them (`_INTEGER_EXACT`, `_cast_exact`), provided values stay within
+2^24 in magnitude, which `trnc.compile`'s `run` checks on integer inputs.
 """
 
 from __future__ import annotations
@@ -34,7 +41,9 @@ from xdsl.dialects.builtin import (
     DenseArrayBase,
     DictionaryAttr,
     FunctionType,
+    IntegerType,
     ModuleOp,
+    Signedness,
     StringAttr,
     TensorType,
     i64,
@@ -47,7 +56,8 @@ from trnc.dialects import graph as g
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.graph_to_tile_compute import ACTIVATIONS, ALU, Compute, scalar_constant
 from trnc.lowering.graph_to_tile_movement import DataMovement
-from trnc.lowering.tile_builder import TileBuilder, flat2d, hbm
+from trnc.lowering.graph_to_tile_select import Selection
+from trnc.lowering.tile_builder import TileBuilder, flat2d, hbm, storage
 from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR, LoweringError
 
 WEIGHT_FILE_ATTR = "tile.weight_file"
@@ -55,6 +65,9 @@ WEIGHT_OFFSET_ATTR = "tile.weight_offset"
 VALUE_ATTR = "tile.value"
 """Argument attributes saying where a weight argument's data comes from: a raw weights
 file and byte offset (from `graph.weight`), or an inline value (from `graph.constant`)."""
+ELEMENT_ATTR = "tile.tensor_element"
+"""Argument attribute: the graph element type of a tensor whose HBM buffer holds another
+(`tile_builder.storage`: int64 as i32, bool as ui8, integer intermediates as f32)."""
 
 
 def _weight_source(op: g.WeightOp | g.ConstantOp) -> dict[str, Attribute]:
@@ -63,9 +76,22 @@ def _weight_source(op: g.WeightOp | g.ConstantOp) -> dict[str, Attribute]:
     return {VALUE_ATTR: op.value}
 
 
-_DATA_MOVEMENT = (g.ReshapeOp, g.ConcatOp, g.SliceOp)
-"""Ops lowered to DMA copies only, exact for any element type (a transpose goes through
-TensorE's fp32 datapath, a cast to an integer would need a rounding rule)."""
+_INTEGER_EXACT = (
+    g.ReshapeOp,
+    g.ConcatOp,
+    g.SliceOp,
+    g.TransposeOp,
+    g.GatherOp,
+    g.WhereOp,
+    g.EqualOp,
+    g.LessOp,
+    g.GreaterOp,
+    g.MinOp,
+    g.MaxOp,
+)
+"""Ops lowered for integer and boolean tensors too: their results are exact in the fp32 the
+engines compute in (data movement, selection, comparisons, min and max); casts are decided
+by `_cast_exact`."""
 
 
 def _element(value: SSAValue) -> Attribute:
@@ -74,7 +100,76 @@ def _element(value: SSAValue) -> Attribute:
     return t.get_element_type()
 
 
-class _FunctionLowerer(Compute, DataMovement):
+def _cast_exact(source: Attribute, target: Attribute) -> bool:
+    """Whether a cast of integer or boolean values (held as exact f32 on chip) is a plain
+    copy or a `!= 0` test: to a float or a boolean always, from a boolean always, and
+    between integers when the target holds every value the source can (or is a signed
+    integer of >= 32 bits, which holds every value inside the input contract)."""
+    if isinstance(target, AnyFloat):
+        return True
+    if not isinstance(source, IntegerType) or not isinstance(target, IntegerType):
+        return False
+    src_w, dst_w = source.width.data, target.width.data
+    if dst_w == 1 or src_w == 1:
+        return True
+    src_unsigned = source.signedness.data is Signedness.UNSIGNED
+    dst_unsigned = target.signedness.data is Signedness.UNSIGNED
+    if not dst_unsigned and dst_w >= 32:
+        return True
+    if dst_unsigned:
+        return src_unsigned and dst_w >= src_w
+    return dst_w > src_w or (dst_w == src_w and not src_unsigned)
+
+
+def _immediate_only(value: SSAValue) -> bool:
+    """Whether every user of a constant takes it as an immediate, so it needs no buffer: a
+    one-element constant in an ALU op or a where, constant gather indices."""
+    if not isinstance(value.owner, g.ConstantOp) or not value.uses:
+        return False
+    scalar = scalar_constant(value) is not None
+    for use in value.uses:
+        user = use.operation
+        if isinstance(user, g.GatherOp) and use.index == 1:
+            continue
+        if not scalar or not (type(user) in ALU or isinstance(user, g.WhereOp)):
+            return False
+    return True
+
+
+def _check_integer_exact(op: Operation) -> None:
+    """Refuse, with a located error, an op on integer or boolean tensors whose result the
+    fp32 engines might not compute exactly (see `_INTEGER_EXACT`)."""
+    values = (*op.operands, *op.results)
+    if all(isinstance(_element(v), AnyFloat) for v in values):
+        return
+    if isinstance(op, g.CastOp):
+        source, target = _element(op.input), _element(op.result)
+        if isinstance(source, AnyFloat) and isinstance(target, IntegerType):
+            if target.width.data == 1:
+                return
+            raise LoweringError(
+                f"graph-to-tile: a cast from {source} to {target} is not lowered yet (it "
+                "truncates toward zero, which the engines' conversions do not)",
+                op,
+            )
+        if _cast_exact(source, target):
+            return
+        raise LoweringError(
+            f"graph-to-tile: a cast from {source} to {target} is not lowered yet (it can "
+            "wrap around, which the engines' fp32 arithmetic does not)",
+            op,
+        )
+    if isinstance(op, _INTEGER_EXACT):
+        return
+    raise LoweringError(
+        f"graph-to-tile: '{op.name}' on integer or boolean tensors is not lowered yet "
+        "(the engines compute in fp32; lowered on integers: comparisons, min, max, where, "
+        "gather, casts and data movement, whose results are exact there)",
+        op,
+    )
+
+
+class _FunctionLowerer(Compute, DataMovement, Selection):
     def __init__(self, function: func.FuncOp, dtype: str = "fp32") -> None:
         self.function = function
         self.dtype = dtype
@@ -83,6 +178,8 @@ class _FunctionLowerer(Compute, DataMovement):
         self.args: list[tuple[BufferType, str, str]] = []  # (type, name, role)
         self.shapes: list[tuple[int, ...]] = []  # each argument's graph tensor shape
         self.sources: list[dict[str, Attribute]] = []  # where a weight argument's data is
+        self.block = Block()
+        self.temporaries = 0
 
     def _arg_names(self, attrs: ArrayAttr[DictionaryAttr] | None, n: int, prefix: str) -> list[str]:
         names = []
@@ -90,6 +187,46 @@ class _FunctionLowerer(Compute, DataMovement):
             entry = attrs.data[i].data.get(NAME_ATTR) if attrs is not None else None
             names.append(entry.data if isinstance(entry, StringAttr) else f"{prefix}{i}")
         return names
+
+    def new_buffer(
+        self,
+        shape: tuple[int, ...],
+        element: Attribute,
+        name: str,
+        role: str,
+        owner: Operation,
+    ) -> SSAValue:
+        """A new HBM buffer argument of the lowered function for a tensor of `shape` and
+        graph element type `element` (stored as `storage(element, role)`); errors name
+        `owner`."""
+        t = f"tensor<{'x'.join(map(str, (*shape, element)))}>"
+        if 0 in shape:
+            raise LoweringError(
+                f"graph-to-tile: tensor '{name}' ({t}) has no elements; zero-size tensors "
+                "are not lowered yet",
+                owner,
+            )
+        try:
+            buf = hbm(flat2d(shape), storage(element, role))
+        except (VerifyException, ValueError) as error:
+            raise LoweringError(
+                f"graph-to-tile: tensor '{name}' ({t}) is not lowered yet: {str(error).strip()}",
+                owner,
+            ) from None
+        arg = self.block.insert_arg(buf, len(self.block.args))
+        taken = {n for _, n, _ in self.args}
+        unique, k = name, 1
+        while unique in taken:  # e.g. a weight returned as an output of the same name
+            unique, k = f"{name}.{k}", k + 1
+        self.args.append((buf, unique, role))
+        self.shapes.append(shape)
+        self.sources.append({} if buf.element_type == element else {ELEMENT_ATTR: element})
+        return arg
+
+    def temporary(self, shape: tuple[int, ...], element: Attribute, owner: Operation) -> SSAValue:
+        """A scratch HBM buffer for an intermediate result inside one graph op's lowering."""
+        self.temporaries += 1
+        return self.new_buffer(shape, element, f"tmp.{self.temporaries}", "scratch", owner)
 
     def lower(self) -> func.FuncOp:
         fn = self.function
@@ -102,34 +239,13 @@ class _FunctionLowerer(Compute, DataMovement):
         new_block = Block()
         builder = TileBuilder(new_block)
 
+        self.block = new_block
+
         def new_arg(value: SSAValue, name: str, role: str) -> SSAValue:
             t = value.type
             assert isinstance(t, TensorType)
-            if 0 in t.get_shape():
-                owner = value.owner if isinstance(value.owner, Operation) else fn
-                raise LoweringError(
-                    f"graph-to-tile: tensor '{name}' ({t}) has no elements; zero-size tensors "
-                    "are not lowered yet",
-                    owner,
-                )
-            try:
-                buf = hbm(flat2d(t.get_shape()), t.get_element_type())
-            except VerifyException as error:
-                owner = value.owner if isinstance(value.owner, Operation) else fn
-                raise LoweringError(
-                    f"graph-to-tile: tensor '{name}' ({t}) is not lowered yet: "
-                    f"{str(error).strip()}",
-                    owner,
-                ) from None
-            arg = new_block.insert_arg(buf, len(new_block.args))
-            taken = {n for _, n, _ in self.args}
-            unique, k = name, 1
-            while unique in taken:  # e.g. a weight returned as an output of the same name
-                unique, k = f"{name}.{k}", k + 1
-            self.args.append((buf, unique, role))
-            self.shapes.append(tuple(t.get_shape()))
-            self.sources.append({})
-            return arg
+            owner = value.owner if isinstance(value.owner, Operation) else fn
+            return self.new_buffer(tuple(t.get_shape()), t.get_element_type(), name, role, owner)
 
         for arg_value, name in zip(block.args, in_names, strict=True):
             self.buffers[arg_value] = new_arg(arg_value, name, "input")
@@ -153,16 +269,14 @@ class _FunctionLowerer(Compute, DataMovement):
                         del self.buffers[result]
                     if result in self.buffers or isinstance(op, g.ReshapeOp):
                         continue  # a reshape aliases its input's bytes (see `reshape`)
-                    if scalar_constant(result) is not None and all(
-                        type(use.operation) in ALU for use in result.uses
-                    ):
+                    if _immediate_only(result):
                         continue  # folded into its users as an immediate
                     if isinstance(op, g.WeightOp | g.ConstantOp):
                         name = (
                             op.weight_name.data if isinstance(op, g.WeightOp) else f"const{scratch}"
                         )
                         self.buffers[result] = new_arg(result, name, "weight")
-                        self.sources[-1] = _weight_source(op)
+                        self.sources[-1] |= _weight_source(op)
                     else:
                         self.buffers[result] = new_arg(result, f"tmp{scratch}", "scratch")
                     scratch += 1
@@ -205,17 +319,7 @@ class _FunctionLowerer(Compute, DataMovement):
     def lower_op(self, op: Operation, b: TileBuilder) -> None:
         if isinstance(op, g.WeightOp | g.ConstantOp):
             return  # data supplied with the weights; see the module docstring
-        exact = isinstance(op, _DATA_MOVEMENT) or (
-            isinstance(op, g.CastOp) and isinstance(_element(op.result), AnyFloat)
-        )
-        if not exact and any(
-            not isinstance(_element(v), AnyFloat) for v in (*op.operands, *op.results)
-        ):
-            raise LoweringError(
-                f"graph-to-tile: '{op.name}' on integer or boolean tensors is not lowered yet "
-                "(the engines compute in fp32, so integer results need care)",
-                op,
-            )
+        _check_integer_exact(op)
         if type(op) in ACTIVATIONS or isinstance(op, g.NegOp | g.CastOp | g.GeluOp):
             self.unary(op, b)
         elif type(op) in ALU:
@@ -232,6 +336,10 @@ class _FunctionLowerer(Compute, DataMovement):
             self.concat(op, b)
         elif isinstance(op, g.SliceOp):
             self.slice(op, b)
+        elif isinstance(op, g.WhereOp):
+            self.where(op, b)
+        elif isinstance(op, g.GatherOp):
+            self.gather(op, b)
         else:
             raise LoweringError(f"graph-to-tile: '{op.name}' is not lowered yet", op)
 

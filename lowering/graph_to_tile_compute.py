@@ -9,6 +9,7 @@ from xdsl.dialects.builtin import (
     BFloat16Type,
     DenseIntOrFPElementsAttr,
     Float32Type,
+    IntegerType,
     TensorType,
 )
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -24,6 +25,7 @@ from trnc.lowering.tile_builder import (
     broadcast_kind,
     coalesce,
     flat2d,
+    onchip,
     psum,
     sbuf,
     tiles,
@@ -53,8 +55,21 @@ ALU: dict[type[Operation], AluOp] = {
     g.MaxOp: AluOp.MAX,
     g.MinOp: AluOp.MIN,
     g.PowOp: AluOp.POW,
+    g.EqualOp: AluOp.EQ,
+    g.LessOp: AluOp.LT,
+    g.GreaterOp: AluOp.GT,
 }
-"""Binary graph ops that are one VectorE ALU instruction."""
+"""Binary graph ops that are one VectorE ALU instruction (comparisons write 1.0 or 0.0,
+the on-chip form of a boolean)."""
+
+_MIRRORED = {AluOp.LT: AluOp.GT, AluOp.GT: AluOp.LT, AluOp.LE: AluOp.GE, AluOp.GE: AluOp.LE}
+"""`c op x` as `x op' c` for the comparisons."""
+
+
+def _shape_of(value: SSAValue) -> tuple[int, ...]:
+    t = value.type
+    assert isinstance(t, TensorType)
+    return tuple(t.get_shape())
 
 
 def scalar_constant(value: SSAValue) -> float | None:
@@ -86,11 +101,15 @@ class Compute:
         rows, cols = self._shape(op.results[0])
         out_t = op.results[0].type
         assert isinstance(out_t, TensorType)
+        element = out_t.get_element_type()
+        to_bool = isinstance(element, IntegerType) and element.width.data == 1
         for r0, c0, p, f in tiles(rows, cols, FREE_ELEMS):
             x = b.load(src, r0, c0, (p, f))
-            y = b.alloc(sbuf((p, f), out_t.get_element_type()))
+            y = b.alloc(sbuf((p, f), onchip(element)))
             if isinstance(op, g.NegOp):
                 b.add(tile.TensorScalarOp(AluOp.MUL, x, -1.0, y))
+            elif isinstance(op, g.CastOp) and to_bool:  # x != 0 (NaN is true, as in ONNX)
+                b.add(tile.TensorScalarOp(AluOp.NE, x, 0.0, y))
             elif isinstance(op, g.CastOp):
                 b.add(tile.CopyOp(x, y, Engine.VECTOR))
             elif isinstance(op, g.GeluOp):
@@ -106,7 +125,7 @@ class Compute:
         lhs_v, rhs_v = op.operands[0], op.operands[1]
         for value, other, on_left in ((rhs_v, lhs_v, False), (lhs_v, rhs_v, True)):
             scalar = scalar_constant(value)
-            if scalar is not None and other.type == op.results[0].type:
+            if scalar is not None and _shape_of(other) == _shape_of(op.results[0]):
                 self.with_scalar(op, other, scalar, on_left, b)
                 return
         out_t = op.results[0].type
@@ -125,7 +144,7 @@ class Compute:
             out2 = pad + tuple(tail_out)
             ops2 = [pad + tuple(t) for t in tails]
             kinds = [broadcast_kind(m, out2) for m in ops2]
-        if None in kinds or kinds == ["row", "row"] or ("col" in kinds and "row" in kinds):
+        if None in kinds or kinds == ["row", "row"] or kinds == ["col", "col"]:
             raise LoweringError(
                 "graph-to-tile: this broadcast is not lowered yet (operands "
                 f"{lhs_v.type} and {rhs_v.type}; lowered: same elements, a compile-time "
@@ -140,7 +159,7 @@ class Compute:
             (a * rows, [a * ops2[i][0] if lead[i] > 1 else 0 for i in range(2)])
             for a in range(outer)
         ]
-        element = out_t.get_element_type()
+        element = onchip(out_t.get_element_type())
         alu = ALU[type(op)]
         free = TRN1.matmul_max_moving_free if "row" in kinds else FREE_ELEMS
         ones = None
@@ -195,8 +214,12 @@ class Compute:
     ) -> None:
         """`x op c` with `c` a per-partition [P, 1] operand or a compile-time scalar (one
         VectorE tensor_scalar); `c - x` and `c / x` through a negation or reciprocal first."""
-        if not column_left or alu in (AluOp.ADD, AluOp.MUL, AluOp.MAX, AluOp.MIN):
+        symmetric = (AluOp.ADD, AluOp.MUL, AluOp.MAX, AluOp.MIN, AluOp.EQ, AluOp.NE)
+        if not column_left or alu in symmetric:
             b.add(tile.TensorScalarOp(alu, full, column, out))
+            return
+        if alu in _MIRRORED:
+            b.add(tile.TensorScalarOp(_MIRRORED[alu], full, column, out))
             return
         shape = full.type.get_shape()  # type: ignore[attr-defined]
         element = out.type.element_type  # type: ignore[attr-defined]
@@ -225,7 +248,7 @@ class Compute:
         rows, cols = self._shape(op.results[0])
         out_t = op.results[0].type
         assert isinstance(out_t, TensorType)
-        element = out_t.get_element_type()
+        element = onchip(out_t.get_element_type())
         for r0, c0, p, f in tiles(rows, cols, FREE_ELEMS):
             x = b.load(src, r0, c0, (p, f))
             y = b.alloc(sbuf((p, f), element))

@@ -3,12 +3,13 @@ DMAs), reshape (a no-copy reinterpret) and copies. A mixin of the function lower
 
 from __future__ import annotations
 
+from itertools import product
 from math import prod
 
 from xdsl.dialects.builtin import (
     TensorType,
 )
-from xdsl.ir import SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 
 from trnc.dialects import graph as g
 from trnc.dialects import tile
@@ -17,6 +18,7 @@ from trnc.dialects.tile.types import BufferType
 from trnc.lowering.tile_builder import (
     FREE_ELEMS,
     TileBuilder,
+    onchip,
     psum,
     sbuf,
     tiles,
@@ -33,10 +35,15 @@ class DataMovement:
     def _shape(self, value: SSAValue) -> tuple[int, int]:
         raise NotImplementedError
 
+    def temporary(self, shape: tuple[int, ...], element: Attribute, owner: Operation) -> SSAValue:
+        raise NotImplementedError
+
     def transpose(self, op: g.TransposeOp, b: TileBuilder) -> None:
-        """A permutation that swaps two adjacent groups of trailing dims (`[.., A.., B..]
-        -> [.., B.., A..]`: 2-D transposes, NCHW <-> NHWC, ...) as batched 2-D transposes
-        on TensorE, 128 x 128 blocks through PSUM."""
+        """Any permutation. One that swaps two adjacent groups of trailing dims (`[.., A..,
+        B..] -> [.., B.., A..]`: 2-D transposes, NCHW <-> NHWC, ...) is batched 2-D
+        transposes on TensorE, 128 x 128 blocks through PSUM; one that keeps the last dim
+        in place (attention's `[0, 2, 1, 3]`) is strided DMAs of whole rows; any other is
+        the second kind into a scratch buffer (the last dim still last), then the first."""
         in_t = op.input.type
         assert isinstance(in_t, TensorType)
         shape = tuple(in_t.get_shape())
@@ -46,17 +53,36 @@ class DataMovement:
         if k == n:  # the identity
             self.copy_into(op.input, op.result, b)
             return
+        src, dst = self.buffers[op.input], self.buffers[op.result]
         j = perm[k]
-        if perm != [*range(k), *range(j, n), *range(k, j)]:
-            raise LoweringError(
-                f"graph-to-tile: transpose with perm {perm} is not lowered yet (lowered: "
-                "swapping two adjacent groups of trailing dims)",
-                op,
-            )
+        if perm == [*range(k), *range(j, n), *range(k, j)]:
+            self._swap_groups(src, shape, k, j, dst, b)
+            return
+        q = perm.index(n - 1)
+        if q == n - 1:
+            self._permute_rows(src, shape, perm, dst, b)
+            return
+        first = [p for p in perm if p != n - 1] + [n - 1]
+        mid_shape = tuple(shape[p] for p in first)
+        mid = self.temporary(mid_shape, in_t.get_element_type(), op)
+        self._permute_rows(src, shape, first, mid, b)
+        self._swap_groups(mid, mid_shape, q, n - 1, dst, b)
+
+    def _swap_groups(
+        self,
+        source: SSAValue,
+        shape: tuple[int, ...],
+        k: int,
+        j: int,
+        result: SSAValue,
+        b: TileBuilder,
+    ) -> None:
+        """`[O.., A.., C..] -> [O.., C.., A..]` (O = dims before k, A = dims k..j-1) as
+        2-D transposes of [A, C] blocks on TensorE."""
         outer, a, c = prod(shape[:k]), prod(shape[k:j]), prod(shape[j:])
-        src = b.reinterpret(self.buffers[op.input], (outer * a, c))
-        dst = b.reinterpret(self.buffers[op.result], (outer * c, a))
-        element = in_t.get_element_type()
+        src = b.reinterpret(source, (outer * a, c))
+        dst = b.reinterpret(result, (outer * c, a))
+        element = onchip(src.type.element_type)
         part = TRN1.partitions
         for o in range(outer):
             for a0 in range(0, a, part):
@@ -70,6 +96,38 @@ class DataMovement:
                     b.add(tile.CopyOp(t, y, Engine.VECTOR))
                     b.store(y, dst, o * c + c0, a0)
                     b.free(x, t, y)
+
+    def _permute_rows(
+        self,
+        source: SSAValue,
+        shape: tuple[int, ...],
+        perm: list[int],
+        result: SSAValue,
+        b: TileBuilder,
+    ) -> None:
+        """A permutation that keeps the last dim last: every output row is an input row.
+        For each index of the output's leading dims (all but the last two), up to 128
+        rows of its second-to-last dim are one strided DMA into SBUF and one out."""
+        n = len(shape)
+        width = shape[-1]
+        out = [shape[p] for p in perm]
+        rows_in = prod(shape[:-1])
+        # rows between consecutive indices of each input dim (the last dim is the row)
+        step = [prod(shape[d + 1 : n - 1]) for d in range(n - 1)]
+        src = b.reinterpret(source, (rows_in, width))
+        dst = b.reinterpret(result, (rows_in, width))
+        inner = out[n - 2]
+        inner_step = step[perm[n - 2]]
+        for index in product(*(range(d) for d in out[: n - 2])):
+            base = sum(i * step[perm[d]] for d, i in enumerate(index))
+            out_row = 0
+            for d, i in enumerate(index):
+                out_row = out_row * out[d] + i
+            out_row *= inner
+            for r0, c0, p, f in tiles(inner, width, FREE_ELEMS):
+                x = b.load(src, base + r0 * inner_step, c0, (p, f), (inner_step, 1))
+                b.store(x, dst, out_row + r0, c0)
+                b.free(x)
 
     def _copy_window(
         self,
@@ -155,7 +213,8 @@ class DataMovement:
             groups.insert(0, [1, 1, 0, 1])
         src = b.reinterpret_as(self.buffers[op.input], tuple(g[0] for g in groups))
         dst = b.reinterpret_as(self.buffers[op.result], tuple(g[1] for g in groups))
-        element = in_t.get_element_type()
+        element = src.type.element_type
+        out_element = dst.type.element_type
         rest = prod(g[1] for g in groups[2:])
         if rest > FREE_ELEMS * 8:
             raise LoweringError(
@@ -181,7 +240,8 @@ class DataMovement:
                 t = b.alloc(BufferType(window, element, Memory.SBUF, layout))
                 b.add(tile.DmaOp(view, t))
                 out_offsets = [r0, c0, *([0] * (len(window) - 2))]
-                out_view = b.add(tile.ViewOp(dst, out_offsets, hbm_t)).results[0]
+                out_t = BufferType(window, out_element, Memory.HBM)
+                out_view = b.add(tile.ViewOp(dst, out_offsets, out_t)).results[0]
                 b.add(tile.DmaOp(t, out_view))
                 b.free(t)
 

@@ -8,7 +8,10 @@ from collections.abc import Sequence
 from math import prod
 
 from xdsl.dialects.builtin import (
+    AnyFloat,
     Float32Type,
+    IntegerType,
+    Signedness,
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
@@ -27,6 +30,31 @@ def flat2d(shape: Sequence[int]) -> tuple[int, int]:
     if not shape:
         return (1, 1)
     return (prod(shape[:-1]), shape[-1])
+
+
+def onchip(element: Attribute) -> Attribute:
+    """The element type a tensor is computed in on chip: a float type as it is; integers
+    and booleans as f32 holding their exact values (the engines compute in fp32)."""
+    return element if isinstance(element, AnyFloat) else Float32Type()
+
+
+def storage(element: Attribute, role: str) -> Attribute:
+    """The element type of a tensor's HBM buffer: a float type as it is; an intermediate
+    (`scratch`) integer or boolean as f32 (its on-chip form); an input, output or weight
+    integer as itself, narrowed to i32 from 64 bits, and a boolean as ui8 (0 or 1).
+    Raises ValueError for unsigned 64-bit integers."""
+    if isinstance(element, AnyFloat) or not isinstance(element, IntegerType):
+        return element
+    if role == "scratch":
+        return Float32Type()
+    width = element.width.data
+    if width == 1:
+        return IntegerType(8, Signedness.UNSIGNED)
+    if width == 64:
+        if element.signedness.data is Signedness.UNSIGNED:
+            raise ValueError(f"{element} tensors are not lowered (no 64-bit integers on chip)")
+        return IntegerType(32)
+    return element
 
 
 def _layout() -> tile.LayoutAttr:
@@ -61,19 +89,37 @@ class TileBuilder:
     def alloc(self, buf: BufferType) -> SSAValue:
         return self.add(tile.AllocOp(buf)).results[0]
 
-    def view(self, source: SSAValue, offsets: Sequence[int], shape: tuple[int, int]) -> SSAValue:
+    def view(
+        self,
+        source: SSAValue,
+        offsets: Sequence[int],
+        shape: tuple[int, int],
+        strides: Sequence[int] | None = None,
+    ) -> SSAValue:
         src = source.type
         assert isinstance(src, BufferType)
         result = BufferType(shape, src.element_type, src.memory.data, src.layout)
-        if tuple(offsets) == (0, 0) and tuple(src.get_shape()) == shape:
+        plain = strides is None or all(s == 1 for s in strides)
+        if plain and tuple(offsets) == (0, 0) and tuple(src.get_shape()) == shape:
             return source
-        return self.add(tile.ViewOp(source, list(offsets), result)).results[0]
+        return self.add(tile.ViewOp(source, list(offsets), result, strides)).results[0]
 
-    def load(self, source: SSAValue, r0: int, c0: int, shape: tuple[int, int]) -> SSAValue:
+    def load(
+        self,
+        source: SSAValue,
+        r0: int,
+        c0: int,
+        shape: tuple[int, int],
+        strides: Sequence[int] | None = None,
+        element: Attribute | None = None,
+    ) -> SSAValue:
+        """DMA a window of an HBM buffer (rows `strides[0]` apart) into a new SBUF tile of
+        `element`, by default its on-chip element type (`onchip`: the DMA converts
+        integers to f32)."""
         src = source.type
         assert isinstance(src, BufferType)
-        buf = self.alloc(sbuf(shape, src.element_type))
-        self.add(tile.DmaOp(self.view(source, (r0, c0), shape), buf))
+        buf = self.alloc(sbuf(shape, element or onchip(src.element_type)))
+        self.add(tile.DmaOp(self.view(source, (r0, c0), shape, strides), buf))
         return buf
 
     def reinterpret(self, source: SSAValue, shape: tuple[int, int]) -> SSAValue:

@@ -35,6 +35,7 @@ from xdsl.dialects.builtin import (
     ModuleOp,
     StringAttr,
     TensorType,
+    UnitAttr,
     i64,
 )
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -491,7 +492,12 @@ class _Lowerer:
             raise LoweringError("tile-to-isa: HBM-to-HBM DMA is not lowered yet", op)
         self.emit(
             isa.DmaCopyOp,
-            {"dst": dst_ap, "src": src_ap, "queue": IntegerAttr(op.queue.value.data, i64)},
+            {
+                "dst": dst_ap,
+                "src": src_ap,
+                "queue": IntegerAttr(op.queue.value.data, i64),
+                "cast": UnitAttr() if dst_ap.dtype != src_ap.dtype else None,
+            },
             op,
         )
 

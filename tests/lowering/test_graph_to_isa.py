@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from xdsl.context import Context
 
@@ -136,6 +136,33 @@ func.func @main(%a: {t_out} {{graph.name = "a"}}, %b: {t_b} {{graph.name = "b"}}
 
 
 @pytest.mark.parametrize(
+    ("lhs", "rhs", "op"),
+    [
+        ([1, 1, 16, 1], [2, 1, 1, 16], "min"),  # BERT's mask: a column times a row
+        ([130, 1], [1, 600], "sub"),
+        ([3, 1, 5], [3, 7, 1], "div"),
+    ],
+)
+def test_outer_broadcast_matches_reference(lhs: list[int], rhs: list[int], op: str) -> None:
+    """Both operands broadcast: a column against a row (an outer product of the op)."""
+    out = list(np.broadcast_shapes(tuple(lhs), tuple(rhs)))
+    t_a, t_b, t_out = (f"tensor<{'x'.join(map(str, s))}xf32>" for s in (lhs, rhs, out))
+    text = f"""
+func.func @main(%a: {t_a} {{graph.name = "a"}}, %b: {t_b} {{graph.name = "b"}})
+    -> ({t_out} {{graph.name = "y"}}) {{
+  %0 = graph.{op} %a, %b : ({t_a}, {t_b}) -> {t_out}
+  func.return %0 : {t_out}
+}}"""
+    rng = np.random.default_rng(5)
+    inputs = {
+        "a": (rng.random(lhs) + 0.5).astype(np.float32),
+        "b": (rng.random(rhs) + 0.5).astype(np.float32),
+    }
+    expected, got = _compile_and_run(text, inputs, "fp32")
+    np.testing.assert_allclose(got["y"], expected["y"], rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(
     ("shape", "axes", "keepdims", "op"),
     [
         ([130, 700], [1], True, "reduce_sum"),
@@ -214,6 +241,30 @@ func.func @main(%a: {t_in} {{graph.name = "a"}}) -> ({t_out} {{graph.name = "y"}
     inputs = {"a": np.random.default_rng(6).standard_normal(shape).astype(np.float32)}
     expected, got = _compile_and_run(text, inputs, "fp32")
     np.testing.assert_allclose(got["y"], expected["y"], rtol=1e-6, atol=1e-6)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    shape=st.lists(st.sampled_from([1, 2, 3, 5, 16, 130]), min_size=2, max_size=4),
+    data=st.data(),
+)
+def test_any_permutation_matches_reference(shape: list[int], data: st.DataObject) -> None:
+    """Every permutation lowers: group swaps on TensorE, last-dim-fixed ones as row DMAs,
+    the rest as both (attention's [0, 2, 1, 3] and [0, 2, 3, 1] among them)."""
+    assume(int(np.prod(shape)) <= 40_000)
+    perm = data.draw(st.permutations(range(len(shape))))
+    if len(shape) == 4 and data.draw(st.booleans()):
+        perm = data.draw(st.sampled_from([[0, 2, 1, 3], [0, 2, 3, 1], [2, 0, 3, 1]]))
+    t_in = f"tensor<{'x'.join(map(str, shape))}xf32>"
+    t_out = f"tensor<{'x'.join(str(shape[p]) for p in perm)}xf32>"
+    text = f"""
+func.func @main(%a: {t_in} {{graph.name = "a"}}) -> ({t_out} {{graph.name = "y"}}) {{
+  %0 = graph.transpose %a {{perm = {list(perm)}}} : {t_in} -> {t_out}
+  func.return %0 : {t_out}
+}}"""
+    inputs = {"a": np.random.default_rng(7).standard_normal(shape).astype(np.float32)}
+    expected, got = _compile_and_run(text, inputs, "fp32")
+    np.testing.assert_array_equal(got["y"], expected["y"])
 
 
 def test_concat_and_slice_match_reference() -> None:

@@ -50,3 +50,36 @@ def test_cnn_at_isa_level(model: str, dtype: str) -> None:
     assert got.shape == expected.shape
     scale = float(np.abs(expected).max())
     assert float(np.abs(got - expected).max()) <= TOLERANCE[dtype] * scale
+
+
+TRANSFORMERS = [
+    "bert_torchscript.onnx",
+    "bert_dynamo.onnx",
+    "gpt2_torchscript.onnx",
+    "gpt2_dynamo.onnx",
+]
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+@pytest.mark.parametrize("model", TRANSFORMERS)
+def test_transformer_at_isa_level(model: str, dtype: str) -> None:
+    """BERT and GPT-2 (both exporters) at the manifest's pinned shape with padded rows:
+    int64 token ids, embedding gathers (one-hot matmuls), the attention mask's integer and
+    boolean logic, where, the heads' [0, 2, 1, 3] / [0, 2, 3, 1] transposes, softmax,
+    layer norm, GELU."""
+    from frontend.test_models import MANIFEST, _dims, _inputs
+
+    entry = {"file": model, **MANIFEST[model]}
+    feeds = _inputs(entry, _dims(entry, second=False), seed=2)
+    path = MODELS / model
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    expected = session.run(None, feeds)
+    rep = TrncBackend.prepare(onnx.load(str(path)), "CPU", level="isa", dtype=dtype)
+    got = rep.run(feeds)
+    for name, g, e in zip(rep.output_names, got, expected, strict=True):
+        assert g.shape == e.shape and g.dtype == e.dtype, name
+        scale = float(np.abs(e).max())
+        error = float(np.abs(g - e).max())
+        assert error <= TOLERANCE[dtype] * scale, (
+            f"{model} {name}: {error} > {TOLERANCE[dtype]} * {scale}"
+        )

@@ -17,10 +17,43 @@ func.func @integers(%x: tensor<4x8xi32>) -> tensor<4x8xi32> {
 
 // -----
 
-func.func @perm(%x: tensor<2x3x4xf32>) -> tensor<3x2x4xf32> {
-  // expected-error @+1 {{pass failed: graph-to-tile: transpose with perm [1, 0, 2] is not lowered yet}}
-  %0 = graph.transpose %x {perm = [1, 0, 2]} : tensor<2x3x4xf32> -> tensor<3x2x4xf32>
-  func.return %0 : tensor<3x2x4xf32>
+func.func @float_to_int(%x: tensor<4x8xf32>) -> tensor<4x8xi32> {
+  // expected-error @+1 {{pass failed: graph-to-tile: a cast from f32 to i32 is not lowered yet (it truncates toward zero}}
+  %0 = graph.cast %x : tensor<4x8xf32> -> tensor<4x8xi32>
+  func.return %0 : tensor<4x8xi32>
+}
+
+// -----
+
+func.func @narrowing(%x: tensor<4x8xi32>) -> tensor<4x8xi8> {
+  // expected-error @+1 {{pass failed: graph-to-tile: a cast from i32 to i8 is not lowered yet (it can wrap around}}
+  %0 = graph.cast %x : tensor<4x8xi32> -> tensor<4x8xi8>
+  func.return %0 : tensor<4x8xi8>
+}
+
+// -----
+
+// expected-error @+1 {{pass failed: graph-to-tile: tensor 'arg0' (tensor<4x8xui64>) is not lowered yet: ui64 tensors are not lowered}}
+func.func @unsigned64(%x: tensor<4x8xui64>) -> tensor<4x8xui64> {
+  %0 = graph.max %x, %x : (tensor<4x8xui64>, tensor<4x8xui64>) -> tensor<4x8xui64>
+  func.return %0 : tensor<4x8xui64>
+}
+
+// -----
+
+func.func @gather_axis1(%x: tensor<4x8xf32>, %i: tensor<3xi64>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{pass failed: graph-to-tile: gather along axis 1 with indices known only at run time is not lowered yet}}
+  %0 = graph.gather %x, %i {axis = 1} : (tensor<4x8xf32>, tensor<3xi64>) -> tensor<4x3xf32>
+  func.return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @gather_range(%x: tensor<4x8xf32>) -> tensor<2x8xf32> {
+  %i = graph.constant dense<[1, 4]> : tensor<2xi64>
+  // expected-error @+1 {{pass failed: graph-to-tile: gather index 4 is out of range for axis 0 of size 4}}
+  %0 = graph.gather %x, %i {axis = 0} : (tensor<4x8xf32>, tensor<2xi64>) -> tensor<2x8xf32>
+  func.return %0 : tensor<2x8xf32>
 }
 
 // -----

@@ -1,0 +1,278 @@
+"""`graph-to-tile` for selection: `graph.where` and `graph.gather`. A mixin of the
+function lowerer.
+
+* `where(c, x, y)`: per tile, `y` is loaded (or filled), `x` likewise, and one VectorE
+  predicated copy writes `x` where `c` is nonzero: a bit-exact select (NaN, infinities
+  and -0.0 included), for any element type. Each operand has the result's shape or one
+  element (a compile-time scalar is a memset; a one-element tensor is spread to the
+  partitions with a K=1 matmul by ones, which turns a -0.0 there into +0.0).
+* `gather` with compile-time indices (a `graph.constant`): one DMA window per run of
+  consecutive indices, along any axis, for any element type; an index out of range is a
+  located error, as onnxruntime reports one.
+* `gather` with indices known only at run time, along axis 0 (embeddings): a one-hot
+  matmul. Per block of up to 128 indices, the indices (negative ones wrapped) are spread
+  to the partitions with a K=1 matmul by ones; per 128-row block of the table, VectorE
+  compares them with that block's row numbers (one GpSimdE iota holds every block's) into
+  a one-hot `[rows, indices]` tile, and TensorE multiplies it by the table block,
+  accumulating over the blocks in PSUM. Exact for finite table values in fp32 (one product
+  by 1.0 plus zeros); with `dtype=bf16` a float table is rounded to bf16 like any matmul
+  input, integer and boolean tables stay fp32. An index outside `[-V, V)` gives a row of
+  zeros (onnxruntime raises an error instead).
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+import numpy as np
+from xdsl.dialects.builtin import (
+    BFloat16Type,
+    DenseIntOrFPElementsAttr,
+    Float32Type,
+    IntegerType,
+    Signedness,
+    TensorType,
+)
+from xdsl.ir import Attribute, SSAValue
+
+from trnc.dialects import graph as g
+from trnc.dialects import tile
+from trnc.dialects.graph.base import get_int
+from trnc.dialects.isa_common import AluOp
+from trnc.lowering.graph_to_tile_compute import scalar_constant
+from trnc.lowering.tile_builder import FREE_ELEMS, TileBuilder, flat2d, onchip, psum, sbuf, tiles
+from trnc.lowering.tile_to_isa import LoweringError
+from trnc.machine import TRN1, Engine
+
+PREDICATE = IntegerType(8, Signedness.UNSIGNED)
+"""The element type of a predicated copy's predicate tile (trn1.md B.3: ui8/16/32)."""
+_GATHER_BANKS = 4
+"""PSUM banks of table columns one pass of the one-hot gather accumulates at once."""
+
+
+def _shape(value: SSAValue) -> tuple[int, ...]:
+    t = value.type
+    assert isinstance(t, TensorType)
+    return tuple(t.get_shape())
+
+
+def _element(value: SSAValue) -> Attribute:
+    t = value.type
+    assert isinstance(t, TensorType)
+    return t.get_element_type()
+
+
+def constant_ints(value: SSAValue) -> np.ndarray | None:
+    """The values of a `graph.constant` of integers as an int64 array, else None."""
+    owner = value.owner
+    if not isinstance(owner, g.ConstantOp) or not isinstance(owner.value, DenseIntOrFPElementsAttr):
+        return None
+    values = np.asarray(owner.value.get_values(), dtype=np.int64)
+    count = prod(_shape(value))
+    return np.broadcast_to(values, (count,)) if values.size == 1 else values.reshape(count)
+
+
+class Selection:
+    """`where` and `gather`; the host class provides `buffers`, `dtype`, `_copy_window`."""
+
+    buffers: dict[SSAValue, SSAValue]
+    dtype: str
+
+    def _copy_window(
+        self,
+        src: SSAValue,
+        src_c0: int,
+        dst: SSAValue,
+        dst_c0: int,
+        rows: int,
+        cols: int,
+        b: TileBuilder,
+    ) -> None:
+        raise NotImplementedError
+
+    # --- where -----------------------------------------------------------------------
+
+    def where(self, op: g.WhereOp, b: TileBuilder) -> None:
+        out = _shape(op.result)
+        rows, cols = flat2d(out)
+        count = rows * cols
+        element = onchip(_element(op.result))
+        sources: list[tuple[str, SSAValue | float]] = []
+        for value in (op.condition, op.x, op.y):
+            n = prod(_shape(value))
+            scalar = scalar_constant(value)
+            if scalar is not None and n == 1:
+                sources.append(("scalar", scalar))
+            elif n == count:  # broadcast-compatible with as many elements: the same shape
+                sources.append(("full", b.reinterpret(self.buffers[value], (rows, cols))))
+            elif n == 1:
+                sources.append(("one", b.reinterpret(self.buffers[value], (1, 1))))
+            else:
+                raise LoweringError(
+                    f"graph-to-tile: where with operands {[str(v.type) for v in op.operands]} "
+                    "is not lowered yet (lowered: each operand of the result's shape or one "
+                    "element)",
+                    op,
+                )
+        cond, x, y = sources
+        dst = b.reinterpret(self.buffers[op.result], (rows, cols))
+        select = cond[0] != "scalar"
+        if not select:  # decided at compile time
+            chosen = op.x if cond[1] != 0 else op.y
+            y = x if cond[1] != 0 else y
+            if y[0] == "full":
+                self._copy_window(self.buffers[chosen], 0, dst, 0, rows, cols, b)
+                return
+        ones = None
+        if any(kind == "one" for kind, _ in (x, y, cond)):
+            ones = b.alloc(sbuf((1, TRN1.partitions), Float32Type()))
+            b.add(tile.MemsetOp(ones, 1.0))
+        for r0, c0, p, f in tiles(rows, cols, FREE_ELEMS):
+            temps: list[SSAValue] = []
+            result = self._where_operand(y, r0, c0, p, f, element, ones, temps, b)
+            if select:
+                on_true = self._where_operand(x, r0, c0, p, f, element, ones, temps, b)
+                pred = self._where_operand(cond, r0, c0, p, f, PREDICATE, ones, temps, b)
+                b.add(tile.CopyPredicatedOp(on_true, pred, result))
+            b.store(result, dst, r0, c0)
+            b.free(*temps)
+        if ones is not None:
+            b.free(ones)
+
+    def _where_operand(
+        self,
+        source: tuple[str, SSAValue | float],
+        r0: int,
+        c0: int,
+        p: int,
+        f: int,
+        element: Attribute,
+        ones: SSAValue | None,
+        temps: list[SSAValue],
+        b: TileBuilder,
+    ) -> SSAValue:
+        """One `[p, f]` SBUF tile of a where operand (appended to `temps`)."""
+        kind, what = source
+        if kind == "full":  # a predicate is loaded as ui8: the DMA converts 1.0 to 1
+            assert isinstance(what, SSAValue)
+            tile_ = b.load(what, r0, c0, (p, f), element=element)
+            temps.append(tile_)
+            return tile_
+        tile_ = b.alloc(sbuf((p, f), element))
+        temps.append(tile_)
+        if kind == "scalar":
+            assert isinstance(what, float)
+            b.add(tile.MemsetOp(tile_, what))
+            return tile_
+        assert isinstance(what, SSAValue) and ones is not None
+        one = b.load(what, 0, 0, (1, 1))
+        column = b.alloc(psum((p, 1)))
+        b.add(tile.MatmulOp(b.view(ones, (0, 0), (1, p)), one, column, accumulate=False))
+        wide = b.alloc(sbuf((p, f), onchip(element)))
+        b.add(tile.MemsetOp(wide, 1.0))
+        b.add(tile.TensorScalarOp(AluOp.MUL, wide, column, wide))  # 1 * v = v, even -0.0
+        b.add(tile.CopyOp(wide, tile_, Engine.VECTOR))
+        b.free(one, column, wide)
+        return tile_
+
+    # --- gather ----------------------------------------------------------------------
+
+    def gather(self, op: g.GatherOp, b: TileBuilder) -> None:
+        data = _shape(op.data)
+        axis = get_int(op.axis) % len(data)
+        indices = constant_ints(op.indices)
+        if indices is not None:
+            self._gather_static(op, data, axis, indices, b)
+        elif axis == 0:
+            self._gather_one_hot(op, data, b)
+        else:
+            raise LoweringError(
+                f"graph-to-tile: gather along axis {axis} with indices known only at run time "
+                "is not lowered yet (lowered: any axis with constant indices, axis 0 with "
+                "run-time indices)",
+                op,
+            )
+
+    def _gather_static(
+        self, op: g.GatherOp, data: tuple[int, ...], axis: int, indices: np.ndarray, b: TileBuilder
+    ) -> None:
+        outer, size, inner = prod(data[:axis]), data[axis], prod(data[axis + 1 :])
+        wrapped = np.where(indices < 0, indices + size, indices)
+        bad = np.flatnonzero((wrapped < 0) | (wrapped >= size))
+        if bad.size:
+            raise LoweringError(
+                f"graph-to-tile: gather index {int(indices[bad[0]])} is out of range for "
+                f"axis {axis} of size {size}",
+                op,
+            )
+        src = b.reinterpret(self.buffers[op.data], (outer, size * inner))
+        dst = b.reinterpret(self.buffers[op.result], (outer, len(wrapped) * inner))
+        start = 0
+        for j in range(1, len(wrapped) + 1):
+            if j < len(wrapped) and wrapped[j] == wrapped[j - 1] + 1:
+                continue  # the run of consecutive indices goes on
+            first, run = int(wrapped[start]), j - start
+            self._copy_window(src, first * inner, dst, start * inner, outer, run * inner, b)
+            start = j
+
+    def _gather_one_hot(self, op: g.GatherOp, data: tuple[int, ...], b: TileBuilder) -> None:
+        vocab, width = data[0], prod(data[1:])
+        count = prod(_shape(op.indices))
+        table = b.reinterpret(self.buffers[op.data], (vocab, width))
+        ids = b.reinterpret(self.buffers[op.indices], (1, count))
+        dst = b.reinterpret(self.buffers[op.result], (count, width))
+        stored = _element(op.data)
+        element: Attribute = Float32Type()
+        if self.dtype == "bf16" and isinstance(stored, Float32Type | BFloat16Type):
+            element = BFloat16Type()
+        part, moving = TRN1.partitions, TRN1.matmul_max_moving_free
+        blocks = -(-vocab // part)
+        spread = min(part, vocab)
+        rows = b.alloc(sbuf((spread, blocks), Float32Type()))
+        b.add(tile.IotaOp(rows, [(part, blocks)], base=0, channel_multiplier=1))
+        ones = b.alloc(sbuf((1, part), Float32Type()))
+        b.add(tile.MemsetOp(ones, 1.0))
+        chunks = [(c0, min(moving, width - c0)) for c0 in range(0, width, moving)]
+        for n0 in range(0, count, part):
+            nt = min(part, count - n0)
+            row = b.load(ids, 0, n0, (1, nt))
+            wrap = b.alloc(sbuf((1, nt), Float32Type()))
+            b.add(tile.TensorScalarOp(AluOp.LT, row, 0.0, wrap))
+            b.add(tile.TensorScalarOp(AluOp.MUL, wrap, float(vocab), wrap))
+            b.add(tile.TensorTensorOp(AluOp.ADD, row, wrap, row))
+            spread_ids = b.alloc(psum((spread, nt)))
+            ones_p = b.view(ones, (0, 0), (1, spread))
+            b.add(tile.MatmulOp(ones_p, row, spread_ids, accumulate=False))
+            b.free(row, wrap)
+            for g0 in range(0, len(chunks), _GATHER_BANKS):
+                group = chunks[g0 : g0 + _GATHER_BANKS]
+                accs = [b.alloc(psum((nt, dc))) for _, dc in group]
+                for block in range(blocks):
+                    v0 = block * part
+                    vt = min(part, vocab - v0)
+                    hot = b.alloc(sbuf((vt, nt), element))
+                    b.add(
+                        tile.TensorScalarOp(
+                            AluOp.EQ,
+                            b.view(spread_ids, (0, 0), (vt, nt)),
+                            b.view(rows, (0, block), (vt, 1)),
+                            hot,
+                        )
+                    )
+                    for (c0, dc), acc in zip(group, accs, strict=True):
+                        piece = b.load(table, v0, c0, (vt, dc))
+                        if element != onchip(stored):
+                            cast = b.alloc(sbuf((vt, dc), element))
+                            b.add(tile.CopyOp(piece, cast, Engine.GPSIMD))
+                            b.free(piece)
+                            piece = cast
+                        b.add(tile.MatmulOp(hot, piece, acc, accumulate=block > 0))
+                        b.free(piece)
+                    b.free(hot)
+                for (c0, dc), acc in zip(group, accs, strict=True):
+                    out = b.alloc(sbuf((nt, dc), onchip(stored)))
+                    b.add(tile.CopyOp(acc, out, Engine.VECTOR))
+                    b.store(out, dst, n0, c0)
+                    b.free(acc, out)
+            b.free(spread_ids)
+        b.free(rows, ones)

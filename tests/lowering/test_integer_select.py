@@ -1,0 +1,172 @@
+"""Integer and boolean tensors, `where` and `gather` through the whole pipeline: compiled
+with `trnc.compile` (weights and constants supplied), simulated, and compared with the graph
+reference interpreter bit for bit (these results are exact in fp32) or, through bf16
+matmuls, within bf16 rounding."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import trnc
+from trnc.compiler import CompileError
+from trnc.interpreters.graph import run_graph
+from trnc.tools.context import parse_source
+
+
+def _both(
+    text: str, inputs: dict[str, np.ndarray], dtype: str = "fp32"
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    expected = run_graph(parse_source(text, "test.mlir"), inputs).outputs
+    got = trnc.compile(parse_source(text, "test.mlir"), dtype=dtype).run(inputs)
+    return expected, got
+
+
+MASK_LOGIC = """
+func.func @main(%ids: tensor<4x6xi64> {graph.name = "ids"}, %x: tensor<4x6xf32> {graph.name = "x"})
+    -> (tensor<4x6xf32> {graph.name = "y"}, tensor<4x6xi1> {graph.name = "neg"},
+        tensor<4x6xi64> {graph.name = "big"}) {
+  %m = graph.cast %ids : tensor<4x6xi64> -> tensor<4x6xi1>
+  %u = graph.cast %m : tensor<4x6xi1> -> tensor<4x6xui8>
+  %c = graph.constant dense<[[1, 0, 1, 1, 0, 1]]> : tensor<1x6xui8>
+  %mn = graph.min %c, %u : (tensor<1x6xui8>, tensor<4x6xui8>) -> tensor<4x6xui8>
+  %b = graph.cast %mn : tensor<4x6xui8> -> tensor<4x6xi1>
+  %f = graph.cast %b : tensor<4x6xi1> -> tensor<4x6xf32>
+  %y = graph.mul %x, %f : (tensor<4x6xf32>, tensor<4x6xf32>) -> tensor<4x6xf32>
+  %z = graph.constant dense<0.0> : tensor<f32>
+  %lt = graph.less %z, %x : (tensor<f32>, tensor<4x6xf32>) -> tensor<4x6xi1>
+  %no = graph.constant dense<false> : tensor<i1>
+  %neg = graph.equal %lt, %no : (tensor<4x6xi1>, tensor<i1>) -> tensor<4x6xi1>
+  %t = graph.transpose %ids {perm = [1, 0]} : tensor<4x6xi64> -> tensor<6x4xi64>
+  %r = graph.reshape %t : tensor<6x4xi64> -> tensor<4x6xi64>
+  %k = graph.constant dense<3> : tensor<i64>
+  %big = graph.max %r, %k : (tensor<4x6xi64>, tensor<i64>) -> tensor<4x6xi64>
+  func.return %y, %neg, %big : tensor<4x6xf32>, tensor<4x6xi1>, tensor<4x6xi64>
+}"""
+
+
+def test_mask_logic_on_integers_and_booleans_is_exact() -> None:
+    """int64 -> bool -> uint8 casts, a broadcast min, comparisons (a constant on the left),
+    `== false`, an int64 transpose and max: exact, and outputs come back in their graph
+    dtypes (bool, int64)."""
+    rng = np.random.default_rng(0)
+    inputs = {
+        "ids": rng.integers(-5, 5, (4, 6)).astype(np.int64),
+        "x": rng.standard_normal((4, 6)).astype(np.float32),
+    }
+    expected, got = _both(MASK_LOGIC, inputs)
+    for name, want in expected.items():
+        assert got[name].dtype == want.dtype, name
+        np.testing.assert_array_equal(got[name], want, err_msg=name)
+
+
+def test_integer_inputs_beyond_fp32_exactness_are_refused() -> None:
+    inputs = {"ids": np.full((4, 6), 2**24 + 1, np.int64), "x": np.zeros((4, 6), np.float32)}
+    compiled = trnc.compile(parse_source(MASK_LOGIC, "test.mlir"), dtype="fp32")
+    with pytest.raises(CompileError, match=r"integers in \[16777217, 16777217\]"):
+        compiled.run(inputs)
+
+
+WHERE = """
+func.func @main(%x: X {graph.name = "x"}, %s: tensor<1xf32> {graph.name = "s"})
+    -> (X {graph.name = "clean"}, X {graph.name = "masked"}, X {graph.name = "picked"}) {
+  %nan = graph.equal %x, %x : (X, X) -> B
+  %no = graph.constant dense<false> : tensor<i1>
+  %isnan = graph.equal %nan, %no : (B, tensor<i1>) -> B
+  %zero = graph.constant dense<0.0> : tensor<1xf32>
+  %clean = graph.where %isnan, %zero, %x : (B, tensor<1xf32>, X) -> X
+  %c = graph.constant dense<0.5> : tensor<f32>
+  %big = graph.greater %x, %c : (X, tensor<f32>) -> B
+  %low = graph.constant dense<-3.40282347E+38> : tensor<1xf32>
+  %masked = graph.where %big, %zero, %low : (B, tensor<1xf32>, tensor<1xf32>) -> X
+  %picked = graph.where %big, %s, %x : (B, tensor<1xf32>, X) -> X
+  func.return %clean, %masked, %picked : X, X, X
+}"""
+"""X and B stand for the f32 and i1 tensor types of the test's shape."""
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.sampled_from([1, 5, 128, 130]), m=st.sampled_from([1, 7, 2049]))
+def test_where_is_a_bit_exact_select(n: int, m: int) -> None:
+    """NaN cleaning (`where(isnan(x), 0, x)`), an additive mask of finite constants and a
+    one-element tensor branch: bit-exact, NaN, infinities and -0.0 included (a one-element
+    tensor branch is spread by a matmul, which turns its -0.0 into +0.0; not tested)."""
+    rng = np.random.default_rng(n * m)
+    x = rng.standard_normal((n, m)).astype(np.float32)
+    specials = np.array([np.nan, np.inf, -np.inf, -0.0], np.float32)
+    x.flat[rng.integers(0, x.size, 4)] = specials
+    inputs = {"x": x, "s": np.array([-np.inf], np.float32)}
+    text = _types(WHERE, {"X": f"{n}x{m}xf32", "B": f"{n}x{m}xi1"})
+    expected, got = _both(text, inputs)
+    for name, want in expected.items():
+        np.testing.assert_array_equal(got[name].view(np.uint32), want.view(np.uint32), name)
+
+
+EMBED = """
+func.func @main(%ids: I {graph.name = "ids"}, %table: T {graph.name = "table"})
+    -> (R {graph.name = "rows"}, F {graph.name = "first"}, P {graph.name = "picked"}) {
+  %rows = graph.gather %table, %ids {axis = 0} : (T, I) -> R
+  %zero = graph.constant dense<0> : tensor<i64>
+  %first = graph.gather %rows, %zero {axis = 1} : (R, tensor<i64>) -> F
+  %two = graph.constant dense<[-1, 0]> : tensor<2xi64>
+  %picked = graph.gather %rows, %two {axis = 1} : (R, tensor<2xi64>) -> P
+  func.return %rows, %first, %picked : R, F, P
+}"""
+
+
+def _types(template: str, shapes: dict[str, str]) -> str:
+    """`template` with each one-letter type name (a whole word) replaced by its tensor type."""
+    return re.sub(r"\b[A-Z]\b", lambda m: f"tensor<{shapes[m.group(0)]}>", template)
+
+
+def _embed(b: int, s: int, v: int, d: int) -> str:
+    shapes = {"I": f"{b}x{s}xi64", "T": f"{v}x{d}xf32", "R": f"{b}x{s}x{d}xf32"}
+    return _types(EMBED, {**shapes, "F": f"{b}x{d}xf32", "P": f"{b}x2x{d}xf32"})
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    b=st.sampled_from([1, 2]),
+    s=st.sampled_from([1, 16, 130]),
+    v=st.sampled_from([2, 127, 300]),
+    d=st.sampled_from([1, 64, 520]),
+)
+def test_gather_embedding_and_constant_indices(b: int, s: int, v: int, d: int) -> None:
+    """Run-time indices on axis 0 (negative ones wrap) through the one-hot matmul: exact
+    in fp32; compile-time indices on axis 1 as DMA windows: exact."""
+    rng = np.random.default_rng(b + s + v + d)
+    inputs = {
+        "ids": rng.integers(-v, v, (b, s)).astype(np.int64),
+        "table": rng.standard_normal((v, d)).astype(np.float32),
+    }
+    expected, got = _both(_embed(b, s, v, d), inputs)
+    for name, want in expected.items():
+        np.testing.assert_array_equal(got[name], want, err_msg=name)
+
+
+def test_gather_in_bf16_rounds_the_table_like_a_matmul_input() -> None:
+    rng = np.random.default_rng(3)
+    inputs = {
+        "ids": rng.integers(0, 300, (2, 16)).astype(np.int64),
+        "table": rng.standard_normal((300, 64)).astype(np.float32),
+    }
+    expected, got = _both(_embed(2, 16, 300, 64), inputs, dtype="bf16")
+    np.testing.assert_allclose(got["rows"], expected["rows"], rtol=2**-8, atol=0)
+
+
+def test_gather_with_an_integer_table_stays_exact_in_bf16() -> None:
+    """A boolean table (an attention mask gathered by position) is not rounded to bf16."""
+    text = """
+func.func @main(%m: tensor<32x1xi1> {graph.name = "m"}, %i: tensor<2x16xi64> {graph.name = "i"})
+    -> (tensor<2x16x1xi1> {graph.name = "y"}) {
+  %0 = graph.gather %m, %i {axis = 0} : (tensor<32x1xi1>, tensor<2x16xi64>) -> tensor<2x16x1xi1>
+  func.return %0 : tensor<2x16x1xi1>
+}"""
+    rng = np.random.default_rng(4)
+    inputs = {"m": rng.random((32, 1)) < 0.5, "i": rng.integers(0, 32, (2, 16)).astype(np.int64)}
+    expected, got = _both(text, inputs, dtype="bf16")
+    np.testing.assert_array_equal(got["y"], expected["y"])
