@@ -43,3 +43,68 @@ func.func @mm(%x: tensor<200x300xf32>, %w: tensor<300x600xf32>) -> tensor<200x60
   %0 = graph.matmul %x, %w : (tensor<200x300xf32>, tensor<300x600xf32>) -> tensor<200x600xf32>
   func.return %0 : tensor<200x600xf32>
 }
+
+// -----
+
+// Integers and booleans are exact f32 values on chip: an int64 input is an i32 HBM buffer
+// (its graph type in tile.tensor_element) that the DMA converts; a bool intermediate is an
+// f32 scratch buffer. `x != 0` makes the bool; where is a predicated copy with a ui8
+// predicate onto the memset of the other branch.
+
+// CHECK-LABEL: func.func @mask(
+// CHECK-SAME:    %0: !tile.buffer<2x4xi32, hbm> {graph.name = "ids", tile.role = "input", tile.tensor_shape = array<i64: 2, 4>, tile.tensor_element = i64}
+// CHECK-SAME:    %3: !tile.buffer<2x4xf32, hbm> {graph.name = "tmp0", tile.role = "scratch", tile.tensor_shape = array<i64: 2, 4>, tile.tensor_element = i1}
+// CHECK:         tile.dma %0 -> %[[IDS:.*]] : !tile.buffer<2x4xi32, hbm> -> !tile.buffer<2x4xf32, sbuf, {{.*}}>
+// CHECK:         tile.tensor_scalar ne %[[IDS]], 0.000000e+00 -> %[[M:.*]] on vector
+// CHECK:         tile.dma %[[M]] -> %3
+// CHECK:         tile.memset %[[Y:.*]] value -1.000000e+09 on vector
+// CHECK:         tile.dma %3 -> %[[P:.*]] : !tile.buffer<2x4xf32, hbm> -> !tile.buffer<2x4xui8, sbuf, {{.*}}>
+// CHECK:         tile.copy_predicated %{{.*}}, %[[P]] -> %[[Y]] on vector
+// CHECK:         tile.dma %[[Y]] -> %2
+func.func @mask(%ids: tensor<2x4xi64> {graph.name = "ids"}, %x: tensor<2x4xf32> {graph.name = "x"}) -> (tensor<2x4xf32> {graph.name = "y"}) {
+  %m = graph.cast %ids : tensor<2x4xi64> -> tensor<2x4xi1>
+  %low = graph.constant dense<-1.0e+09> : tensor<f32>
+  %0 = graph.where %m, %x, %low : (tensor<2x4xi1>, tensor<2x4xf32>, tensor<f32>) -> tensor<2x4xf32>
+  func.return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+// An embedding (gather on axis 0, run-time ids): one iota holds every 128-row block's row
+// numbers; the ids (negative ones wrapped: + 200 * (id < 0)) are spread to the partitions
+// by a K=1 matmul by ones; per block, `ids == row` is the one-hot stationary operand of a
+// matmul by the table block, accumulated in PSUM.
+
+// CHECK-LABEL: func.func @embed(
+// CHECK:         tile.iota %[[ROWS:.*]] base 0 channel_multiplier 1 pattern {{\[}}[128, 2]] on gpsimd : !tile.buffer<128x2xf32, sbuf, {{.*}}>
+// CHECK:         tile.dma %0 -> %[[IDS:.*]] : !tile.buffer<1x5xi32, hbm> -> !tile.buffer<1x5xf32, sbuf, {{.*}}>
+// CHECK:         tile.tensor_scalar lt %[[IDS]], 0.000000e+00 -> %[[W:.*]] on vector
+// CHECK-NEXT:    tile.tensor_scalar mul %[[W]], 2.000000e+02 -> %[[W]] on vector
+// CHECK-NEXT:    tile.tensor_tensor add %[[IDS]], %[[W]] -> %[[IDS]] on vector
+// CHECK:         tile.matmul %{{.*}}, %[[IDS]] -> %[[SPREAD:.*]] accumulate = false : !tile.buffer<1x128xf32, sbuf, {{.*}}>, !tile.buffer<1x5xf32, sbuf, {{.*}}> -> !tile.buffer<128x5xf32, psum, {{.*}}>
+// CHECK:         tile.tensor_scalar eq %[[SPREAD]], %{{.*}} -> %[[HOT:.*]] on vector
+// CHECK:         tile.matmul %[[HOT]], %{{.*}} -> %[[ACC:.*]] accumulate = false : !tile.buffer<128x5xf32, sbuf, {{.*}}>, !tile.buffer<128x8xf32, sbuf, {{.*}}> -> !tile.buffer<5x8xf32, psum, {{.*}}>
+// CHECK:         tile.matmul %{{.*}}, %{{.*}} -> %[[ACC]] accumulate = true : !tile.buffer<72x5xf32, sbuf, {{.*}}>, !tile.buffer<72x8xf32, sbuf, {{.*}}> -> !tile.buffer<5x8xf32, psum, {{.*}}>
+// CHECK:         tile.copy %[[ACC]] -> %{{.*}} on vector
+// BF16-LABEL: func.func @embed(
+// BF16:         tile.matmul {{.*}} : !tile.buffer<128x5xbf16, sbuf, {{.*}}>, !tile.buffer<128x8xbf16, sbuf, {{.*}}> -> !tile.buffer<5x8xf32, psum, {{.*}}>
+func.func @embed(%ids: tensor<1x5xi64> {graph.name = "ids"}, %t: tensor<200x8xf32> {graph.name = "t"}) -> (tensor<1x5x8xf32> {graph.name = "y"}) {
+  %0 = graph.gather %t, %ids {axis = 0} : (tensor<200x8xf32>, tensor<1x5xi64>) -> tensor<1x5x8xf32>
+  func.return %0 : tensor<1x5x8xf32>
+}
+
+// -----
+
+// Attention's head split [0, 2, 1, 3] keeps the last dim: every output row is an input
+// row, so each (batch, head) is one strided DMA in (rows 4 apart) and one out.
+
+// CHECK-LABEL: func.func @heads(
+// CHECK:         tile.view %0 [0, 0] strides [4, 1] : !tile.buffer<128x8xf32, hbm> to !tile.buffer<16x8xf32, hbm>
+// CHECK:         tile.view %1 [0, 0] : !tile.buffer<128x8xf32, hbm> to !tile.buffer<16x8xf32, hbm>
+// CHECK:         tile.view %0 [1, 0] strides [4, 1] : !tile.buffer<128x8xf32, hbm> to !tile.buffer<16x8xf32, hbm>
+// CHECK:         tile.view %1 [16, 0] : !tile.buffer<128x8xf32, hbm> to !tile.buffer<16x8xf32, hbm>
+// CHECK-NOT:     tile.transpose
+func.func @heads(%x: tensor<2x16x4x8xf32> {graph.name = "x"}) -> (tensor<2x4x16x8xf32> {graph.name = "y"}) {
+  %0 = graph.transpose %x {perm = [0, 2, 1, 3]} : tensor<2x16x4x8xf32> -> tensor<2x4x16x8xf32>
+  func.return %0 : tensor<2x4x16x8xf32>
+}
