@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, ModuleOp, StringAttr, TensorType
+from xdsl.ir import SSAValue
 from xdsl.passes import ModulePass
 
 from trnc.dialects import tile
@@ -72,6 +73,8 @@ class CompiledModel:
     report: dict[str, Any] = field(default_factory=dict)
     dtypes: dict[str, np.dtype[Any]] = field(default_factory=dict)
     """numpy dtype of each input and output"""
+    index_bounds: dict[str, int] = field(default_factory=dict)
+    """Per integer input that indexes a gather: the indexed dim's size (`index_bounds`)."""
     last_report: Any = None
     """The simulator's `Report` of the last `run`."""
     _last_result: Any = None
@@ -273,6 +276,7 @@ def compile(
         module = result.module
         weights_dir = Path(tmp)
     texts = {"graph": module_text(module)}
+    bounds = index_bounds(module)
     ctx = Context()
     from trnc.passes.graph_fold_weights import GraphFoldWeightsPass
 
@@ -338,7 +342,36 @@ def compile(
         names["dtypes"],
     )
     compiled._workdir = workdir  # the weights files `ir("graph")` names; removed with it
+    compiled.index_bounds = bounds
     return compiled
+
+
+def index_bounds(module: ModuleOp) -> dict[str, int]:
+    """Per integer graph input that is (through reshapes and casts) the indices of a
+    gather: the size of the smallest dim it indexes, so random inputs can be valid ids."""
+    from trnc.dialects import graph as g
+
+    bounds: dict[str, int] = {}
+    for function in module.ops:
+        if not isinstance(function, func.FuncOp) or function.is_declaration:
+            continue
+        attrs = function.arg_attrs.data if function.arg_attrs is not None else ()
+        for i, arg in enumerate(function.body.block.args):
+            name = attrs[i].data.get("graph.name") if i < len(attrs) else None
+            if not isinstance(name, StringAttr):
+                continue
+            stack: list[SSAValue] = [arg]
+            while stack:
+                for use in stack.pop().uses:
+                    user = use.operation
+                    if isinstance(user, g.GatherOp) and use.index == 1:
+                        data = user.data.type
+                        assert isinstance(data, TensorType)
+                        size = data.get_shape()[user.axis.value.data]
+                        bounds[name.data] = min(size, bounds.get(name.data, size))
+                    elif isinstance(user, g.ReshapeOp | g.CastOp):
+                        stack.append(user.results[0])
+    return bounds
 
 
 def _names(function: func.FuncOp) -> dict[str, Any]:

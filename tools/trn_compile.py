@@ -6,8 +6,9 @@
 
 Prints the IR of the `--emit` level (default `isa`) to stdout or `-o` (with `-o` and the
 isa level, the weights go to `<out>.weights.npz`, named by the program, so `trn-run out.mlir`
-runs it). `--run` simulates the program (inputs from `--inputs`, else seeded random data)
-and prints the outputs, the simulated time and the engine utilisation. `--check` also runs
+runs it). `--run` simulates the program (inputs from `--inputs`, else seeded random data:
+floats in [-1, 1), integers that index a gather in [0, the indexed dim), other integers in
+0..9) and prints the outputs, the simulated time and the engine utilisation. `--check` also runs
 onnxruntime on the same inputs and prints, per output, the max absolute and relative error;
 the exit code is 1 when an output is over the tolerance of its dtype (`TOLERANCE`).
 Every user error is `trn-compile: error: ...` (or a located compile error) and exit code 1.
@@ -74,7 +75,11 @@ def _inputs(args: argparse.Namespace, model: Any) -> dict[str, np.ndarray]:
             feeds[name] = given[name]
             continue
         dtype = model.dtypes[name]
-        feeds[name] = random_input(shape, dtype, rng)
+        bound = model.index_bounds.get(name)
+        if bound is not None:  # gather indices: valid ids of the table they index
+            feeds[name] = rng.integers(0, bound, size=shape).astype(dtype)
+        else:
+            feeds[name] = random_input(shape, dtype, rng)
     unknown = sorted(set(given) - set(model.input_names))
     if unknown:
         raise _Fail(
