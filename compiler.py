@@ -8,8 +8,9 @@ simulator runs, with the IR of every level and a compile report.
 
 Stages (each timed in `report["compile_seconds"]`): import (ONNX only), graph-decompose,
 graph-canonicalize, graph-fold-weights (into the compile's working directory, removed
-with the `CompiledModel`), graph-canonicalize again, graph-to-tile{dtype}, tile-allocate,
-tile-to-isa, isa-insert-sync.
+with the `CompiledModel`), graph-canonicalize again, graph-to-tile{dtype}, `weights`,
+tile-allocate, tile-to-isa, isa-insert-sync, `verify` (the whole program once more);
+`total` also counts the snapshots of the graph and tile modules that `ir` prints on demand.
 Weights (graph.weight / graph.constant tensors that reach the tile level) are read once,
 after graph-to-tile, and given to the simulator with the inputs.
 """
@@ -71,6 +72,8 @@ class CompiledModel:
     shapes: dict[str, tuple[int, ...]]
     texts: dict[str, str]
     report: dict[str, Any] = field(default_factory=dict)
+    levels: dict[str, ModuleOp] = field(default_factory=dict)
+    """The module at each level (snapshots of `graph` and `tile`), printed by `ir`."""
     dtypes: dict[str, np.dtype[Any]] = field(default_factory=dict)
     """numpy dtype of each input and output"""
     index_bounds: dict[str, int] = field(default_factory=dict)
@@ -81,9 +84,11 @@ class CompiledModel:
     _workdir: Any = None
 
     def ir(self, level: str) -> str:
-        """The text of the `graph`, `tile` or `isa` module."""
-        if level not in self.texts:
+        """The text of the `graph`, `tile` or `isa` module (printed on first request)."""
+        if level not in LEVELS:
             raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+        if level not in self.texts:
+            self.texts[level] = module_text(self.levels[level])
         return self.texts[level]
 
     def run(
@@ -275,7 +280,7 @@ def compile(
         seconds["import"] = time.perf_counter() - t0
         module = result.module
         weights_dir = Path(tmp)
-    texts = {"graph": module_text(module)}
+    levels = {"graph": module.clone()}
     bounds = index_bounds(module)
     ctx = Context()
     from trnc.passes.graph_fold_weights import GraphFoldWeightsPass
@@ -299,7 +304,9 @@ def compile(
     if len(functions) != 1:
         raise CompileError(f"expected one function after lowering, found {len(functions)}")
     tile_function = functions[0]
+    t0 = time.perf_counter()
     weights = _weights(tile_function, weights_dir)
+    seconds["weights"] = time.perf_counter() - t0
     names = _names(tile_function)
     t0 = time.perf_counter()
     try:  # the tile-allocate pass, keeping its report (the memory peaks)
@@ -307,7 +314,7 @@ def compile(
     except Exception as error:
         raise _located(error, TileAllocate()) from None
     seconds[TileAllocate.name] = time.perf_counter() - t0
-    texts["tile"] = module_text(module)
+    levels["tile"] = module.clone()
     stats = _tile_stats(module, placement)
     for stage in (TileToIsa(), IsaInsertSync()):
         t0 = time.perf_counter()
@@ -316,13 +323,15 @@ def compile(
         except Exception as error:
             raise _located(error, stage) from None
         seconds[stage.name] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     problems = verify_ops(module)
+    seconds["verify"] = time.perf_counter() - t0
     if problems:
         raise CompileError(
             "internal error: the compiled program does not verify: "
             + "; ".join(p.format("<compiled>") for p in problems[:3])
         )
-    texts["isa"] = module_text(module)
+    levels["isa"] = module
     seconds["total"] = time.perf_counter() - start
     report: dict[str, Any] = {
         "dtype": dtype,
@@ -331,19 +340,19 @@ def compile(
         **stats,
         "spill_bytes": 0,
     }
-    compiled = CompiledModel(
+    return CompiledModel(
         module,
         weights,
         names["input"],
         names["output"],
         names["shapes"],
-        texts,
-        report,
-        names["dtypes"],
+        texts={},
+        report=report,
+        levels=levels,
+        dtypes=names["dtypes"],
+        index_bounds=bounds,
+        _workdir=workdir,  # the weights files `ir("graph")` names; removed with it
     )
-    compiled._workdir = workdir  # the weights files `ir("graph")` names; removed with it
-    compiled.index_bounds = bounds
-    return compiled
 
 
 def index_bounds(module: ModuleOp) -> dict[str, int]:

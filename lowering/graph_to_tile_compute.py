@@ -17,7 +17,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from trnc.dialects import graph as g
 from trnc.dialects import tile
 from trnc.dialects.graph.base import get_ints
-from trnc.dialects.isa_common import ActivationFunc, AluOp
+from trnc.dialects.isa_common import ActivationFunc, AluOp, byte_size
 from trnc.lowering.tile_builder import (
     FREE_ELEMS,
     REDUCE_CHUNK,
@@ -61,6 +61,10 @@ ALU: dict[type[Operation], AluOp] = {
 }
 """Binary graph ops that are one VectorE ALU instruction (comparisons write 1.0 or 0.0,
 the on-chip form of a boolean)."""
+
+STATIONARY_BUDGET = 64 * 1024
+"""Bytes per partition a matmul may keep of x^T's K blocks in SBUF (of the 180 KiB budget,
+trn1.md A.1) before it transposes them again for each block of output columns."""
 
 _MIRRORED = {AluOp.LT: AluOp.GT, AluOp.GT: AluOp.LT, AluOp.LE: AluOp.GE, AluOp.GE: AluOp.LE}
 """`c op x` as `x op' c` for the comparisons."""
@@ -341,8 +345,12 @@ class Compute:
         part, moving = TRN1.partitions, TRN1.matmul_max_moving_free
         for m0 in range(0, m, part):
             mt = min(part, m - m0)
-            stationary: list[tuple[SSAValue, int, int]] = []
-            for k0 in range(0, k, part):
+            # x^T's K blocks ([kt, mt] each) stay in SBUF for every N block while they fit
+            # the budget; past it (K beyond 16k for 128 fp32 rows) they are transposed
+            # again for each N block instead.
+            keep = -(-k // part) * mt * byte_size(element) <= STATIONARY_BUDGET
+
+            def transposed(k0: int, mt: int = mt, m0: int = m0) -> SSAValue:
                 kt = min(part, k - k0)
                 xs = b.load(x, x0 + m0, k0, (mt, kt))
                 xt_psum = b.alloc(psum((kt, mt)))
@@ -350,11 +358,16 @@ class Compute:
                 xt = b.alloc(sbuf((kt, mt), element))
                 b.add(tile.CopyOp(xt_psum, xt, Engine.VECTOR))
                 b.free(xs, xt_psum)
-                stationary.append((xt, k0, kt))
+                return xt
+
+            blocks = range(0, k, part)
+            kept = [transposed(k0) for k0 in blocks] if keep else []
             for n0 in range(0, n, moving):
                 nt = min(moving, n - n0)
                 acc = b.alloc(psum((mt, nt)))
-                for i, (xt, k0, kt) in enumerate(stationary):
+                for i, k0 in enumerate(blocks):
+                    kt = min(part, k - k0)
+                    xt = kept[i] if keep else transposed(k0)
                     ws = b.load(w, w0 + k0, n0, (kt, nt))
                     if cast:
                         wc = b.alloc(sbuf((kt, nt), element))
@@ -363,8 +376,10 @@ class Compute:
                         ws = wc
                     b.add(tile.MatmulOp(xt, ws, acc, accumulate=i > 0))
                     b.free(ws)
+                    if not keep:
+                        b.free(xt)
                 ys = b.alloc(sbuf((mt, nt), lhs_t.get_element_type()))
                 b.add(tile.CopyOp(acc, ys, Engine.VECTOR))
                 b.store(ys, out, o0 + m0, n0)
                 b.free(acc, ys)
-            b.free(*(xt for xt, _, _ in stationary))
+            b.free(*kept)

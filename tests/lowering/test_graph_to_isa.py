@@ -371,3 +371,17 @@ func.func @main(%q: tensor<2x3x130x16xf32> {graph.name = "q"},
     scale = float(np.abs(expected["s"]).max())
     tolerance = 1e-5 if dtype == "fp32" else 2e-2
     assert float(np.abs(got["s"] - expected["s"]).max()) <= tolerance * scale
+
+
+def test_matmul_with_a_k_too_large_to_keep_x_transposed_fits() -> None:
+    """K = 49152 in fp32 with 128 rows: x^T's K blocks (192 KiB per partition) exceed the
+    SBUF budget, so they are transposed again per output block rather than kept."""
+    m, k, n = 128, 49152, 8
+    rng = np.random.default_rng(8)
+    inputs = {
+        "x": rng.standard_normal((m, k)).astype(np.float32),
+        "w": rng.standard_normal((k, n)).astype(np.float32),
+        "b": np.zeros((m, n), np.float32),
+    }
+    expected, got = _compile_and_run(_matmul_text(m, k, n), inputs, "fp32")
+    np.testing.assert_allclose(got["y"], expected["y"], rtol=1e-4, atol=1e-4)
