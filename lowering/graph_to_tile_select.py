@@ -12,7 +12,8 @@ function lowerer.
 * `gather` with indices known only at run time, along axis 0 (embeddings): a one-hot
   matmul. Per block of up to 128 indices, the indices (negative ones wrapped) are spread
   to the partitions with a K=1 matmul by ones; per 128-row block of the table, VectorE
-  compares them with that block's row numbers (one GpSimdE iota holds every block's) into
+  compares them with that block's row numbers (GpSimdE iota: one for every block of a
+  table up to 262,144 rows, else one per block) into
   a one-hot `[rows, indices]` tile, and TensorE multiplies it by the table block,
   accumulating over the blocks in PSUM. Exact for finite table values in fp32 (one product
   by 1.0 plus zeros); with `dtype=bf16` a float table is rounded to bf16 like any matmul
@@ -46,6 +47,9 @@ from trnc.machine import TRN1, Engine
 
 PREDICATE = IntegerType(8, Signedness.UNSIGNED)
 """The element type of a predicated copy's predicate tile (trn1.md B.3: ui8/16/32)."""
+_IOTA_BLOCKS = 2048
+"""Tables of up to this many 128-row blocks get every block's row numbers from one iota
+(8 KiB per partition); larger ones get one small iota per block."""
 _GATHER_BANKS = 4
 """PSUM banks of table columns one pass of the one-hot gather accumulates at once."""
 
@@ -228,8 +232,10 @@ class Selection:
         part, moving = TRN1.partitions, TRN1.matmul_max_moving_free
         blocks = -(-vocab // part)
         spread = min(part, vocab)
-        rows = b.alloc(sbuf((spread, blocks), Float32Type()))
-        b.add(tile.IotaOp(rows, [(part, blocks)], base=0, channel_multiplier=1))
+        shared = blocks <= _IOTA_BLOCKS
+        if shared:  # every block's row numbers, from one iota
+            rows = b.alloc(sbuf((spread, blocks), Float32Type()))
+            b.add(tile.IotaOp(rows, [(part, blocks)], base=0, channel_multiplier=1))
         ones = b.alloc(sbuf((1, part), Float32Type()))
         b.add(tile.MemsetOp(ones, 1.0))
         chunks = [(c0, min(moving, width - c0)) for c0 in range(0, width, moving)]
@@ -251,14 +257,15 @@ class Selection:
                     v0 = block * part
                     vt = min(part, vocab - v0)
                     hot = b.alloc(sbuf((vt, nt), element))
-                    b.add(
-                        tile.TensorScalarOp(
-                            AluOp.EQ,
-                            b.view(spread_ids, (0, 0), (vt, nt)),
-                            b.view(rows, (0, block), (vt, 1)),
-                            hot,
-                        )
-                    )
+                    if shared:
+                        numbers = b.view(rows, (0, block), (vt, 1))
+                    else:
+                        numbers = b.alloc(sbuf((vt, 1), Float32Type()))
+                        b.add(tile.IotaOp(numbers, [(1, 1)], base=v0, channel_multiplier=1))
+                    spread_v = b.view(spread_ids, (0, 0), (vt, nt))
+                    b.add(tile.TensorScalarOp(AluOp.EQ, spread_v, numbers, hot))
+                    if not shared:
+                        b.free(numbers)
                     for (c0, dc), acc in zip(group, accs, strict=True):
                         piece = b.load(table, v0, c0, (vt, dc))
                         if element != onchip(stored):
@@ -275,4 +282,6 @@ class Selection:
                     b.store(out, dst, n0, c0)
                     b.free(acc, out)
             b.free(spread_ids)
-        b.free(rows, ones)
+        b.free(ones)
+        if shared:
+            b.free(rows)

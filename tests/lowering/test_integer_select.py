@@ -170,3 +170,22 @@ func.func @main(%m: tensor<32x1xi1> {graph.name = "m"}, %i: tensor<2x16xi64> {gr
     inputs = {"m": rng.random((32, 1)) < 0.5, "i": rng.integers(0, 32, (2, 16)).astype(np.int64)}
     expected, got = _both(text, inputs, dtype="bf16")
     np.testing.assert_array_equal(got["y"], expected["y"])
+
+
+def test_gather_of_a_huge_table_uses_one_iota_per_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `_IOTA_BLOCKS` blocks (262,144 rows) each block gets its own row numbers; the
+    limit is lowered here so a small table takes that path."""
+    from trnc.lowering import graph_to_tile_select
+
+    monkeypatch.setattr(graph_to_tile_select, "_IOTA_BLOCKS", 1)
+    rng = np.random.default_rng(9)
+    inputs = {
+        "ids": rng.integers(-300, 300, (2, 16)).astype(np.int64),
+        "table": rng.standard_normal((300, 64)).astype(np.float32),
+    }
+    text = _embed(2, 16, 300, 64)
+    compiled = trnc.compile(parse_source(text, "test.mlir"), dtype="fp32")
+    assert compiled.ir("tile").count("tile.iota") == 3
+    expected = run_graph(parse_source(text, "test.mlir"), inputs).outputs
+    got = compiled.run(inputs)
+    np.testing.assert_array_equal(got["rows"], expected["rows"])
