@@ -89,6 +89,10 @@ def lifetimes(function: func.FuncOp) -> dict[Memory, list[_Interval]]:
     return out
 
 
+_BUCKET = 256
+"""Program positions per time bucket of `place`'s index of placed intervals."""
+
+
 def _capacity(memory: Memory) -> int:
     if memory is Memory.PSUM:
         return TRN1.psum_bytes_per_partition
@@ -98,21 +102,34 @@ def _capacity(memory: Memory) -> int:
 def place(intervals: list[_Interval], memory: Memory) -> int:
     """Greedy-by-size placement; returns the peak bytes per partition."""
     placed: list[_Interval] = []
+    # Placed intervals by time bucket, so a query meets only those near its lifetime.
+    buckets: dict[int, list[_Interval]] = {}
+
+    def add(iv: _Interval) -> None:
+        placed.append(iv)
+        for k in range(iv.start // _BUCKET, iv.end // _BUCKET + 1):
+            buckets.setdefault(k, []).append(iv)
+
+    def overlapping(iv: _Interval) -> list[_Interval]:
+        seen: dict[int, _Interval] = {}
+        for k in range(iv.start // _BUCKET, iv.end // _BUCKET + 1):
+            for p in buckets.get(k, ()):
+                if p.start <= iv.end and iv.start <= p.end:
+                    seen[id(p)] = p
+        return list(seen.values())
+
     for iv in intervals:
         if iv.op.address is not None:
             iv.offset = iv.op.address.value.data
-            placed.append(iv)
+            add(iv)
     todo = sorted(
         (iv for iv in intervals if iv.offset is None), key=lambda iv: (-iv.size, iv.start)
     )
     capacity = _capacity(memory)
     align = TRN1.psum_alignment if memory is Memory.PSUM else max(1, TRN1.sbuf_alignment)
     for iv in todo:
-        busy = sorted(
-            (p.offset, p.offset + p.size)
-            for p in placed
-            if p.offset is not None and p.start <= iv.end and iv.start <= p.end
-        )
+        near = overlapping(iv)
+        busy = sorted((p.offset, p.offset + p.size) for p in near if p.offset is not None)
         offset = 0
         for lo, hi in busy:
             if offset + iv.size <= lo:
@@ -126,7 +143,7 @@ def place(intervals: list[_Interval], memory: Memory) -> int:
                 else:
                     offset = -(-offset // align) * align
         if offset + iv.size > capacity:
-            live = sum(p.size for p in placed if p.start <= iv.end and iv.start <= p.end)
+            live = sum(p.size for p in near)
             raise LoweringError(
                 f"tile-allocate: {memory.value} working set does not fit: this "
                 f"{iv.size}-byte buffer needs room beside {live} bytes per partition already "
@@ -134,7 +151,7 @@ def place(intervals: list[_Interval], memory: Memory) -> int:
                 iv.op,
             )
         iv.offset = offset
-        placed.append(iv)
+        add(iv)
     return max((p.offset + p.size for p in placed if p.offset is not None), default=0)
 
 
