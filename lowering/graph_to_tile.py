@@ -58,16 +58,18 @@ from trnc.lowering.graph_to_tile_compute import ACTIVATIONS, ALU, Compute, scala
 from trnc.lowering.graph_to_tile_movement import DataMovement
 from trnc.lowering.graph_to_tile_select import Selection
 from trnc.lowering.tile_builder import TileBuilder, flat2d, hbm, storage
-from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR, LoweringError
+from trnc.lowering.tile_to_isa import (
+    ELEMENT_ATTR,
+    NAME_ATTR,
+    ROLE_ATTR,
+    SHAPE_ATTR,
+    VALUE_ATTR,
+    WEIGHT_FILE_ATTR,
+    WEIGHT_OFFSET_ATTR,
+    LoweringError,
+)
 
-WEIGHT_FILE_ATTR = "tile.weight_file"
-WEIGHT_OFFSET_ATTR = "tile.weight_offset"
-VALUE_ATTR = "tile.value"
-"""Argument attributes saying where a weight argument's data comes from: a raw weights
-file and byte offset (from `graph.weight`), or an inline value (from `graph.constant`)."""
-ELEMENT_ATTR = "tile.tensor_element"
-"""Argument attribute: the graph element type of a tensor whose HBM buffer holds another
-(`tile_builder.storage`: int64 as i32, bool as ui8, integer intermediates as f32)."""
+
 
 
 def _weight_source(op: g.WeightOp | g.ConstantOp) -> dict[str, Attribute]:

@@ -63,6 +63,18 @@ SHAPE_ATTR = "tile.tensor_shape"
 """Argument attribute: the shape the HBM tensor has in the tensor table (same element
 count and bytes as the buffer; a graph tensor keeps its shape through the lowering)."""
 NAME_ATTR = "graph.name"
+WEIGHT_FILE_ATTR = "tile.weight_file"
+WEIGHT_OFFSET_ATTR = "tile.weight_offset"
+VALUE_ATTR = "tile.value"
+"""Argument attributes saying where a weight argument's data comes from: a raw weights
+file and byte offset (from `graph.weight`), or an inline value (from `graph.constant`)."""
+ELEMENT_ATTR = "tile.tensor_element"
+"""Argument attribute: the graph element type of a tensor whose HBM buffer holds another
+(`tile_builder.storage`: int64 as i32, bool as ui8, integer intermediates as f32)."""
+SOURCE_ATTRS = (WEIGHT_FILE_ATTR, WEIGHT_OFFSET_ATTR, VALUE_ATTR, ELEMENT_ATTR)
+"""Argument attributes that `tile-to-isa` copies onto the `trn_isa.hbm_tensor` of the
+argument, so the simulator can load a weight's data from where the graph kept it."""
+
 
 
 class LoweringError(DiagnosticException):
@@ -296,7 +308,11 @@ class _Lowerer:
                         self.function,
                     )
             tensor_type = TensorType(buf.element_type, table_shape)
-            rows.append(isa.HbmTensorOp(name, tensor_type, address, role))
+            row = isa.HbmTensorOp(name, tensor_type, address, role)
+            for key in SOURCE_ATTRS:
+                if key in attrs:
+                    row.attributes[key] = attrs[key]
+            rows.append(row)
             self.places[arg] = Place(
                 Memory.HBM, 0, address, shape, _row_major(shape), None, (), buf.element_type
             )

@@ -23,7 +23,7 @@ import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
 from trnc.simulator.errors import SimulationError
-from trnc.simulator.program import Program, decode
+from trnc.simulator.program import Program, Tensor, decode
 from trnc.simulator.report import Report, build_report
 
 
@@ -52,6 +52,29 @@ def random_input(shape: tuple[int, ...], dtype: np.dtype, rng: np.random.Generat
     values *= 2.0
     values -= 1.0
     return values.astype(dtype, copy=False)
+
+
+def _stored_weight(tensor: Tensor, weights_dir: Path | None, notes: list[str]) -> Any:
+    """A weight's data from the source its `hbm_tensor` names (an inline value, or bytes of
+    a raw weights file relative to `weights_dir`), or None (with a note if it is missing)."""
+    dtype = tensor.source_dtype if tensor.source_dtype is not None else tensor.np_dtype
+    if tensor.value is not None:
+        return np.broadcast_to(np.asarray(tensor.value, dtype), tensor.shape)
+    if tensor.weight_file is None:
+        return None
+    if weights_dir is None:
+        notes.append(f"weight '{tensor.name}': no directory to find {tensor.weight_file} in")
+        return None
+    path = weights_dir / tensor.weight_file
+    count = int(np.prod(tensor.shape))
+    try:
+        data = np.fromfile(path, dtype=dtype, count=count, offset=tensor.weight_offset)
+    except OSError:
+        data = np.empty(0, dtype)
+    if data.size != count:
+        notes.append(f"weight '{tensor.name}': {count} elements not found in '{path}'")
+        return None
+    return data.reshape(tensor.shape)
 
 
 def prepare_inputs(
@@ -85,6 +108,8 @@ def prepare_inputs(
         if tensor.role not in ("input", "weight"):
             continue
         given = inputs.get(tensor.name, weights.get(tensor.name))
+        if given is None:
+            given = _stored_weight(tensor, weights_dir, notes)
         if given is None:
             data[tensor.name] = random_input(tensor.shape, tensor.np_dtype, rng)
             random_names.append(tensor.name)

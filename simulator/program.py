@@ -143,6 +143,34 @@ class Tensor:
     nbytes: int
     role: str
     """"input", "output", "weight" or "scratch"."""
+    weight_file: str | None = None
+    """A weight's data: raw bytes in this file (relative to the program's directory) ..."""
+    weight_offset: int = 0
+    """... at this byte offset, ..."""
+    value: np.ndarray[Any, Any] | None = None
+    """... or this inline value; either in `source_dtype` (the graph's element type, which
+    the HBM tensor may narrow, e.g. int64 to i32) when given, else in `np_dtype`."""
+    source_dtype: np.dtype[Any] | None = None
+
+
+def _weight_source(attributes: dict[str, Attribute]) -> dict[str, Any]:
+    """The `Tensor` fields of a weight's data source (`tile-to-isa` copies the tile
+    argument's `tile.weight_file`/`tile.weight_offset`/`tile.value`/`tile.tensor_element`
+    onto the `hbm_tensor`)."""
+    from trnc.interpreters.numpy_types import dense_to_numpy, numpy_dtype
+
+    fields: dict[str, Any] = {}
+    file, offset = attributes.get("tile.weight_file"), attributes.get("tile.weight_offset")
+    if isinstance(file, StringAttr) and isinstance(offset, IntegerAttr):
+        fields["weight_file"] = file.data
+        fields["weight_offset"] = int(offset.value.data)
+    value = attributes.get("tile.value")
+    if value is not None:
+        fields["value"] = dense_to_numpy(value)
+    element = attributes.get("tile.tensor_element")
+    if element is not None:
+        fields["source_dtype"] = numpy_dtype(element)
+    return fields
 
 
 @dataclass
@@ -237,6 +265,7 @@ def decode(program: ProgramOp | ModuleOp, machine: MachineModel = TRN1) -> Progr
             address=int(t.address.value.data),
             nbytes=t.size_bytes,
             role=str(t.role.data.value),
+            **_weight_source(t.attributes),
         )
         for t in program.hbm_tensors()
     ]
