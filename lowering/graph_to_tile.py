@@ -70,8 +70,6 @@ from trnc.lowering.tile_to_isa import (
 )
 
 
-
-
 def _weight_source(op: g.WeightOp | g.ConstantOp) -> dict[str, Attribute]:
     if isinstance(op, g.WeightOp):
         return {WEIGHT_FILE_ATTR: op.file, WEIGHT_OFFSET_ATTR: op.offset}

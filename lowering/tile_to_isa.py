@@ -76,7 +76,6 @@ SOURCE_ATTRS = (WEIGHT_FILE_ATTR, WEIGHT_OFFSET_ATTR, VALUE_ATTR, ELEMENT_ATTR)
 argument, so the simulator can load a weight's data from where the graph kept it."""
 
 
-
 class LoweringError(DiagnosticException):
     """An op tile-to-isa cannot lower; located at `op`."""
 
