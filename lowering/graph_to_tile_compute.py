@@ -4,8 +4,11 @@ reductions over trailing axes and matmuls. A mixin of the function lowerer."""
 from __future__ import annotations
 
 from math import prod
+from typing import TYPE_CHECKING
 
+import numpy as np
 from xdsl.dialects.builtin import (
+    AnyFloat,
     BFloat16Type,
     DenseIntOrFPElementsAttr,
     Float32Type,
@@ -24,10 +27,10 @@ from trnc.lowering.tile_builder import (
     TileBuilder,
     broadcast_kind,
     coalesce,
-    flat2d,
     onchip,
     psum,
     sbuf,
+    spread2d,
     tiles,
 )
 from trnc.lowering.tile_to_isa import LoweringError
@@ -100,9 +103,26 @@ class Compute:
     def _shape(self, value: SSAValue) -> tuple[int, int]:
         raise NotImplementedError
 
+    if TYPE_CHECKING:  # provided by the host class and `DataMovement`
+
+        def temporary(
+            self, shape: tuple[int, ...], element: Attribute, owner: Operation
+        ) -> SSAValue: ...
+
+        def permute(
+            self,
+            src: SSAValue,
+            shape: tuple[int, ...],
+            perm: list[int],
+            dst: SSAValue,
+            owner: Operation,
+            b: TileBuilder,
+        ) -> None: ...
+
     def unary(self, op: Operation, b: TileBuilder) -> None:
-        src, dst = self.buffers[op.operands[0]], self.buffers[op.results[0]]
-        rows, cols = self._shape(op.results[0])
+        rows, cols = spread2d(_shape_of(op.results[0]))
+        src = b.reinterpret(self.buffers[op.operands[0]], (rows, cols))
+        dst = b.reinterpret(self.buffers[op.results[0]], (rows, cols))
         out_t = op.results[0].type
         assert isinstance(out_t, TensorType)
         element = out_t.get_element_type()
@@ -148,6 +168,9 @@ class Compute:
             out2 = pad + tuple(tail_out)
             ops2 = [pad + tuple(t) for t in tails]
             kinds = [broadcast_kind(m, out2) for m in ops2]
+            if kinds == ["full", "full"] and len(merged_out) <= 1:  # plain elementwise
+                out2 = spread2d(_shape_of(op.results[0]))
+                ops2 = [out2, out2]
         if None in kinds or kinds == ["row", "row"] or kinds == ["col", "col"]:
             raise LoweringError(
                 "graph-to-tile: this broadcast is not lowered yet (operands "
@@ -248,8 +271,9 @@ class Compute:
         """`x op c` (or `c op x`) with a compile-time scalar `c`: one VectorE tensor_scalar
         (two for `c - x` and `c / x`)."""
         alu = ALU[type(op)]
-        src, dst = self.buffers[x_v], self.buffers[op.results[0]]
-        rows, cols = self._shape(op.results[0])
+        rows, cols = spread2d(_shape_of(op.results[0]))
+        src = b.reinterpret(self.buffers[x_v], (rows, cols))
+        dst = b.reinterpret(self.buffers[op.results[0]], (rows, cols))
         out_t = op.results[0].type
         assert isinstance(out_t, TensorType)
         element = onchip(out_t.get_element_type())
@@ -270,20 +294,31 @@ class Compute:
         axes = sorted({a % len(shape) for a in get_ints(op.axes)}) if shape else []
         if not axes:  # ONNX: no axes means every axis
             axes = list(range(len(shape)))
-        if axes != list(range(len(shape) - len(axes), len(shape))):
+        element = in_t.get_element_type()
+        exact_on_integers = isinstance(op, g.ReduceMaxOp)
+        if not isinstance(element, Float32Type) and (
+            isinstance(element, AnyFloat) or not exact_on_integers
+        ):
             raise LoweringError(
-                f"graph-to-tile: reductions over non-trailing axes {axes} of {list(shape)} "
-                "are not lowered yet",
+                f"graph-to-tile: {op.name} is lowered for f32 (and max for integers and "
+                f"booleans), not {element}",
                 op,
             )
-        if not isinstance(in_t.get_element_type(), Float32Type):
-            raise LoweringError("graph-to-tile: reductions are lowered for f32 only", op)
+        source = self.buffers[op.input]
+        if axes != list(range(len(shape) - len(axes), len(shape))):
+            # the reduced axes moved last (kept axes keep their order), then reduced there
+            perm = [d for d in range(len(shape)) if d not in axes] + axes
+            permuted = tuple(shape[d] for d in perm)
+            moved = self.temporary(permuted, element, op)
+            self.permute(source, shape, perm, moved, op, b)
+            source, shape = moved, permuted
+            axes = list(range(len(shape) - len(axes), len(shape)))
         n = prod(shape[len(shape) - len(axes) :]) if axes else 1
         rows = prod(shape) // n if n else 0
-        src = b.reinterpret(self.buffers[op.input], (rows, n))
+        src = b.reinterpret(source, (rows, n))
         dst = b.reinterpret(self.buffers[op.results[0]], (rows, 1))
         alu = AluOp.MAX if isinstance(op, g.ReduceMaxOp) else AluOp.ADD
-        element = in_t.get_element_type()
+        element = onchip(element)
         for r0 in range(0, rows, TRN1.partitions):
             p = min(TRN1.partitions, rows - r0)
             acc = b.alloc(sbuf((p, 1), element))
@@ -302,29 +337,39 @@ class Compute:
             b.free(acc)
 
     def matmul(self, op: g.MatmulOp, b: TileBuilder) -> None:
-        """`[..., M, K] @ [K, N]` (batch folded into M) or `[B..., M, K] @ [B..., K, N]`
-        with the same batch dims (one 2-D matmul per batch index)."""
+        """`[..., M, K] @ [K, N]` (batch folded into M), or batched `[A..., M, K] @
+        [B..., K, N]` with numpy's broadcasting of the batch dims (one 2-D matmul per
+        batch index of the result); a 1-D operand is a single row (`[K]` on the left) or
+        column (`[K]` on the right), its dim dropped from the result as in numpy."""
         lhs_t, rhs_t = op.lhs.type, op.rhs.type
         assert isinstance(lhs_t, TensorType) and isinstance(rhs_t, TensorType)
         ls, rs = tuple(lhs_t.get_shape()), tuple(rhs_t.get_shape())
-        if len(ls) < 2 or len(rs) < 2 or (len(rs) > 2 and ls[:-2] != rs[:-2]):
-            raise LoweringError(
-                "graph-to-tile: matmul is lowered for [..., M, K] @ [K, N] and for equal batch "
-                "dims on both sides; broadcast batches and vectors are not lowered yet",
-                op,
-            )
+        if len(ls) == 1:
+            ls = (1, *ls)
+        if len(rs) == 1:
+            rs = (*rs, 1)
         element = lhs_t.get_element_type()
         if self.dtype == "bf16" and isinstance(element, Float32Type):
             element = BFloat16Type()  # matmul inputs in bf16, accumulation in fp32 PSUM
-        x, w, out = self.buffers[op.lhs], self.buffers[op.rhs], self.buffers[op.result]
-        if len(rs) == 2:
-            m, k = flat2d(ls)
-            self._matmul_2d(x, w, out, (m, k, rs[1]), (0, 0, 0), element, lhs_t, b)
-            return
-        batch = prod(ls[:-2])
         m, k, n = ls[-2], ls[-1], rs[-1]
-        for i in range(batch):
-            self._matmul_2d(x, w, out, (m, k, n), (i * m, i * k, i * m), element, lhs_t, b)
+        x = b.reinterpret(self.buffers[op.lhs], (prod(ls[:-1]), k))
+        w = b.reinterpret(self.buffers[op.rhs], (prod(rs[:-1]), n))
+        if len(rs) == 2:
+            out = b.reinterpret(self.buffers[op.result], (prod(ls[:-1]), n))
+            self._matmul_2d(x, w, out, (prod(ls[:-1]), k, n), (0, 0, 0), element, lhs_t, b)
+            return
+        batch = tuple(np.broadcast_shapes(ls[:-2], rs[:-2]))
+        out = b.reinterpret(self.buffers[op.result], (prod(batch) * m, n))
+        lhs_index = np.arange(prod(ls[:-2])).reshape(ls[:-2])
+        rhs_index = np.arange(prod(rs[:-2])).reshape(rs[:-2])
+        pairs = zip(
+            np.broadcast_to(lhs_index, batch).reshape(-1),
+            np.broadcast_to(rhs_index, batch).reshape(-1),
+            strict=True,
+        )
+        for i, (li, ri) in enumerate(pairs):
+            rows = (int(li) * m, int(ri) * k, i * m)
+            self._matmul_2d(x, w, out, (m, k, n), rows, element, lhs_t, b)
 
     def _matmul_2d(
         self,

@@ -48,12 +48,25 @@ class DataMovement:
         assert isinstance(in_t, TensorType)
         shape = tuple(in_t.get_shape())
         perm = list(get_ints(op.perm))
-        n = len(shape)
-        k = next((i for i, p in enumerate(perm) if p != i), n)
-        if k == n:  # the identity
+        if perm == list(range(len(shape))):  # the identity
             self.copy_into(op.input, op.result, b)
             return
         src, dst = self.buffers[op.input], self.buffers[op.result]
+        self.permute(src, shape, perm, dst, op, b)
+
+    def permute(
+        self,
+        src: SSAValue,
+        shape: tuple[int, ...],
+        perm: list[int],
+        dst: SSAValue,
+        owner: Operation,
+        b: TileBuilder,
+    ) -> None:
+        """Write the row-major tensor of `shape` in `src`, permuted by `perm` (not the
+        identity), to `dst` (see `transpose`); a scratch buffer made for it names `owner`."""
+        n = len(shape)
+        k = next(i for i, p in enumerate(perm) if p != i)
         j = perm[k]
         if perm == [*range(k), *range(j, n), *range(k, j)]:
             self._swap_groups(src, shape, k, j, dst, b)
@@ -64,7 +77,8 @@ class DataMovement:
             return
         first = [p for p in perm if p != n - 1] + [n - 1]
         mid_shape = tuple(shape[p] for p in first)
-        mid = self.temporary(mid_shape, in_t.get_element_type(), op)
+        element = src.type.element_type  # type: ignore[attr-defined]
+        mid = self.temporary(mid_shape, element, owner)
         self._permute_rows(src, shape, first, mid, b)
         self._swap_groups(mid, mid_shape, q, n - 1, dst, b)
 

@@ -3,27 +3,30 @@ function lowerer.
 
 * `where(c, x, y)`: per tile, `y` is loaded (or filled), `x` likewise, and one VectorE
   predicated copy writes `x` where `c` is nonzero: a bit-exact select (NaN, infinities
-  and -0.0 included), for any element type. Each operand has the result's shape or one
-  element (a compile-time scalar is a memset; a one-element tensor is spread to the
-  partitions with a K=1 matmul by ones, which turns a -0.0 there into +0.0).
+  and -0.0 included), for any element type. Broadcasts coalesce as in `Compute.binary`
+  (one looped leading group): an operand is the full tile, a column (spread along the
+  free axis by `1 * v`), a row or one value (spread to the partitions by a K=1 matmul by
+  ones, which turns a -0.0 there into +0.0), or a compile-time scalar (a memset).
 * `gather` with compile-time indices (a `graph.constant`): one DMA window per run of
   consecutive indices, along any axis, for any element type; an index out of range is a
   located error, as onnxruntime reports one.
-* `gather` with indices known only at run time, along axis 0 (embeddings): a one-hot
-  matmul. Per block of up to 128 indices, the indices (negative ones wrapped) are spread
-  to the partitions with a K=1 matmul by ones; per 128-row block of the table, VectorE
-  compares them with that block's row numbers (GpSimdE iota: one for every block of a
-  table up to 262,144 rows, else one per block) into
-  a one-hot `[rows, indices]` tile, and TensorE multiplies it by the table block,
-  accumulating over the blocks in PSUM. Exact for finite table values in fp32 (one product
-  by 1.0 plus zeros); with `dtype=bf16` a float table is rounded to bf16 like any matmul
-  input, integer and boolean tables stay fp32. An index outside `[-V, V)` gives a row of
-  zeros (onnxruntime raises an error instead).
+* `gather` with indices known only at run time (embeddings, on axis 0): a one-hot matmul
+  (on another axis: that axis permuted first, and the result's dims back after). Per block
+  of up to 128 indices, the indices (negative ones wrapped) are spread to the partitions
+  with a K=1 matmul by ones; per 128-row block of the table, VectorE compares them with
+  that block's row numbers (GpSimdE iota: one for every block of a table up to 262,144
+  rows, else one per block) into a one-hot `[rows, indices]` tile, and TensorE multiplies
+  it by the table block, accumulating over the blocks in PSUM. Exact for finite table
+  values in fp32 (one product by 1.0 plus zeros); with `dtype=bf16` a float table is
+  rounded to bf16 like any matmul input, integer and boolean tables stay fp32. An index
+  outside `[-V, V)` gives a row of zeros (onnxruntime raises an error instead).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import prod
+from typing import TYPE_CHECKING
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -34,14 +37,24 @@ from xdsl.dialects.builtin import (
     Signedness,
     TensorType,
 )
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 
 from trnc.dialects import graph as g
 from trnc.dialects import tile
 from trnc.dialects.graph.base import get_int
 from trnc.dialects.isa_common import AluOp
 from trnc.lowering.graph_to_tile_compute import scalar_constant
-from trnc.lowering.tile_builder import FREE_ELEMS, TileBuilder, flat2d, onchip, psum, sbuf, tiles
+from trnc.lowering.tile_builder import (
+    FREE_ELEMS,
+    TileBuilder,
+    broadcast_kind,
+    coalesce,
+    onchip,
+    psum,
+    sbuf,
+    spread2d,
+    tiles,
+)
 from trnc.lowering.tile_to_isa import LoweringError
 from trnc.machine import TRN1, Engine
 
@@ -76,6 +89,18 @@ def constant_ints(value: SSAValue) -> np.ndarray | None:
     return np.broadcast_to(values, (count,)) if values.size == 1 else values.reshape(count)
 
 
+@dataclass(frozen=True)
+class _WhereOperand:
+    """How a where operand meets the result's coalesced 2-D blocks: `full`, `col`, `row`,
+    `one` (one value per block) from `buffer` (`block_rows` rows per leading block, 0 when
+    the operand is not repeated per block), or a compile-time `scalar` of `value`."""
+
+    kind: str
+    buffer: SSAValue | None
+    block_rows: int
+    value: float = 0.0
+
+
 class Selection:
     """`where` and `gather`; the host class provides `buffers`, `dtype`, `_copy_window`."""
 
@@ -94,89 +119,134 @@ class Selection:
     ) -> None:
         raise NotImplementedError
 
+    if TYPE_CHECKING:  # provided by the host class and `DataMovement`
+
+        def temporary(
+            self, shape: tuple[int, ...], element: Attribute, owner: Operation
+        ) -> SSAValue: ...
+
+        def permute(
+            self,
+            src: SSAValue,
+            shape: tuple[int, ...],
+            perm: list[int],
+            dst: SSAValue,
+            owner: Operation,
+            b: TileBuilder,
+        ) -> None: ...
+
     # --- where -----------------------------------------------------------------------
 
     def where(self, op: g.WhereOp, b: TileBuilder) -> None:
         out = _shape(op.result)
-        rows, cols = flat2d(out)
-        count = rows * cols
         element = onchip(_element(op.result))
-        sources: list[tuple[str, SSAValue | float]] = []
-        for value in (op.condition, op.x, op.y):
-            n = prod(_shape(value))
+        values = (op.condition, op.x, op.y)
+        merged_out, merged = coalesce(out, [_shape(v) for v in values])
+        if len(merged_out) > 3:
+            raise LoweringError(
+                f"graph-to-tile: where with operands {[str(v.type) for v in values]} is not "
+                "lowered yet (lowered: broadcasts that coalesce to at most three groups of dims)",
+                op,
+            )
+        # Up to one leading group is looped over, as in `Compute.binary`.
+        outer = merged_out[0] if len(merged_out) == 3 else 1
+        tail = merged_out[1:] if len(merged_out) == 3 else merged_out
+        out2 = (1,) * (2 - len(tail)) + tuple(tail)
+        if len(merged_out) <= 1 and all(
+            m == tuple(merged_out) or scalar_constant(v) is not None
+            for v, m in zip(values, merged, strict=True)
+        ):  # plain elementwise: spread over the partitions
+            tail = spread2d(out)
+            merged = [tail if m == tuple(merged_out) else (1, 1) for m in merged]
+            out2 = tail
+        rows, cols = out2
+        sources: list[_WhereOperand] = []
+        for value, shape in zip(values, merged, strict=True):
+            lead = shape[0] if len(merged_out) == 3 else 1
+            shape2 = (1,) * (2 - len(tail)) + tuple(shape[len(shape) - len(tail) :])
             scalar = scalar_constant(value)
-            if scalar is not None and n == 1:
-                sources.append(("scalar", scalar))
-            elif n == count:  # broadcast-compatible with as many elements: the same shape
-                sources.append(("full", b.reinterpret(self.buffers[value], (rows, cols))))
-            elif n == 1:
-                sources.append(("one", b.reinterpret(self.buffers[value], (1, 1))))
-            else:
+            kind = broadcast_kind(shape2, out2)
+            if scalar is not None and prod(_shape(value)) == 1:
+                sources.append(_WhereOperand("scalar", None, 0, scalar))
+                continue
+            if kind is None and shape2 == (1, 1):
+                kind = "one"
+            if kind is None:
                 raise LoweringError(
-                    f"graph-to-tile: where with operands {[str(v.type) for v in op.operands]} "
-                    "is not lowered yet (lowered: each operand of the result's shape or one "
-                    "element)",
+                    f"graph-to-tile: where with operands {[str(v.type) for v in values]} is "
+                    "not lowered yet (an operand broadcast along both dims of a group)",
                     op,
                 )
+            buf = b.reinterpret(self.buffers[value], (lead * shape2[0], shape2[1]))
+            sources.append(_WhereOperand(kind, buf, shape2[0] if lead > 1 else 0))
         cond, x, y = sources
-        dst = b.reinterpret(self.buffers[op.result], (rows, cols))
-        select = cond[0] != "scalar"
+        dst = b.reinterpret(self.buffers[op.result], (outer * rows, cols))
+        select = cond.kind != "scalar"
         if not select:  # decided at compile time
-            chosen = op.x if cond[1] != 0 else op.y
-            y = x if cond[1] != 0 else y
-            if y[0] == "full":
-                self._copy_window(self.buffers[chosen], 0, dst, 0, rows, cols, b)
-                return
+            y = x if cond.value != 0 else y
+        spread = {"row", "one"} & {s.kind for s in (x, y, cond) if select or s is y}
         ones = None
-        if any(kind == "one" for kind, _ in (x, y, cond)):
+        if spread:
             ones = b.alloc(sbuf((1, TRN1.partitions), Float32Type()))
             b.add(tile.MemsetOp(ones, 1.0))
-        for r0, c0, p, f in tiles(rows, cols, FREE_ELEMS):
-            temps: list[SSAValue] = []
-            result = self._where_operand(y, r0, c0, p, f, element, ones, temps, b)
-            if select:
-                on_true = self._where_operand(x, r0, c0, p, f, element, ones, temps, b)
-                pred = self._where_operand(cond, r0, c0, p, f, PREDICATE, ones, temps, b)
-                b.add(tile.CopyPredicatedOp(on_true, pred, result))
-            b.store(result, dst, r0, c0)
-            b.free(*temps)
+        free = TRN1.matmul_max_moving_free if "row" in spread else FREE_ELEMS
+        for block in range(outer):
+            for r0, c0, p, f in tiles(rows, cols, free):
+                temps: list[SSAValue] = []
+                at = (block, r0, c0, p, f)
+                result = self._where_operand(y, at, element, ones, temps, b)
+                if select:
+                    on_true = self._where_operand(x, at, element, ones, temps, b)
+                    pred = self._where_operand(cond, at, PREDICATE, ones, temps, b)
+                    b.add(tile.CopyPredicatedOp(on_true, pred, result))
+                b.store(result, dst, block * rows + r0, c0)
+                b.free(*temps)
         if ones is not None:
             b.free(ones)
 
     def _where_operand(
         self,
-        source: tuple[str, SSAValue | float],
-        r0: int,
-        c0: int,
-        p: int,
-        f: int,
+        source: _WhereOperand,
+        at: tuple[int, int, int, int, int],
         element: Attribute,
         ones: SSAValue | None,
         temps: list[SSAValue],
         b: TileBuilder,
     ) -> SSAValue:
-        """One `[p, f]` SBUF tile of a where operand (appended to `temps`)."""
-        kind, what = source
-        if kind == "full":  # a predicate is loaded as ui8: the DMA converts 1.0 to 1
-            assert isinstance(what, SSAValue)
-            tile_ = b.load(what, r0, c0, (p, f), element=element)
+        """The `[p, f]` SBUF tile at rows `r0`, columns `c0` of leading block `block` of a
+        where operand, in `element` (appended to `temps`)."""
+        block, r0, c0, p, f = at
+        base = block * source.block_rows
+        if source.kind == "full":  # a predicate is loaded as ui8: the DMA converts 1.0 to 1
+            assert source.buffer is not None
+            tile_ = b.load(source.buffer, base + r0, c0, (p, f), element=element)
             temps.append(tile_)
             return tile_
         tile_ = b.alloc(sbuf((p, f), element))
         temps.append(tile_)
-        if kind == "scalar":
-            assert isinstance(what, float)
-            b.add(tile.MemsetOp(tile_, what))
+        if source.kind == "scalar":
+            b.add(tile.MemsetOp(tile_, source.value))
             return tile_
-        assert isinstance(what, SSAValue) and ones is not None
-        one = b.load(what, 0, 0, (1, 1))
-        column = b.alloc(psum((p, 1)))
-        b.add(tile.MatmulOp(b.view(ones, (0, 0), (1, p)), one, column, accumulate=False))
+        assert source.buffer is not None
         wide = b.alloc(sbuf((p, f), onchip(element)))
         b.add(tile.MemsetOp(wide, 1.0))
-        b.add(tile.TensorScalarOp(AluOp.MUL, wide, column, wide))  # 1 * v = v, even -0.0
+        if source.kind == "col":  # one value per row: 1 * v = v, even -0.0
+            column = b.load(source.buffer, base + r0, 0, (p, 1))
+            b.add(tile.TensorScalarOp(AluOp.MUL, wide, column, wide))
+            b.free(column)
+        else:  # a row (or one value) spread to the partitions by a K=1 matmul by ones
+            assert ones is not None
+            width = f if source.kind == "row" else 1
+            row = b.load(source.buffer, base, c0 if source.kind == "row" else 0, (1, width))
+            spread = b.alloc(psum((p, width)))
+            b.add(tile.MatmulOp(b.view(ones, (0, 0), (1, p)), row, spread, accumulate=False))
+            if source.kind == "row":
+                b.add(tile.CopyOp(spread, wide, Engine.VECTOR))
+            else:
+                b.add(tile.TensorScalarOp(AluOp.MUL, wide, spread, wide))
+            b.free(row, spread)
         b.add(tile.CopyOp(wide, tile_, Engine.VECTOR))
-        b.free(one, column, wide)
+        b.free(wide)
         return tile_
 
     # --- gather ----------------------------------------------------------------------
@@ -188,14 +258,22 @@ class Selection:
         if indices is not None:
             self._gather_static(op, data, axis, indices, b)
         elif axis == 0:
-            self._gather_one_hot(op, data, b)
-        else:
-            raise LoweringError(
-                f"graph-to-tile: gather along axis {axis} with indices known only at run time "
-                "is not lowered yet (lowered: any axis with constant indices, axis 0 with "
-                "run-time indices)",
-                op,
-            )
+            self._gather_one_hot(self.buffers[op.data], data, op, self.buffers[op.result], b)
+        else:  # the axis moved first, gathered there, the result's dims moved back
+            element = _element(op.data)
+            moved_shape = (data[axis], *data[:axis], *data[axis + 1 :])
+            moved = self.temporary(moved_shape, element, op)
+            perm = [axis, *range(axis), *range(axis + 1, len(data))]
+            self.permute(self.buffers[op.data], data, perm, moved, op, b)
+            ni = len(_shape(op.indices))
+            if ni == 0:  # one index: the result has the data's order already
+                self._gather_one_hot(moved, moved_shape, op, self.buffers[op.result], b)
+                return
+            picked_shape = (*_shape(op.indices), *moved_shape[1:])
+            picked = self.temporary(picked_shape, element, op)
+            self._gather_one_hot(moved, moved_shape, op, picked, b)
+            back = [*range(ni, ni + axis), *range(ni), *range(ni + axis, len(picked_shape))]
+            self.permute(picked, picked_shape, back, self.buffers[op.result], op, b)
 
     def _gather_static(
         self, op: g.GatherOp, data: tuple[int, ...], axis: int, indices: np.ndarray, b: TileBuilder
@@ -219,12 +297,20 @@ class Selection:
             self._copy_window(src, first * inner, dst, start * inner, outer, run * inner, b)
             start = j
 
-    def _gather_one_hot(self, op: g.GatherOp, data: tuple[int, ...], b: TileBuilder) -> None:
+    def _gather_one_hot(
+        self,
+        source: SSAValue,
+        data: tuple[int, ...],
+        op: g.GatherOp,
+        result: SSAValue,
+        b: TileBuilder,
+    ) -> None:
+        """Rows of `source` (a tensor of shape `data`) at `op`'s indices into `result`."""
         vocab, width = data[0], prod(data[1:])
         count = prod(_shape(op.indices))
-        table = b.reinterpret(self.buffers[op.data], (vocab, width))
+        table = b.reinterpret(source, (vocab, width))
         ids = b.reinterpret(self.buffers[op.indices], (1, count))
-        dst = b.reinterpret(self.buffers[op.result], (count, width))
+        dst = b.reinterpret(result, (count, width))
         stored = _element(op.data)
         element: Attribute = Float32Type()
         if self.dtype == "bf16" and isinstance(stored, Float32Type | BFloat16Type):

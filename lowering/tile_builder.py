@@ -32,6 +32,26 @@ def flat2d(shape: Sequence[int]) -> tuple[int, int]:
     return (prod(shape[:-1]), shape[-1])
 
 
+def spread2d(shape: Sequence[int]) -> tuple[int, int]:
+    """The 2-D row-major view `[rows, cols]` of a contiguous tensor that an elementwise op
+    tiles best: of `flat2d(shape)` and the view with as many rows as possible up to the 128
+    partitions (the largest divisor of the element count not above 128), the one whose
+    tiles cost fewer engine cycles (`max(64, columns)` per tile, trn1.md A.2); on a tie
+    `flat2d`, whose fewer, longer rows make fewer DMA chunks."""
+    count = prod(shape)
+
+    def cycles(view: tuple[int, int]) -> int:
+        rows, cols = view
+        return sum(max(64, f) for _, _, _, f in tiles(rows, cols, FREE_ELEMS))
+
+    if not count:
+        return flat2d(shape)
+    rows = max(d for d in range(1, min(count, TRN1.partitions) + 1) if count % d == 0)
+    spread = (rows, count // rows)
+    # on a tie, the graph's own rows: fewer, longer DMA chunks
+    return spread if cycles(spread) < cycles(flat2d(shape)) else flat2d(shape)
+
+
 def onchip(element: Attribute) -> Attribute:
     """The element type a tensor is computed in on chip: a float type as it is; integers
     and booleans as f32 holding their exact values (the engines compute in fp32)."""

@@ -169,6 +169,9 @@ func.func @main(%a: {t_a} {{graph.name = "a"}}, %b: {t_b} {{graph.name = "b"}})
         ([3, 5, 9000], [-1], False, "reduce_max"),
         ([2, 4, 6, 5], [2, 3], True, "reduce_mean"),
         ([7], [0], False, "reduce_sum"),
+        ([3, 4, 5], [1], True, "reduce_sum"),  # non-trailing axes: permuted last first
+        ([130, 3, 200], [0], False, "reduce_max"),
+        ([3, 4, 5, 6], [0, 2], True, "reduce_mean"),
     ],
 )
 def test_reduce_and_reshape_match_reference(
@@ -349,6 +352,36 @@ func.func @main(%a: tensor<2x5x6x7xf32> {graph.name = "a"},
     }
     expected, got = _compile_and_run(text, inputs, "fp32")
     np.testing.assert_array_equal(got["y"], expected["y"])
+
+
+@pytest.mark.parametrize(
+    ("lhs", "rhs"),
+    [
+        ([7], [7]),  # vector . vector
+        ([7], [2, 7, 5]),  # a row against a batch
+        ([2, 3, 4, 7], [7]),  # a batch against a column
+        ([2, 1, 3, 7], [4, 7, 5]),  # broadcast batch dims on both sides
+        ([3, 7], [2, 7, 130]),
+    ],
+)
+def test_broadcast_and_vector_matmuls_match_reference(lhs: list[int], rhs: list[int]) -> None:
+    out = list(np.matmul(np.zeros(lhs), np.zeros(rhs)).shape)
+    t_a, t_b, t_out = (
+        f"tensor<{'x'.join(map(str, s))}{'x' if s else ''}f32>" for s in (lhs, rhs, out)
+    )
+    text = f"""
+func.func @main(%a: {t_a} {{graph.name = "a"}}, %b: {t_b} {{graph.name = "b"}})
+    -> ({t_out} {{graph.name = "y"}}) {{
+  %0 = graph.matmul %a, %b : ({t_a}, {t_b}) -> {t_out}
+  func.return %0 : {t_out}
+}}"""
+    rng = np.random.default_rng(11)
+    inputs = {
+        "a": rng.standard_normal(lhs).astype(np.float32),
+        "b": rng.standard_normal(rhs).astype(np.float32),
+    }
+    expected, got = _compile_and_run(text, inputs, "fp32")
+    np.testing.assert_allclose(got["y"], expected["y"], rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])

@@ -189,3 +189,68 @@ def test_gather_of_a_huge_table_uses_one_iota_per_block(monkeypatch: pytest.Monk
     expected = run_graph(parse_source(text, "test.mlir"), inputs).outputs
     got = compiled.run(inputs)
     np.testing.assert_array_equal(got["rows"], expected["rows"])
+
+
+@pytest.mark.parametrize(
+    ("data", "indices", "axis"),
+    [
+        ([4, 300, 3], [2, 5], 1),
+        ([3, 4, 130], [7], 2),
+        ([5, 6], [], 1),  # one index: the axis disappears
+    ],
+)
+def test_gather_with_run_time_indices_on_other_axes(
+    data: list[int], indices: list[int], axis: int
+) -> None:
+    """The axis is permuted first, gathered by the one-hot matmul, the result permuted back."""
+    out = data[:axis] + indices + data[axis + 1 :]
+    shapes = {
+        "D": "x".join(map(str, data)) + "xf32",
+        "I": "x".join(map(str, indices)) + ("x" if indices else "") + "i64",
+        "O": "x".join(map(str, out)) + "xf32",
+    }
+    template = """
+func.func @main(%d: D {graph.name = "d"}, %i: I {graph.name = "i"}) -> (O {graph.name = "y"}) {
+  %0 = graph.gather %d, %i {axis = AXIS} : (D, I) -> O
+  func.return %0 : O
+}""".replace("AXIS", str(axis))
+    rng = np.random.default_rng(12)
+    inputs = {
+        "d": rng.standard_normal(data).astype(np.float32),
+        "i": rng.integers(-data[axis], data[axis], indices).astype(np.int64),
+    }
+    expected, got = _both(_types(template, shapes), inputs)
+    np.testing.assert_array_equal(got["y"], expected["y"])
+
+
+@pytest.mark.parametrize(
+    ("cond", "x", "y"),
+    [
+        ([2, 3, 6], [3, 1], [3, 1]),  # ONNX Expand's import
+        ([3, 1], [1, 600], [3, 600]),  # a column predicate, a row branch
+        ([2, 1, 5], [2, 4, 1], [1]),  # per-block columns and rows, a one-element branch
+        ([130, 7], [130, 7], [7]),
+    ],
+)
+def test_where_with_broadcast_operands(cond: list[int], x: list[int], y: list[int]) -> None:
+    out = list(np.broadcast_shapes(tuple(cond), tuple(x), tuple(y)))
+    shapes = {
+        "C": "x".join(map(str, cond)) + "xi1",
+        "X": "x".join(map(str, x)) + "xf32",
+        "Y": "x".join(map(str, y)) + "xf32",
+        "O": "x".join(map(str, out)) + "xf32",
+    }
+    template = """
+func.func @main(%c: C {graph.name = "c"}, %x: X {graph.name = "x"}, %y: Y {graph.name = "y"})
+    -> (O {graph.name = "z"}) {
+  %0 = graph.where %c, %x, %y : (C, X, Y) -> O
+  func.return %0 : O
+}"""
+    rng = np.random.default_rng(13)
+    inputs = {
+        "c": rng.random(cond) < 0.5,
+        "x": rng.standard_normal(x).astype(np.float32),
+        "y": rng.standard_normal(y).astype(np.float32),
+    }
+    expected, got = _both(_types(template, shapes), inputs)
+    np.testing.assert_array_equal(got["z"].view(np.uint32), expected["z"].view(np.uint32))

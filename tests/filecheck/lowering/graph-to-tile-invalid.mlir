@@ -41,10 +41,10 @@ func.func @unsigned64(%x: tensor<4x8xui64>) -> tensor<4x8xui64> {
 
 // -----
 
-func.func @gather_axis1(%x: tensor<4x8xf32>, %i: tensor<3xi64>) -> tensor<4x3xf32> {
-  // expected-error @+1 {{pass failed: graph-to-tile: gather along axis 1 with indices known only at run time is not lowered yet}}
-  %0 = graph.gather %x, %i {axis = 1} : (tensor<4x8xf32>, tensor<3xi64>) -> tensor<4x3xf32>
-  func.return %0 : tensor<4x3xf32>
+// expected-error @+1 {{pass failed: graph-to-tile: tensor 'arg0' (tensor<4x8xf64>) is not lowered yet: buffer element type rule}}
+func.func @float64(%x: tensor<4x8xf64>) -> tensor<4x8xf64> {
+  %0 = graph.max %x, %x : (tensor<4x8xf64>, tensor<4x8xf64>) -> tensor<4x8xf64>
+  func.return %0 : tensor<4x8xf64>
 }
 
 // -----

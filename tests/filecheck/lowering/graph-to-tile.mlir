@@ -3,18 +3,21 @@
 
 // Every tensor becomes a row-major 2-D HBM buffer argument (inputs, outputs, scratch),
 // named and with its graph shape; each op is tiled over rows (<= 128 on the partitions)
-// and columns. An elementwise op: load, one instruction, store, per tile.
+// and columns. An elementwise op: load, one instruction, store, per tile. Its contiguous
+// elements are viewed with as many rows as fit the partitions when that costs fewer
+// cycles: 390 elements as 78 x 5 (one tile) rather than 130 x 3 (two).
 
 // CHECK-LABEL: func.func @main(
 // CHECK-SAME:    %0: !tile.buffer<130x3xf32, hbm> {graph.name = "x", tile.role = "input", tile.tensor_shape = array<i64: 2, 65, 3>}
 // CHECK-SAME:    %1: !tile.buffer<130x3xf32, hbm> {graph.name = "y", tile.role = "output", tile.tensor_shape = array<i64: 2, 65, 3>}
 // CHECK-SAME:    %2: !tile.buffer<130x3xf32, hbm> {graph.name = "tmp0", tile.role = "scratch", tile.tensor_shape = array<i64: 2, 65, 3>}) {
-// CHECK-NEXT:    %[[X:.*]] = tile.alloc : !tile.buffer<128x3xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
-// CHECK-NEXT:    %[[V:.*]] = tile.view %0 [0, 0] : !tile.buffer<130x3xf32, hbm> to !tile.buffer<128x3xf32, hbm>
-// CHECK-NEXT:    tile.dma %[[V]] -> %[[X:.*]] : !tile.buffer<128x3xf32, hbm> -> !tile.buffer<128x3xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
-// CHECK-NEXT:    %[[Y:.*]] = tile.alloc : !tile.buffer<128x3xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+// CHECK-NEXT:    %[[XV:.*]] = tile.reinterpret %0 : !tile.buffer<130x3xf32, hbm> to !tile.buffer<78x5xf32, hbm>
+// CHECK-NEXT:    %[[TV:.*]] = tile.reinterpret %2 : !tile.buffer<130x3xf32, hbm> to !tile.buffer<78x5xf32, hbm>
+// CHECK-NEXT:    %[[X:.*]] = tile.alloc : !tile.buffer<78x5xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+// CHECK-NEXT:    tile.dma %[[XV]] -> %[[X]] : !tile.buffer<78x5xf32, hbm> -> !tile.buffer<78x5xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+// CHECK-NEXT:    %[[Y:.*]] = tile.alloc : !tile.buffer<78x5xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
 // CHECK-NEXT:    tile.activation tanh %[[X]] -> %[[Y]] on scalar
-// CHECK:         tile.view %0 [128, 0] : !tile.buffer<130x3xf32, hbm> to !tile.buffer<2x3xf32, hbm>
+// CHECK-NEXT:    tile.dma %[[Y]] -> %[[TV]]
 // A compile-time scalar operand becomes an immediate (c - x: two VectorE ops).
 // CHECK:         tile.tensor_scalar mul {{.*}} -1.0{{.*}}
 // CHECK-NEXT:    tile.tensor_scalar add {{.*}} 2.5{{.*}}
