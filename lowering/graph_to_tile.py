@@ -26,7 +26,9 @@ its exact values (a boolean is 0.0 or 1.0). In HBM, inputs, outputs and weights 
 integer type (int64 narrowed to i32, bool as ui8; `tile.tensor_element` records the graph
 type) and intermediates are f32; the DMAs convert. Only ops whose results are exact in
 fp32 are lowered on them (`_INTEGER_EXACT`, `_cast_exact`), provided values stay within
-2^24 in magnitude, which `trnc.compile`'s `run` checks on integer inputs.
+2^24 in magnitude, which `trnc.compile`'s `run` checks on integer inputs; integer add,
+sub, mul and div whose results provably stay there, and casts that truncate or wrap
+around, are made exact with integer tiles and bitvec ops (`graph_to_tile_integer`).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from xdsl.utils.exceptions import VerifyException
 from trnc.dialects import graph as g
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.graph_to_tile_compute import ACTIVATIONS, ALU, Compute, scalar_constant
+from trnc.lowering.graph_to_tile_integer import IntegerArithmetic, exact_integer_op
 from trnc.lowering.graph_to_tile_movement import DataMovement
 from trnc.lowering.graph_to_tile_select import Selection
 from trnc.lowering.tile_builder import TileBuilder, flat2d, hbm, storage
@@ -142,6 +145,8 @@ def _check_integer_exact(op: Operation) -> None:
     values = (*op.operands, *op.results)
     if all(isinstance(_element(v), AnyFloat) for v in values):
         return
+    if exact_integer_op(op):
+        return  # made exact by `IntegerArithmetic`
     if isinstance(op, g.CastOp):
         source, target = _element(op.input), _element(op.result)
         if isinstance(source, AnyFloat) and isinstance(target, IntegerType):
@@ -164,12 +169,14 @@ def _check_integer_exact(op: Operation) -> None:
     raise LoweringError(
         f"graph-to-tile: '{op.name}' on integer or boolean tensors is not lowered yet "
         "(the engines compute in fp32; lowered on integers: comparisons, min, max, where, "
-        "gather, casts and data movement, whose results are exact there)",
+        "gather, casts and data movement, whose results are exact there, and add, sub, mul "
+        "and div whose results stay within 2^24 for every value of the type: 8- and 16-bit "
+        "add, sub and div, 8-bit mul)",
         op,
     )
 
 
-class _FunctionLowerer(Compute, DataMovement, Selection):
+class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
     def __init__(self, function: func.FuncOp, dtype: str = "fp32") -> None:
         self.function = function
         self.dtype = dtype
@@ -320,7 +327,9 @@ class _FunctionLowerer(Compute, DataMovement, Selection):
         if isinstance(op, g.WeightOp | g.ConstantOp):
             return  # data supplied with the weights; see the module docstring
         _check_integer_exact(op)
-        if type(op) in ACTIVATIONS or isinstance(op, g.NegOp | g.CastOp | g.GeluOp):
+        if exact_integer_op(op):
+            self.integer(op, b)
+        elif type(op) in ACTIVATIONS or isinstance(op, g.NegOp | g.CastOp | g.GeluOp):
             self.unary(op, b)
         elif type(op) in ALU:
             self.binary(op, b)

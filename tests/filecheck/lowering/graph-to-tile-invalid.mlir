@@ -17,18 +17,29 @@ func.func @integers(%x: tensor<4x8xi32>) -> tensor<4x8xi32> {
 
 // -----
 
-func.func @float_to_int(%x: tensor<4x8xf32>) -> tensor<4x8xi32> {
-  // expected-error @+1 {{pass failed: graph-to-tile: a cast from f32 to i32 is not lowered yet (it truncates toward zero}}
-  %0 = graph.cast %x : tensor<4x8xf32> -> tensor<4x8xi32>
-  func.return %0 : tensor<4x8xi32>
+// int16 * int16 can reach 2^30, beyond the integers fp32 holds exactly.
+func.func @int16_mul(%x: tensor<4x8xi16>) -> tensor<4x8xi16> {
+  // expected-error @+1 {{pass failed: graph-to-tile: 'graph.mul' on integer or boolean tensors is not lowered yet}}
+  %0 = graph.mul %x, %x : (tensor<4x8xi16>, tensor<4x8xi16>) -> tensor<4x8xi16>
+  func.return %0 : tensor<4x8xi16>
 }
 
 // -----
 
-func.func @narrowing(%x: tensor<4x8xi32>) -> tensor<4x8xi8> {
-  // expected-error @+1 {{pass failed: graph-to-tile: a cast from i32 to i8 is not lowered yet (it can wrap around}}
-  %0 = graph.cast %x : tensor<4x8xi32> -> tensor<4x8xi8>
+// c / x with c a compile-time scalar is c * (1 / x), whose rounding can cross an integer.
+func.func @scalar_dividend(%x: tensor<4x8xi8>) -> tensor<4x8xi8> {
+  %c = graph.constant dense<100> : tensor<i8>
+  // expected-error @+1 {{pass failed: graph-to-tile: integer 'graph.div' with the dividend broadcast along the last dim or a compile-time scalar is not lowered yet}}
+  %0 = graph.div %c, %x : (tensor<i8>, tensor<4x8xi8>) -> tensor<4x8xi8>
   func.return %0 : tensor<4x8xi8>
+}
+
+// -----
+
+func.func @to_unsigned(%x: tensor<4x8xi32>) -> tensor<4x8xui32> {
+  // expected-error @+1 {{pass failed: graph-to-tile: a cast from i32 to ui32 is not lowered yet (it can wrap around}}
+  %0 = graph.cast %x : tensor<4x8xi32> -> tensor<4x8xui32>
+  func.return %0 : tensor<4x8xui32>
 }
 
 // -----
