@@ -546,7 +546,10 @@ def reduce_mean(x: np.ndarray, axes: Sequence[int], keepdims: bool, dtype: DType
 def reduce_max(x: np.ndarray, axes: Sequence[int], keepdims: bool, dtype: DType) -> np.ndarray:
     """ONNX ReduceMax; the max of an empty set is -inf (integers: the type's minimum)."""
     w = widen(x)
-    initial = -np.inf if is_float(w.dtype) else np.iinfo(w.dtype).min
+    if w.dtype == np.bool_:
+        initial: Any = False
+    else:
+        initial = -np.inf if is_float(w.dtype) else np.iinfo(w.dtype).min
     result = w.max(axis=_reduce_axes(w, axes), keepdims=keepdims, initial=initial)
     return narrow(result, dtype)
 

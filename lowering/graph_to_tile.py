@@ -91,6 +91,7 @@ _INTEGER_EXACT = (
     g.GreaterOp,
     g.MinOp,
     g.MaxOp,
+    g.ReduceMaxOp,
 )
 """Ops lowered for integer and boolean tensors too: their results are exact in the fp32 the
 engines compute in (data movement, selection, comparisons, min and max); casts are decided

@@ -254,3 +254,24 @@ func.func @main(%c: C {graph.name = "c"}, %x: X {graph.name = "x"}, %y: Y {graph
     }
     expected, got = _both(_types(template, shapes), inputs)
     np.testing.assert_array_equal(got["z"].view(np.uint32), expected["z"].view(np.uint32))
+
+
+def test_reduce_max_of_booleans_and_integers_is_exact() -> None:
+    """ONNX's reduce_max on bool (any) and int64 tensors, over a middle axis."""
+    template = """
+func.func @main(%b: B {graph.name = "b"}, %i: I {graph.name = "i"})
+    -> (R {graph.name = "any"}, S {graph.name = "top"}) {
+  %0 = graph.reduce_max %b {axes = [1], keepdims = false} : B -> R
+  %1 = graph.reduce_max %i {axes = [1], keepdims = true} : I -> S
+  func.return %0, %1 : R, S
+}"""
+    shapes = {"B": "3x4x5xi1", "I": "3x4x5xi64", "R": "3x5xi1", "S": "3x1x5xi64"}
+    rng = np.random.default_rng(14)
+    inputs = {
+        "b": rng.random((3, 4, 5)) < 0.2,
+        "i": rng.integers(-1000, 1000, (3, 4, 5)).astype(np.int64),
+    }
+    expected, got = _both(_types(template, shapes), inputs)
+    for name, want in expected.items():
+        assert got[name].dtype == want.dtype
+        np.testing.assert_array_equal(got[name], want, err_msg=name)
