@@ -105,16 +105,22 @@ class CompiledModel:
                     f"input '{name}' is not an input of the model "
                     f"(inputs: {', '.join(self.input_names)})"
                 )
-            feeds[name] = _integer_input(name, np.asarray(array))
+            array = np.asarray(array)
+            if array.size == 0 and 0 in self.shapes[name]:
+                continue  # a tensor without elements is not in the program
+            feeds[name] = _integer_input(name, array)
         result = simulate(self.module, feeds, timing_only=timing_only)
         self.report["simulation"] = _asdict(result.report)
         self.last_report = result.report
         self._last_result = result
-        return {
-            name: result.outputs[name].astype(self.dtypes.get(name, result.outputs[name].dtype))
-            for name in self.output_names
-            if name in result.outputs
-        }
+        outputs: dict[str, np.ndarray] = {}
+        for name in self.output_names:
+            if name in result.outputs:
+                out = result.outputs[name]
+                outputs[name] = out.astype(self.dtypes.get(name, out.dtype))
+            elif 0 in self.shapes[name] and not timing_only:  # no elements: no HBM tensor
+                outputs[name] = np.empty(self.shapes[name], self.dtypes[name])
+        return outputs
 
     def write_trace(self, path: str) -> None:
         """The last run as Chrome trace-event JSON (Perfetto)."""
@@ -308,6 +314,7 @@ def compile(
     weights = _weights(tile_function, weights_dir)
     seconds["weights"] = time.perf_counter() - t0
     names = _names(tile_function)
+    _add_empty(names, levels["graph"])
     t0 = time.perf_counter()
     try:  # the tile-allocate pass, keeping its report (the memory peaks)
         placement = allocate(tile_function)
@@ -381,6 +388,33 @@ def index_bounds(module: ModuleOp) -> dict[str, int]:
                     elif isinstance(user, g.ReshapeOp | g.CastOp):
                         stack.append(user.results[0])
     return bounds
+
+
+def _add_empty(names: dict[str, Any], graph: ModuleOp) -> None:
+    """Add the graph's inputs and outputs without elements (which get no HBM tensor) to
+    `names`, so `run` accepts such inputs and returns such outputs (empty arrays)."""
+    from trnc.interpreters.numpy_types import numpy_dtype
+
+    for function in graph.ops:
+        if not isinstance(function, func.FuncOp) or function.is_declaration:
+            continue
+        ret = function.body.block.last_op
+        assert isinstance(ret, func.ReturnOp)
+        sides = (
+            ("input", function.body.block.args, function.arg_attrs, "arg"),
+            ("output", ret.arguments, function.res_attrs, "output"),
+        )
+        for role, values, attrs, prefix in sides:
+            for i, value in enumerate(values):
+                t = value.type
+                if not isinstance(t, TensorType) or 0 not in t.get_shape():
+                    continue
+                entry = attrs.data[i].data.get("graph.name") if attrs is not None else None
+                name = entry.data if isinstance(entry, StringAttr) else f"{prefix}{i}"
+                if name not in names[role]:
+                    names[role].append(name)
+                    names["shapes"][name] = tuple(t.get_shape())
+                    names["dtypes"][name] = numpy_dtype(t.get_element_type())
 
 
 def _names(function: func.FuncOp) -> dict[str, Any]:

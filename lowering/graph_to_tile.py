@@ -48,6 +48,7 @@ from xdsl.dialects.builtin import (
     Signedness,
     StringAttr,
     TensorType,
+    UnitAttr,
     i64,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
@@ -63,6 +64,7 @@ from trnc.lowering.graph_to_tile_select import Selection
 from trnc.lowering.tile_builder import TileBuilder, flat2d, hbm, storage
 from trnc.lowering.tile_to_isa import (
     ELEMENT_ATTR,
+    EMPTY_KERNEL_ATTR,
     NAME_ATTR,
     ROLE_ATTR,
     SHAPE_ATTR,
@@ -102,6 +104,13 @@ def _element(value: SSAValue) -> Attribute:
     t = value.type
     assert isinstance(t, TensorType)
     return t.get_element_type()
+
+
+def _empty(value: SSAValue) -> bool:
+    """Whether a tensor has no elements (it gets no buffer; ops producing only such
+    tensors compute nothing)."""
+    t = value.type
+    return isinstance(t, TensorType) and 0 in t.get_shape()
 
 
 def _cast_exact(source: Attribute, target: Attribute) -> bool:
@@ -256,9 +265,12 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
             return self.new_buffer(tuple(t.get_shape()), t.get_element_type(), name, role, owner)
 
         for arg_value, name in zip(block.args, in_names, strict=True):
-            self.buffers[arg_value] = new_arg(arg_value, name, "input")
+            if not _empty(arg_value):  # a tensor without elements has no buffer
+                self.buffers[arg_value] = new_arg(arg_value, name, "input")
         copies: list[tuple[SSAValue, SSAValue]] = []  # (graph value, output buffer)
         for value, name in zip(ret.arguments, out_names, strict=True):
+            if _empty(value):
+                continue
             if value in self.buffers or not isinstance(value.owner, Operation):
                 # an input returned as is, or a value returned twice: copied at the end
                 copies.append((value, new_arg(value, name, "output")))
@@ -275,7 +287,7 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
                         # a weight returned as an output: its own argument, then a copy
                         copies.append((result, self.buffers[result]))
                         del self.buffers[result]
-                    if result in self.buffers or isinstance(op, g.ReshapeOp):
+                    if result in self.buffers or isinstance(op, g.ReshapeOp) or _empty(result):
                         continue  # a reshape aliases its input's bytes (see `reshape`)
                     if _immediate_only(result):
                         continue  # folded into its users as an immediate
@@ -322,11 +334,23 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
             arg_attrs=arg_attrs,
         )
         result.location = fn.location
+        if len(new_block.ops) == 1:  # every tensor is empty: mark it for tile-to-isa
+            result.attributes[EMPTY_KERNEL_ATTR] = UnitAttr()
         return result
 
     def lower_op(self, op: Operation, b: TileBuilder) -> None:
         if isinstance(op, g.WeightOp | g.ConstantOp):
             return  # data supplied with the weights; see the module docstring
+        if op.results and all(_empty(r) for r in op.results):
+            return  # nothing to compute
+        if any(_empty(v) for v in op.operands) and not isinstance(
+            op, g.ConcatOp | g.ReduceSumOp | g.ReduceMaxOp | g.ReduceMeanOp
+        ):
+            raise LoweringError(
+                f"graph-to-tile: '{op.name}' with an operand of no elements and a result "
+                "with some is not lowered yet",
+                op,
+            )
         _check_integer_exact(op)
         if exact_integer_op(op):
             self.integer(op, b)

@@ -3,6 +3,7 @@ reductions over trailing axes and matmuls. A mixin of the function lowerer."""
 
 from __future__ import annotations
 
+import math
 from math import prod
 from typing import TYPE_CHECKING
 
@@ -304,6 +305,22 @@ class Compute:
                 f"booleans), not {element}",
                 op,
             )
+        if 0 in shape:  # a reduction over no elements: the op's identity
+            if isinstance(op, g.ReduceMeanOp):
+                self._fill(op, math.nan, b)  # 0 / 0
+            elif not isinstance(op, g.ReduceMaxOp):
+                self._fill(op, 0.0, b)
+            elif isinstance(element, AnyFloat):
+                self._fill(op, -math.inf, b)
+            elif isinstance(element, IntegerType) and element.width.data == 1:
+                self._fill(op, 0.0, b)  # false
+            else:
+                raise LoweringError(
+                    f"graph-to-tile: the max of no {element} elements (the type's minimum) "
+                    "is not lowered yet",
+                    op,
+                )
+            return
         source = self.buffers[op.input]
         if axes != list(range(len(shape) - len(axes), len(shape))):
             # the reduced axes moved last (kept axes keep their order), then reduced there
@@ -335,6 +352,16 @@ class Compute:
                 b.add(tile.TensorScalarOp(AluOp.MUL, acc, 1.0 / n, acc))
             b.store(acc, dst, r0, 0)
             b.free(acc)
+
+    def _fill(self, op: Operation, value: float, b: TileBuilder) -> None:
+        """Write `value` to every element of the op's result."""
+        rows, cols = spread2d(_shape_of(op.results[0]))
+        dst = b.reinterpret(self.buffers[op.results[0]], (rows, cols))
+        for r0, c0, p, f in tiles(rows, cols, FREE_ELEMS):
+            t = b.alloc(sbuf((p, f), Float32Type()))
+            b.add(tile.MemsetOp(t, value))
+            b.store(t, dst, r0, c0)
+            b.free(t)
 
     def matmul(self, op: g.MatmulOp, b: TileBuilder) -> None:
         """`[..., M, K] @ [K, N]` (batch folded into M), or batched `[A..., M, K] @

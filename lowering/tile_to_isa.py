@@ -71,6 +71,9 @@ file and byte offset (from `graph.weight`), or an inline value (from `graph.cons
 ELEMENT_ATTR = "tile.tensor_element"
 """Argument attribute: the graph element type of a tensor whose HBM buffer holds another
 (`tile_builder.storage`: int64 as i32, bool as ui8, integer intermediates as f32)."""
+EMPTY_KERNEL_ATTR = "tile.empty_kernel"
+"""Function attribute: a kernel with no tile ops (its graph had only empty tensors) that
+tile-to-isa still makes a (empty) program of."""
 SOURCE_ATTRS = (WEIGHT_FILE_ATTR, WEIGHT_OFFSET_ATTR, VALUE_ATTR, ELEMENT_ATTR)
 """Argument attributes that `tile-to-isa` copies onto the `trn_isa.hbm_tensor` of the
 argument, so the simulator can load a weight's data from where the graph kept it."""
@@ -539,7 +542,9 @@ class TileToIsa(ModulePass):
         for function in list(op.ops):
             if not isinstance(function, func.FuncOp) or function.is_declaration:
                 continue
-            if not any(o.dialect_name() == "tile" for o in function.body.walk()):
+            if EMPTY_KERNEL_ATTR not in function.attributes and not any(
+                o.dialect_name() == "tile" for o in function.body.walk()
+            ):
                 continue
             program = _Lowerer(function).lower()
             program.location = function.location

@@ -275,3 +275,30 @@ func.func @main(%b: B {graph.name = "b"}, %i: I {graph.name = "i"})
     for name, want in expected.items():
         assert got[name].dtype == want.dtype
         np.testing.assert_array_equal(got[name], want, err_msg=name)
+
+
+def test_tensors_without_elements() -> None:
+    """Empty tensors get no buffer and no instructions: an empty input, an empty output (an
+    empty array from `run`), a reduction over no elements (sum 0, max -inf, mean NaN) and a
+    concat with an empty part."""
+    template = """
+func.func @main(%e: E {graph.name = "e"}, %x: X {graph.name = "x"})
+    -> (E {graph.name = "empty"}, R {graph.name = "sum"}, R {graph.name = "max"},
+        R {graph.name = "mean"}, X {graph.name = "cat"}) {
+  %0 = graph.tanh %e : E
+  %1 = graph.reduce_sum %e {axes = [1], keepdims = false} : E -> R
+  %2 = graph.reduce_max %e {axes = [1], keepdims = false} : E -> R
+  %3 = graph.reduce_mean %e {axes = [1], keepdims = false} : E -> R
+  %4 = graph.concat %e, %x {axis = 1} : (E, X) -> X
+  func.return %0, %1, %2, %3, %4 : E, R, R, R, X
+}"""
+    shapes = {"E": "2x0x4xf32", "X": "2x3x4xf32", "R": "2x4xf32"}
+    rng = np.random.default_rng(15)
+    inputs = {
+        "e": np.zeros((2, 0, 4), np.float32),
+        "x": rng.standard_normal((2, 3, 4)).astype(np.float32),
+    }
+    expected, got = _both(_types(template, shapes), inputs)
+    for name, want in expected.items():
+        assert got[name].shape == want.shape and got[name].dtype == want.dtype, name
+        np.testing.assert_array_equal(got[name], want, err_msg=name)
