@@ -14,6 +14,7 @@ from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
     Float32Type,
     IntegerType,
+    Signedness,
     TensorType,
 )
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -312,8 +313,12 @@ class Compute:
                 self._fill(op, 0.0, b)
             elif isinstance(element, AnyFloat):
                 self._fill(op, -math.inf, b)
-            elif isinstance(element, IntegerType) and element.width.data == 1:
-                self._fill(op, 0.0, b)  # false
+            elif isinstance(element, IntegerType) and (
+                element.width.data == 1 or element.signedness.data is Signedness.UNSIGNED
+            ):
+                self._fill(op, 0.0, b)  # false, or the unsigned minimum
+            elif isinstance(element, IntegerType) and element.width.data <= 32:
+                self._fill(op, -(2.0 ** (element.width.data - 1)), b)  # exact in fp32
             else:
                 raise LoweringError(
                     f"graph-to-tile: the max of no {element} elements (the type's minimum) "

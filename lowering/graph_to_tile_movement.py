@@ -3,6 +3,7 @@ DMAs), reshape (a no-copy reinterpret) and copies. A mixin of the function lower
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import product
 from math import prod
 
@@ -183,7 +184,8 @@ class DataMovement:
         axis as its own dim and each run of untouched dims merged into one (at most 5
         dims), the first dim on the partitions (128 at a time), the rest on the free axis
         (the second chunked to `FREE_ELEMS` elements per partition); each tile is one
-        strided view into SBUF and out again. Negative steps are not lowered yet."""
+        strided view into SBUF and out again. With a negative step, each sliced axis is a
+        take of its indices instead (`_reversed_slice`)."""
         in_t, out_t = op.input.type, op.result.type
         assert isinstance(in_t, TensorType) and isinstance(out_t, TensorType)
         shape, out = tuple(in_t.get_shape()), tuple(out_t.get_shape())
@@ -194,10 +196,11 @@ class DataMovement:
             else list(range(len(get_ints(op.starts))))
         )
         steps = list(get_ints(op.steps)) if op.steps is not None else [1] * len(axes)
+        if any(sp < 0 for sp in steps):
+            self._reversed_slice(op, shape, out, axes, steps, b)
+            return
         sliced: dict[int, tuple[int, int]] = {}
         for a, st, sp in zip(axes, get_ints(op.starts), steps, strict=True):
-            if sp < 1:
-                raise LoweringError("graph-to-tile: negative slice steps are not lowered yet", op)
             if shape[a] != out[a] or sp != 1:
                 st = st + shape[a] if st < 0 else st
                 sliced[a] = (max(0, min(shape[a] - 1, st)), sp)
@@ -258,6 +261,61 @@ class DataMovement:
                 out_view = b.add(tile.ViewOp(dst, out_offsets, out_t)).results[0]
                 b.add(tile.DmaOp(t, out_view))
                 b.free(t)
+
+    def _reversed_slice(
+        self,
+        op: g.SliceOp,
+        shape: tuple[int, ...],
+        out: tuple[int, ...],
+        axes: list[int],
+        steps: list[int],
+        b: TileBuilder,
+    ) -> None:
+        """A slice with a negative step: one `take` per sliced axis (through scratch
+        buffers), each a DMA window per index run (per index where the step is < 0)."""
+        takes: list[tuple[int, list[int]]] = []
+        for a, st, sp in zip(axes, get_ints(op.starts), steps, strict=True):
+            st = st + shape[a] if st < 0 else st
+            st = min(max(st, -1), shape[a] - 1) if sp < 0 else min(max(st, 0), shape[a])
+            indices = [st + i * sp for i in range(out[a])]
+            if indices != list(range(shape[a])):
+                takes.append((a, indices))
+        if not takes:
+            self.copy_into(op.input, op.result, b)
+            return
+        source, current = self.buffers[op.input], list(shape)
+        for i, (a, indices) in enumerate(takes):
+            current[a] = len(indices)
+            last = i == len(takes) - 1
+            element = source.type.element_type  # type: ignore[attr-defined]
+            target = (
+                self.buffers[op.result] if last else self.temporary(tuple(current), element, op)
+            )
+            shape_before = (*current[:a], shape[a], *current[a + 1 :])
+            self.take(source, tuple(shape_before), a, indices, target, b)
+            source = target
+
+    def take(
+        self,
+        source: SSAValue,
+        shape: tuple[int, ...],
+        axis: int,
+        indices: Sequence[int],
+        result: SSAValue,
+        b: TileBuilder,
+    ) -> None:
+        """`result` = the tensor of `shape` in `source` at `indices` (in range) of `axis`:
+        one DMA window per run of consecutive indices."""
+        outer, size, inner = prod(shape[:axis]), shape[axis], prod(shape[axis + 1 :])
+        src = b.reinterpret(source, (outer, size * inner))
+        dst = b.reinterpret(result, (outer, len(indices) * inner))
+        start = 0
+        for j in range(1, len(indices) + 1):
+            if j < len(indices) and indices[j] == indices[j - 1] + 1:
+                continue  # the run of consecutive indices goes on
+            first, run = int(indices[start]), j - start
+            self._copy_window(src, first * inner, dst, start * inner, outer, run * inner, b)
+            start = j
 
     def copy_into(self, source: SSAValue, result: SSAValue, b: TileBuilder) -> None:
         rows, cols = self._shape(result)

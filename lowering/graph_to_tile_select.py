@@ -24,6 +24,7 @@ function lowerer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
 from typing import TYPE_CHECKING
@@ -132,6 +133,16 @@ class Selection:
             perm: list[int],
             dst: SSAValue,
             owner: Operation,
+            b: TileBuilder,
+        ) -> None: ...
+
+        def take(
+            self,
+            source: SSAValue,
+            shape: tuple[int, ...],
+            axis: int,
+            indices: Sequence[int],
+            result: SSAValue,
             b: TileBuilder,
         ) -> None: ...
 
@@ -278,7 +289,7 @@ class Selection:
     def _gather_static(
         self, op: g.GatherOp, data: tuple[int, ...], axis: int, indices: np.ndarray, b: TileBuilder
     ) -> None:
-        outer, size, inner = prod(data[:axis]), data[axis], prod(data[axis + 1 :])
+        size = data[axis]
         wrapped = np.where(indices < 0, indices + size, indices)
         bad = np.flatnonzero((wrapped < 0) | (wrapped >= size))
         if bad.size:
@@ -287,15 +298,8 @@ class Selection:
                 f"axis {axis} of size {size}",
                 op,
             )
-        src = b.reinterpret(self.buffers[op.data], (outer, size * inner))
-        dst = b.reinterpret(self.buffers[op.result], (outer, len(wrapped) * inner))
-        start = 0
-        for j in range(1, len(wrapped) + 1):
-            if j < len(wrapped) and wrapped[j] == wrapped[j - 1] + 1:
-                continue  # the run of consecutive indices goes on
-            first, run = int(wrapped[start]), j - start
-            self._copy_window(src, first * inner, dst, start * inner, outer, run * inner, b)
-            start = j
+        picked = [int(i) for i in wrapped]
+        self.take(self.buffers[op.data], data, axis, picked, self.buffers[op.result], b)
 
     def _gather_one_hot(
         self,

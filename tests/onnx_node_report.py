@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     with np.errstate(all="ignore"):
         for name, (op, case) in sorted(selected.items()):
             rows[op]["cases"] += 1
-            reason = cases.exclusion_reason(name)
+            reason = cases.exclusion_reason(name, args.level)
             if reason is not None:
                 rows[op]["excluded"] += 1
                 reasons[op].add(reason)

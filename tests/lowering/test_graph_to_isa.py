@@ -418,3 +418,33 @@ def test_matmul_with_a_k_too_large_to_keep_x_transposed_fits() -> None:
     }
     expected, got = _compile_and_run(_matmul_text(m, k, n), inputs, "fp32")
     np.testing.assert_allclose(got["y"], expected["y"], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("shape", "starts", "ends", "axes", "steps"),
+    [
+        ([20, 10, 5], [20, 10, 4], [0, -1000, 1], [0, 1, 2], [-1, -3, -1]),
+        ([7, 300], [-1], [-1000], [0], [-2]),
+        ([3, 4], [0, 3], [3, 0], [0, 1], [1, -1]),
+    ],
+)
+def test_negative_slice_steps_match_reference(
+    shape: list[int], starts: list[int], ends: list[int], axes: list[int], steps: list[int]
+) -> None:
+    """A negative step takes its indices one DMA window each (positive runs merge)."""
+    x = np.random.default_rng(16).standard_normal(shape).astype(np.float32)
+    index = [slice(None)] * len(shape)
+    for a, begin, end, step in zip(axes, starts, ends, steps, strict=True):
+        index[a] = slice(begin, end, step)
+    out = list(x[tuple(index)].shape)
+    t_in = f"tensor<{'x'.join(map(str, shape))}xf32>"
+    t_out = f"tensor<{'x'.join(map(str, out))}xf32>"
+    text = f"""
+func.func @main(%a: {t_in} {{graph.name = "a"}}) -> ({t_out} {{graph.name = "y"}}) {{
+  %0 = graph.slice %a {{starts = {starts}, ends = {ends}, axes = {axes}, steps = {steps}}}
+      : {t_in} -> {t_out}
+  func.return %0 : {t_out}
+}}"""
+    expected, got = _compile_and_run(text, {"a": x}, "fp32")
+    np.testing.assert_array_equal(got["y"], expected["y"])
+    np.testing.assert_array_equal(got["y"], x[tuple(index)])
