@@ -24,7 +24,6 @@ from trnc.lowering.tile_builder import (
     sbuf,
     tiles,
 )
-from trnc.lowering.tile_to_isa import LoweringError
 from trnc.machine import TRN1, Engine, Memory
 
 
@@ -184,8 +183,9 @@ class DataMovement:
         axis as its own dim and each run of untouched dims merged into one (at most 5
         dims), the first dim on the partitions (128 at a time), the rest on the free axis
         (the second chunked to `FREE_ELEMS` elements per partition); each tile is one
-        strided view into SBUF and out again. With a negative step, each sliced axis is a
-        take of its indices instead (`_reversed_slice`)."""
+        strided view into SBUF and out again. With a negative step, or past what one
+        strided DMA per tile holds, each sliced axis is a take of its indices instead
+        (`_slice_by_takes`)."""
         in_t, out_t = op.input.type, op.result.type
         assert isinstance(in_t, TensorType) and isinstance(out_t, TensorType)
         shape, out = tuple(in_t.get_shape()), tuple(out_t.get_shape())
@@ -197,7 +197,7 @@ class DataMovement:
         )
         steps = list(get_ints(op.steps)) if op.steps is not None else [1] * len(axes)
         if any(sp < 0 for sp in steps):
-            self._reversed_slice(op, shape, out, axes, steps, b)
+            self._slice_by_takes(op, shape, out, axes, steps, b)
             return
         sliced: dict[int, tuple[int, int]] = {}
         for a, st, sp in zip(axes, get_ints(op.starts), steps, strict=True):
@@ -222,21 +222,16 @@ class DataMovement:
                 groups[-1][1] *= shape[d]
             else:
                 groups.append([shape[d], shape[d], 0, 1])
-        if len(groups) > 5:
-            raise LoweringError(
-                "graph-to-tile: this slice needs more than 4 free dims (not lowered yet)", op
-            )
+        rest = prod(g[1] for g in groups[2:])
+        if len(groups) > 5 or rest > FREE_ELEMS * 8:  # beyond one strided DMA per tile
+            self._slice_by_takes(op, shape, out, axes, steps, b)
+            return
         if len(groups) == 1:
             groups.insert(0, [1, 1, 0, 1])
         src = b.reinterpret_as(self.buffers[op.input], tuple(g[0] for g in groups))
         dst = b.reinterpret_as(self.buffers[op.result], tuple(g[1] for g in groups))
         element = src.type.element_type
         out_element = dst.type.element_type
-        rest = prod(g[1] for g in groups[2:])
-        if rest > FREE_ELEMS * 8:
-            raise LoweringError(
-                "graph-to-tile: this slice's rows are too wide (not lowered yet)", op
-            )
         chunk = max(1, FREE_ELEMS // max(1, rest))
         first, second = groups[0], groups[1]
         for r0 in range(0, first[1], TRN1.partitions):
@@ -262,7 +257,7 @@ class DataMovement:
                 b.add(tile.DmaOp(t, out_view))
                 b.free(t)
 
-    def _reversed_slice(
+    def _slice_by_takes(
         self,
         op: g.SliceOp,
         shape: tuple[int, ...],
@@ -271,8 +266,9 @@ class DataMovement:
         steps: list[int],
         b: TileBuilder,
     ) -> None:
-        """A slice with a negative step: one `take` per sliced axis (through scratch
-        buffers), each a DMA window per index run (per index where the step is < 0)."""
+        """A slice as one `take` per sliced axis (through scratch buffers), each a DMA
+        window per run of consecutive indices (per index where the step is not 1): for
+        negative steps, and slices too wide or with too many dims for one strided DMA."""
         takes: list[tuple[int, list[int]]] = []
         for a, st, sp in zip(axes, get_ints(op.starts), steps, strict=True):
             st = st + shape[a] if st < 0 else st

@@ -426,12 +426,15 @@ def test_matmul_with_a_k_too_large_to_keep_x_transposed_fits() -> None:
         ([20, 10, 5], [20, 10, 4], [0, -1000, 1], [0, 1, 2], [-1, -3, -1]),
         ([7, 300], [-1], [-1000], [0], [-2]),
         ([3, 4], [0, 3], [3, 0], [0, 1], [1, -1]),
+        ([2, 4, 20000], [1], [3], [1], [1]),  # rows too wide for one strided DMA per tile
+        ([2, 3, 2, 3, 2, 3], [1, 1, 1], [2, 2, 2], [1, 3, 5], [1, 1, 1]),  # too many dims
     ],
 )
-def test_negative_slice_steps_match_reference(
+def test_slices_by_takes_match_reference(
     shape: list[int], starts: list[int], ends: list[int], axes: list[int], steps: list[int]
 ) -> None:
-    """A negative step takes its indices one DMA window each (positive runs merge)."""
+    """A negative step takes its indices one DMA window each (positive runs merge); so do
+    slices too wide or with too many dims for one strided DMA per tile."""
     x = np.random.default_rng(16).standard_normal(shape).astype(np.float32)
     index = [slice(None)] * len(shape)
     for a, begin, end, step in zip(axes, starts, ends, steps, strict=True):
