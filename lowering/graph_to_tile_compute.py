@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from math import prod
-from typing import TYPE_CHECKING
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -23,6 +22,7 @@ from trnc.dialects import graph as g
 from trnc.dialects import tile
 from trnc.dialects.graph.base import get_ints
 from trnc.dialects.isa_common import ActivationFunc, AluOp, byte_size
+from trnc.lowering.graph_to_tile_host import LowererHost
 from trnc.lowering.tile_builder import (
     FREE_ELEMS,
     REDUCE_CHUNK,
@@ -96,30 +96,8 @@ def scalar_constant(value: SSAValue) -> float | None:
     return float(attr.get_values()[0])
 
 
-class Compute:
+class Compute(LowererHost):
     """Arithmetic lowerings; the host class provides `buffers`, `dtype` and `_shape`."""
-
-    buffers: dict[SSAValue, SSAValue]
-    dtype: str
-
-    def _shape(self, value: SSAValue) -> tuple[int, int]:
-        raise NotImplementedError
-
-    if TYPE_CHECKING:  # provided by the host class and `DataMovement`
-
-        def temporary(
-            self, shape: tuple[int, ...], element: Attribute, owner: Operation
-        ) -> SSAValue: ...
-
-        def permute(
-            self,
-            src: SSAValue,
-            shape: tuple[int, ...],
-            perm: list[int],
-            dst: SSAValue,
-            owner: Operation,
-            b: TileBuilder,
-        ) -> None: ...
 
     def unary(self, op: Operation, b: TileBuilder) -> None:
         rows, cols = spread2d(_shape_of(op.results[0]))

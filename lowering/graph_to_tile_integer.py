@@ -42,8 +42,6 @@ reaches memory.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from xdsl.dialects.builtin import (
     AnyFloat,
     Float32Type,
@@ -56,6 +54,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from trnc.dialects import graph as g
 from trnc.dialects import tile
 from trnc.dialects.isa_common import ActivationFunc, AluOp
+from trnc.lowering.graph_to_tile_host import LowererHost
 from trnc.lowering.tile_builder import FREE_ELEMS, TileBuilder, sbuf, tiles
 from trnc.lowering.tile_to_isa import LoweringError
 
@@ -134,22 +133,9 @@ def exact_integer_op(op: Operation) -> bool:
     return 2 * m <= FP32_EXACT
 
 
-class IntegerArithmetic:
+class IntegerArithmetic(LowererHost):
     """Integer arithmetic lowerings; the host class provides `buffers`, `_shape`,
     `temporary` and (through `Compute`) `binary`."""
-
-    buffers: dict[SSAValue, SSAValue]
-
-    def _shape(self, value: SSAValue) -> tuple[int, int]:
-        raise NotImplementedError
-
-    if TYPE_CHECKING:  # provided by the host class and `Compute`
-
-        def temporary(
-            self, shape: tuple[int, ...], element: Attribute, owner: Operation
-        ) -> SSAValue: ...
-
-        def binary(self, op: Operation, b: TileBuilder) -> None: ...
 
     def integer(self, op: Operation, b: TileBuilder) -> None:
         """Lower an op `exact_integer_op` accepts."""

@@ -10,12 +10,13 @@ from math import prod
 from xdsl.dialects.builtin import (
     TensorType,
 )
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Operation, SSAValue
 
 from trnc.dialects import graph as g
 from trnc.dialects import tile
 from trnc.dialects.graph.base import get_int, get_ints
 from trnc.dialects.tile.types import BufferType
+from trnc.lowering.graph_to_tile_host import LowererHost
 from trnc.lowering.tile_builder import (
     FREE_ELEMS,
     TileBuilder,
@@ -27,16 +28,8 @@ from trnc.lowering.tile_builder import (
 from trnc.machine import TRN1, Engine, Memory
 
 
-class DataMovement:
+class DataMovement(LowererHost):
     """Data-movement lowerings; the host class provides `buffers` and `_shape`."""
-
-    buffers: dict[SSAValue, SSAValue]
-
-    def _shape(self, value: SSAValue) -> tuple[int, int]:
-        raise NotImplementedError
-
-    def temporary(self, shape: tuple[int, ...], element: Attribute, owner: Operation) -> SSAValue:
-        raise NotImplementedError
 
     def transpose(self, op: g.TransposeOp, b: TileBuilder) -> None:
         """Any permutation. One that swaps two adjacent groups of trailing dims (`[.., A..,
@@ -283,7 +276,7 @@ class DataMovement:
         for i, (a, indices) in enumerate(takes):
             current[a] = len(indices)
             last = i == len(takes) - 1
-            element = source.type.element_type  # type: ignore[attr-defined]
+            element = source.type.element_type
             target = (
                 self.buffers[op.result] if last else self.temporary(tuple(current), element, op)
             )

@@ -24,10 +24,8 @@ function lowerer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
-from typing import TYPE_CHECKING
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -38,13 +36,14 @@ from xdsl.dialects.builtin import (
     Signedness,
     TensorType,
 )
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Attribute, SSAValue
 
 from trnc.dialects import graph as g
 from trnc.dialects import tile
 from trnc.dialects.graph.base import get_int
 from trnc.dialects.isa_common import AluOp
 from trnc.lowering.graph_to_tile_compute import scalar_constant
+from trnc.lowering.graph_to_tile_host import LowererHost
 from trnc.lowering.tile_builder import (
     FREE_ELEMS,
     TileBuilder,
@@ -102,49 +101,8 @@ class _WhereOperand:
     value: float = 0.0
 
 
-class Selection:
+class Selection(LowererHost):
     """`where` and `gather`; the host class provides `buffers`, `dtype`, `_copy_window`."""
-
-    buffers: dict[SSAValue, SSAValue]
-    dtype: str
-
-    def _copy_window(
-        self,
-        src: SSAValue,
-        src_c0: int,
-        dst: SSAValue,
-        dst_c0: int,
-        rows: int,
-        cols: int,
-        b: TileBuilder,
-    ) -> None:
-        raise NotImplementedError
-
-    if TYPE_CHECKING:  # provided by the host class and `DataMovement`
-
-        def temporary(
-            self, shape: tuple[int, ...], element: Attribute, owner: Operation
-        ) -> SSAValue: ...
-
-        def permute(
-            self,
-            src: SSAValue,
-            shape: tuple[int, ...],
-            perm: list[int],
-            dst: SSAValue,
-            owner: Operation,
-            b: TileBuilder,
-        ) -> None: ...
-
-        def take(
-            self,
-            source: SSAValue,
-            shape: tuple[int, ...],
-            axis: int,
-            indices: Sequence[int],
-            result: SSAValue,
-            b: TileBuilder,
-        ) -> None: ...
 
     # --- where -----------------------------------------------------------------------
 
