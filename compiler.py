@@ -40,6 +40,7 @@ from trnc.dialects.tile.types import BufferType
 from trnc.lowering.graph_to_isa import graph_passes
 from trnc.lowering.graph_to_tile import (
     ELEMENT_ATTR,
+    FINITE_ATTR,
     VALUE_ATTR,
     WEIGHT_FILE_ATTR,
     WEIGHT_OFFSET_ATTR,
@@ -76,6 +77,8 @@ class CompiledModel:
     """The module at each level (snapshots of `graph` and `tile`), printed by `ir`."""
     dtypes: dict[str, np.dtype[Any]] = field(default_factory=dict)
     """numpy dtype of each input and output"""
+    finite_inputs: set[str] = field(default_factory=set)
+    """Inputs a one-hot gather reads as its table: they must be finite (`run` checks)."""
     index_bounds: dict[str, int] = field(default_factory=dict)
     """Per integer input that indexes a gather: the indexed dim's size (`index_bounds`)."""
     last_report: Any = None
@@ -109,6 +112,8 @@ class CompiledModel:
             if array.size == 0 and 0 in self.shapes[name]:
                 continue  # a tensor without elements is not in the program
             feeds[name] = _integer_input(name, array)
+            if name in self.finite_inputs:
+                _finite_input(name, feeds[name])
         result = simulate(self.module, feeds, timing_only=timing_only)
         self.report["simulation"] = _asdict(result.report)
         self.last_report = result.report
@@ -145,7 +150,7 @@ EXACT_INTEGERS = 2**24
 """Integer inputs must lie within +-2^24: on chip they are fp32 values (graph-to-tile)."""
 
 
-def _integer_input(name: str, array: np.ndarray) -> np.ndarray:
+def _integer_input(name: str, array: np.ndarray, what: str = "input") -> np.ndarray:
     """`array`, checked when it holds integers: the engines compute in fp32, which holds
     every integer only up to 2^24 in magnitude, so larger values are refused rather than
     computed wrongly."""
@@ -153,10 +158,30 @@ def _integer_input(name: str, array: np.ndarray) -> np.ndarray:
         low, high = int(array.min()), int(array.max())
         if low < -EXACT_INTEGERS or high > EXACT_INTEGERS:
             raise CompileError(
-                f"input '{name}' holds integers in [{low}, {high}]; compiled programs take "
-                f"integer inputs within +-{EXACT_INTEGERS} (2^24), which fp32 holds exactly"
+                f"{what} '{name}' holds integers in [{low}, {high}]; compiled programs take "
+                f"integers within +-{EXACT_INTEGERS} (2^24), which fp32 holds exactly"
             )
     return array
+
+
+def _finite_input(name: str, array: np.ndarray, what: str = "input") -> None:
+    """Refuse a non-finite value in a table a one-hot gather multiplies (0 * inf is NaN)."""
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise CompileError(
+            f"{what} '{name}' holds a non-finite value; it is gathered from with run-time "
+            "indices by a one-hot matmul, which needs finite values"
+        )
+
+
+def _finite_tables(function: func.FuncOp) -> set[str]:
+    """Names of the arguments graph-to-tile marked `tile.finite` (one-hot gather tables)."""
+    attrs = function.arg_attrs.data if function.arg_attrs is not None else ()
+    names: set[str] = set()
+    for entry in attrs:
+        name = entry.data.get(NAME_ATTR)
+        if FINITE_ATTR in entry.data and isinstance(name, StringAttr):
+            names.add(name.data)
+    return names
 
 
 def _asdict(report: Any) -> dict[str, Any]:
@@ -312,6 +337,11 @@ def compile(
     tile_function = functions[0]
     t0 = time.perf_counter()
     weights = _weights(tile_function, weights_dir)
+    for name, array in weights.items():
+        _integer_input(name, array, what="weight")
+    finite = _finite_tables(tile_function)
+    for name in finite & set(weights):
+        _finite_input(name, weights[name], what="weight")
     seconds["weights"] = time.perf_counter() - t0
     names = _names(tile_function)
     _add_empty(names, levels["graph"])
@@ -358,6 +388,7 @@ def compile(
         levels=levels,
         dtypes=names["dtypes"],
         index_bounds=bounds,
+        finite_inputs=finite,
         _workdir=workdir,  # the weights files `ir("graph")` names; removed with it
     )
 

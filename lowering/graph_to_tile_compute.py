@@ -93,7 +93,10 @@ def scalar_constant(value: SSAValue) -> float | None:
     assert isinstance(t, TensorType)
     if prod(t.get_shape()) != 1:
         return None
-    return float(attr.get_values()[0])
+    number = attr.get_values()[0]
+    if isinstance(t.get_element_type(), IntegerType) and abs(int(number)) > 2**24:
+        return None  # not exact as an fp32 immediate: a weight, checked when compiled
+    return float(number)
 
 
 class Compute(LowererHost):

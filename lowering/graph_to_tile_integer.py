@@ -107,13 +107,15 @@ def exact_integer_op(op: Operation) -> bool:
     docstring): add or sub whose operands' magnitudes sum to at most 2^24, mul whose
     magnitudes multiply to at most 2^24, div whose magnitudes sum to less than 2^24 (each
     with a result of at most `WRAP_MAX_WIDTH` bits), a cast from a float type to an
-    integer type, or a cast between integer types that can wrap around to a narrow one."""
+    integer type of at most `WRAP_MAX_WIDTH` bits, or a cast between integer types that can
+    wrap around to a narrow one."""
     if isinstance(op, g.CastOp):
         source, target = _element(op.input), _integer(_element(op.result))
         if target is None:
             return False
         if isinstance(source, AnyFloat):
-            return target.width.data >= 32 or target.width.data <= WRAP_MAX_WIDTH
+            # wider targets hold results beyond 2^24, which on-chip fp32 would round
+            return target.width.data <= WRAP_MAX_WIDTH
         narrowed = _integer(source)
         return (
             narrowed is not None

@@ -29,6 +29,7 @@ from math import prod
 
 import numpy as np
 from xdsl.dialects.builtin import (
+    AnyFloat,
     BFloat16Type,
     DenseIntOrFPElementsAttr,
     Float32Type,
@@ -222,6 +223,8 @@ class Selection(LowererHost):
 
     def gather(self, op: g.GatherOp, b: TileBuilder) -> None:
         data = _shape(op.data)
+        if constant_ints(op.indices) is None and isinstance(_element(op.data), AnyFloat):
+            self.require_finite(self.buffers[op.data], op)
         axis = get_int(op.axis) % len(data)
         indices = constant_ints(op.indices)
         if indices is not None:

@@ -74,6 +74,9 @@ ELEMENT_ATTR = "tile.tensor_element"
 EMPTY_KERNEL_ATTR = "tile.empty_kernel"
 """Function attribute: a kernel with no tile ops (its graph had only empty tensors) that
 tile-to-isa still makes a (empty) program of."""
+FINITE_ATTR = "tile.finite"
+"""Argument attribute: a float input or weight that must hold finite values (the table of
+a one-hot gather: 0 * inf is NaN); `trnc.compile` checks its data."""
 SOURCE_ATTRS = (WEIGHT_FILE_ATTR, WEIGHT_OFFSET_ATTR, VALUE_ATTR, ELEMENT_ATTR)
 """Argument attributes that `tile-to-isa` copies onto the `trn_isa.hbm_tensor` of the
 argument, so the simulator can load a weight's data from where the graph kept it."""

@@ -120,6 +120,14 @@ def prepare_inputs(
                 f"input '{tensor.name}' has shape {tuple(array.shape)}, "
                 f"the program expects {tensor.shape}"
             )
+        if tensor.np_dtype.kind in "iu" and array.dtype.kind in "iu" and array.size:
+            info = np.iinfo(tensor.np_dtype)
+            low, high = int(array.min()), int(array.max())
+            if low < info.min or high > info.max:  # would wrap when narrowed (int64 -> i32)
+                raise InputError(
+                    f"{tensor.role} '{tensor.name}' holds integers in [{low}, {high}], "
+                    f"outside its HBM tensor's {tensor.dtype}"
+                )
         data[tensor.name] = array.astype(tensor.np_dtype)
     if random_names:
         notes.append(f"filled with seeded random data (seed {seed}): {', '.join(random_names)}")

@@ -191,14 +191,11 @@ _CAST_WINDOW = {
     "ui8": (-(2.0**31), 2.0**31),
     "i16": (-(2.0**31), 2.0**31),
     "ui16": (-(2.0**31), 2.0**31),
-    "i32": (-(2.0**31), 2.0**31),
-    "i64": (-(2.0**31), 2.0**31),
-    "ui32": (0.0, 2.0**32),
 }
 """Per target type, the float values whose cast the lowering computes as the reference
 does: truncated toward zero, then wrapped to a narrow type as C++ `static_cast` through
-int32 does (ONNX defines only the values inside the target's range). An int64 result is
-an i32 buffer in HBM, so its window is int32's."""
+int32 does (ONNX defines only the values inside the target's range). Casts to 32- and
+64-bit targets are refused: their results can exceed 2^24, which on-chip fp32 rounds."""
 
 _SPECIAL = [
     0.0,
@@ -290,13 +287,13 @@ def test_narrowing_integer_cast_wraps_around(data: st.DataObject, case: tuple[st
 
 
 def test_float_to_integer_and_back_gives_no_negative_zero() -> None:
-    """`cast(cast(x, int32), f32)` (a truncation) and an int8 intermediate fed to an add:
+    """`cast(cast(x, int16), f32)` (a truncation) and an int8 intermediate fed to an add:
     the integer intermediates are +0.0 where x was in (-1, 0)."""
     text = """
 func.func @main(%x: tensor<4x8xf32> {graph.name = "x"})
     -> (tensor<4x8xf32> {graph.name = "t"}, tensor<4x8xi8> {graph.name = "s"}) {
-  %i = graph.cast %x : tensor<4x8xf32> -> tensor<4x8xi32>
-  %t = graph.cast %i : tensor<4x8xi32> -> tensor<4x8xf32>
+  %i = graph.cast %x : tensor<4x8xf32> -> tensor<4x8xi16>
+  %t = graph.cast %i : tensor<4x8xi16> -> tensor<4x8xf32>
   %b = graph.cast %x : tensor<4x8xf32> -> tensor<4x8xi8>
   %s = graph.add %b, %b : (tensor<4x8xi8>, tensor<4x8xi8>) -> tensor<4x8xi8>
   func.return %t, %s : tensor<4x8xf32>, tensor<4x8xi8>
@@ -320,6 +317,8 @@ func.func @main(%x: tensor<4x8xf32> {graph.name = "x"})
         (_binary("div", (4, 6), (4, 6), "i32"), "'graph.div' on integer or boolean tensors"),
         (_binary("div", (4, 1), (4, 6), "i16"), "integer 'graph.div' with the dividend"),
         (_cast((4, 6), "i32", "ui32"), "a cast from i32 to ui32 is not lowered yet"),
+        (_cast((4, 6), "f32", "i32"), "a cast from f32 to i32 is not lowered yet"),
+        (_cast((4, 6), "f32", "i64"), "a cast from f32 to i64 is not lowered yet"),
         (
             """
 func.func @main(%x: tensor<4x6xi8> {graph.name = "x"}) -> (tensor<4x6xi8> {graph.name = "z"}) {

@@ -302,3 +302,55 @@ func.func @main(%e: E {graph.name = "e"}, %x: X {graph.name = "x"})
     for name, want in expected.items():
         assert got[name].shape == want.shape and got[name].dtype == want.dtype, name
         np.testing.assert_array_equal(got[name], want, err_msg=name)
+
+
+def test_integers_beyond_fp32_exactness_in_constants_are_refused() -> None:
+    """A constant (an immediate or a weight) beyond 2^24 would be rounded on chip: refused
+    when compiling, never computed."""
+    for constant in (
+        "dense<[[1099511627776, 5, -4294967296, 2]]> : tensor<1x4xi64>",
+        "dense<16777217> : tensor<i64>",
+    ):
+        c_type = constant.split(" : ")[1]
+        text = f"""
+func.func @main(%x: tensor<2x4xi64> {{graph.name = "x"}})
+    -> (tensor<2x4xi64> {{graph.name = "y"}}) {{
+  %c = graph.constant {constant}
+  %0 = graph.max %x, %c : (tensor<2x4xi64>, {c_type}) -> tensor<2x4xi64>
+  func.return %0 : tensor<2x4xi64>
+}}"""
+        with pytest.raises(CompileError, match=r"weight 'const\d+' holds integers in"):
+            trnc.compile(parse_source(text, "test.mlir"), dtype="fp32")
+
+
+def test_one_hot_gather_tables_must_be_finite() -> None:
+    """0 * inf is NaN in the one-hot matmul: a non-finite table input is refused by `run`,
+    and a computed float table (which nothing could check) when compiling."""
+    compiled = trnc.compile(parse_source(_embed(1, 4, 10, 3), "test.mlir"), dtype="fp32")
+    table = np.zeros((10, 3), np.float32)
+    table[2, 1] = -np.inf
+    with pytest.raises(CompileError, match="'table' holds a non-finite value"):
+        compiled.run({"ids": np.zeros((1, 4), np.int64), "table": table})
+    text = """
+func.func @main(%t: tensor<10x3xf32> {graph.name = "t"}, %i: tensor<4xi64> {graph.name = "i"})
+    -> (tensor<4x3xf32> {graph.name = "y"}) {
+  %e = graph.exp %t : tensor<10x3xf32>
+  %0 = graph.gather %e, %i {axis = 0} : (tensor<10x3xf32>, tensor<4xi64>) -> tensor<4x3xf32>
+  func.return %0 : tensor<4x3xf32>
+}"""
+    with pytest.raises(CompileError, match="from a computed float tensor is not lowered yet"):
+        trnc.compile(parse_source(text, "test.mlir"), dtype="fp32")
+
+
+def test_a_one_element_constant_against_a_broadcast_operand() -> None:
+    """A `[1, 1, 1]` constant added to a `[4]` tensor broadcasts both ways: it needs its own
+    buffer rather than an immediate."""
+    text = """
+func.func @main(%x: tensor<4xf32> {graph.name = "x"}) -> (tensor<1x1x4xf32> {graph.name = "y"}) {
+  %c = graph.constant dense<2.5> : tensor<1x1x1xf32>
+  %0 = graph.add %x, %c : (tensor<4xf32>, tensor<1x1x1xf32>) -> tensor<1x1x4xf32>
+  func.return %0 : tensor<1x1x4xf32>
+}"""
+    inputs = {"x": np.arange(4, dtype=np.float32)}
+    expected, got = _both(text, inputs)
+    np.testing.assert_array_equal(got["y"], expected["y"])
