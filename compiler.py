@@ -30,7 +30,6 @@ import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, ModuleOp, StringAttr, TensorType
-from xdsl.ir import SSAValue
 from xdsl.passes import ModulePass
 
 from trnc.dialects import tile
@@ -394,30 +393,14 @@ def compile(
 
 
 def index_bounds(module: ModuleOp) -> dict[str, int]:
-    """Per integer graph input that is (through reshapes and casts) the indices of a
-    gather: the size of the smallest dim it indexes, so random inputs can be valid ids."""
-    from trnc.dialects import graph as g
+    """Per integer graph input that indexes a gather: the indexed dim's size
+    (`trnc.interpreters.graph.gather_index_bounds` of each function)."""
+    from trnc.interpreters.graph import gather_index_bounds
 
     bounds: dict[str, int] = {}
     for function in module.ops:
-        if not isinstance(function, func.FuncOp) or function.is_declaration:
-            continue
-        attrs = function.arg_attrs.data if function.arg_attrs is not None else ()
-        for i, arg in enumerate(function.body.block.args):
-            name = attrs[i].data.get("graph.name") if i < len(attrs) else None
-            if not isinstance(name, StringAttr):
-                continue
-            stack: list[SSAValue] = [arg]
-            while stack:
-                for use in stack.pop().uses:
-                    user = use.operation
-                    if isinstance(user, g.GatherOp) and use.index == 1:
-                        data = user.data.type
-                        assert isinstance(data, TensorType)
-                        size = data.get_shape()[user.axis.value.data]
-                        bounds[name.data] = min(size, bounds.get(name.data, size))
-                    elif isinstance(user, g.ReshapeOp | g.CastOp):
-                        stack.append(user.results[0])
+        if isinstance(function, func.FuncOp) and not function.is_declaration:
+            bounds.update(gather_index_bounds(function))
     return bounds
 
 

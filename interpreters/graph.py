@@ -37,10 +37,10 @@ from typing import Any
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr, TensorType
 from xdsl.interpreter import Interpreter, PythonValues
 from xdsl.interpreters.func import FuncFunctions
-from xdsl.ir import Attribute, Operation
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.traits import SymbolTable
 from xdsl.utils.exceptions import InterpretationError
 
@@ -184,12 +184,38 @@ def check_runnable(module: ModuleOp, function: func.FuncOp) -> None:
 
 def random_tensor(shape: Shape, dtype: np.dtype[Any], rng: np.random.Generator) -> np.ndarray:
     """Seeded random data for an input nobody gave: the simulator's (floats uniform in
-    [-1, 1), integers 0..9), booleans uniform."""
+    [-1, 1), integers 0..9), booleans uniform (`prepare_inputs` draws gather indices
+    within the dim they index instead)."""
     if dtype == np.bool_:
         return rng.integers(0, 2, size=shape).astype(np.bool_)
     from trnc.simulator import random_input
 
     return random_input(shape, dtype, rng)
+
+
+def gather_index_bounds(function: func.FuncOp) -> dict[str, int]:
+    """Per integer input of `function` that is (through reshapes and casts) the indices of
+    a gather: the size of the smallest dim it indexes, so random inputs can be valid ids."""
+    from trnc.dialects import graph as g
+
+    bounds: dict[str, int] = {}
+    attrs = function.arg_attrs.data if function.arg_attrs is not None else ()
+    for i, arg in enumerate(function.body.block.args):
+        name = attrs[i].data.get("graph.name") if i < len(attrs) else None
+        if not isinstance(name, StringAttr):
+            continue
+        stack: list[SSAValue] = [arg]
+        while stack:
+            for use in stack.pop().uses:
+                user = use.operation
+                if isinstance(user, g.GatherOp) and use.index == 1:
+                    data = user.data.type
+                    assert isinstance(data, TensorType)
+                    size = data.get_shape()[user.axis.value.data]
+                    bounds[name.data] = min(size, bounds.get(name.data, size))
+                elif isinstance(user, g.ReshapeOp | g.CastOp):
+                    stack.append(user.results[0])
+    return bounds
 
 
 def prepare_inputs(
@@ -209,11 +235,15 @@ def prepare_inputs(
                 f"input '{name}' is not an input of {fname} (its inputs: {listing})"
             )
     rng = np.random.default_rng(seed)
+    bounds = gather_index_bounds(function)
     values: list[np.ndarray] = []
     random_names: list[str] = []
     for name, shape, dtype in specs:
         if name not in given:
-            values.append(random_tensor(shape, dtype, rng))
+            if name in bounds and dtype.kind in "iu":  # gather indices: valid ids
+                values.append(rng.integers(0, bounds[name], size=shape).astype(dtype))
+            else:
+                values.append(random_tensor(shape, dtype, rng))
             random_names.append(name)
             continue
         array = np.asarray(given[name])

@@ -15,3 +15,9 @@
 // CHECK-NOT: filled with seeded random data
 // CHECK: output last_hidden_state: shape (1, 8, 64) float32
 // RUN: %PYTHON -c "import numpy as np; [np.testing.assert_allclose(np.load('%t/isa/' + n + '.npy'), np.load('%t/graph/' + n + '.npy'), rtol=1e-4, atol=1e-5) for n in ('last_hidden_state', 'pooler_output')]"
+
+// Without --inputs, token ids are drawn within the embedding tables they index (the
+// token-type table has 2 rows), so the graph-level run works out of the box.
+// RUN: trn-run %t/graph.mlir | filecheck %s --check-prefix=RANDOM
+// RANDOM: note: filled with seeded random data (seed 0): input_ids, attention_mask, token_type_ids
+// RANDOM: output last_hidden_state: shape (1, 8, 64) float32
