@@ -19,7 +19,7 @@ Hardware numbers are not defined here: they come from `trnc.machine` (`TRN1` by 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import auto
 
 from xdsl.dialects.builtin import (
@@ -33,6 +33,7 @@ from xdsl.dialects.builtin import (
     Signedness,
 )
 from xdsl.ir import Attribute
+from xdsl.parser import AttrParser
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
@@ -345,6 +346,25 @@ def check_connectivity(
         check_writes(engine, what, memory, m)
 
 
+def parse_dims(parser: AttrParser) -> list[tuple[int, int]]:
+    """Parse `[[step, count], ...]` (possibly empty) into (step, count) pairs."""
+
+    def pair() -> tuple[int, int]:
+        parser.parse_punctuation("[")
+        step = parser.parse_integer(allow_boolean=False)
+        parser.parse_punctuation(",")
+        count = parser.parse_integer(allow_boolean=False)
+        parser.parse_punctuation("]")
+        return (step, count)
+
+    return parser.parse_comma_separated_list(parser.Delimiter.SQUARE, pair)
+
+
+def format_dims(dims: Sequence[tuple[int, int]]) -> str:
+    """Format (step, count) pairs as `[[step, count], ...]`."""
+    return "[" + ", ".join(f"[{s}, {c}]" for s, c in dims) + "]"
+
+
 __all__ = [
     "BITVEC_OPS",
     "ELEMENT_BYTES",
@@ -366,7 +386,9 @@ __all__ = [
     "check_writes",
     "dtype_name",
     "element_bytes",
+    "format_dims",
     "is_integer",
     "is_psum_accumulator",
+    "parse_dims",
     "supported_dtypes",
 ]

@@ -51,7 +51,12 @@ from xdsl.printer import Printer
 from xdsl.traits import MemoryReadEffect, MemoryWriteEffect
 from xdsl.utils.exceptions import VerifyException
 
-from trnc.dialects.isa_common import check_predicated_copy_dtypes, check_reduce_op
+from trnc.dialects.isa_common import (
+    check_predicated_copy_dtypes,
+    check_reduce_op,
+    format_dims,
+    parse_dims,
+)
 from trnc.dialects.tile.checks import (
     buffer,
     check_bitvec,
@@ -553,16 +558,7 @@ class IotaOp(IRDLOperation):
         parser.parse_keyword("channel_multiplier")
         multiplier = parser.parse_integer(allow_boolean=False)
         parser.parse_keyword("pattern")
-
-        def pair() -> tuple[int, int]:
-            parser.parse_punctuation("[")
-            step = parser.parse_integer(allow_boolean=False)
-            parser.parse_punctuation(",")
-            count = parser.parse_integer(allow_boolean=False)
-            parser.parse_punctuation("]")
-            return (step, count)
-
-        pattern = parser.parse_comma_separated_list(parser.Delimiter.SQUARE, pair)
+        pattern = parse_dims(parser)
         parser.parse_keyword("on")
         engine = EngineAttr(EngineAttr.parse_parameter(parser))
         attrs = parser.parse_optional_attr_dict()
@@ -583,10 +579,9 @@ class IotaOp(IRDLOperation):
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
         printer.print_operand(self.output)
-        pattern = ", ".join(f"[{s}, {c}]" for s, c in self.pattern)
         printer.print_string(
             f" base {self.base.value.data} channel_multiplier "
-            f"{self.channel_multiplier.value.data} pattern [{pattern}] "
+            f"{self.channel_multiplier.value.data} pattern {format_dims(self.pattern)} "
             f"on {self.engine.data.value}"
         )
         printer.print_op_attributes(self.attributes)

@@ -32,7 +32,7 @@ from xdsl.parser import AttrParser
 from xdsl.printer import Printer
 from xdsl.utils.str_enum import StrEnum
 
-from trnc.dialects.isa_common import ActivationFunc, AluOp
+from trnc.dialects.isa_common import ActivationFunc, AluOp, format_dims, parse_dims
 from trnc.machine import Engine, Memory
 
 # --- enums ----------------------------------------------------------------------------
@@ -263,25 +263,6 @@ class SemWaitAttr(ParametrizedAttribute):
 
 
 # --- value patterns ------------------------------------------------------------------
-
-
-def parse_dims(parser: AttrParser) -> list[tuple[int, int]]:
-    """Parse `[[step, count], ...]` (possibly empty) into (step, count) pairs."""
-
-    def pair() -> tuple[int, int]:
-        parser.parse_punctuation("[")
-        step = parser.parse_integer(allow_boolean=False)
-        parser.parse_punctuation(",")
-        count = parser.parse_integer(allow_boolean=False)
-        parser.parse_punctuation("]")
-        return (step, count)
-
-    return parser.parse_comma_separated_list(parser.Delimiter.SQUARE, pair)
-
-
-def format_dims(dims: Sequence[tuple[int, int]]) -> str:
-    """Format (step, count) pairs as `[[step, count], ...]`."""
-    return "[" + ", ".join(f"[{s}, {c}]" for s, c in dims) + "]"
 
 
 @irdl_attr_definition
