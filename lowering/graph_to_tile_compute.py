@@ -174,8 +174,7 @@ class Compute(LowererHost):
         free = TRN1.matmul_max_moving_free if "row" in kinds else FREE_ELEMS
         ones = None
         if "row" in kinds:  # broadcast a row to the partitions with a K=1 matmul by ones
-            ones = b.alloc(sbuf((1, TRN1.partitions), Float32Type()))
-            b.add(tile.MemsetOp(ones, 1.0))
+            ones = b.ones_row()
         work = [
             (base, bases, r0, c0, p, f)
             for base, bases in blocks
@@ -194,9 +193,7 @@ class Compute(LowererHost):
                 else:
                     assert ones is not None
                     row = b.load(buf, ob, c0, (1, f))
-                    spread = b.alloc(psum((p, f)))
-                    ones_p = b.view(ones, (0, 0), (1, p))
-                    b.add(tile.MatmulOp(ones_p, row, spread, accumulate=False))
+                    spread = b.spread(ones, row, p)
                     operands.append(spread)
                     temps += [row, spread]
             z = b.alloc(sbuf((p, f), element))

@@ -157,8 +157,7 @@ class Selection(LowererHost):
         spread = {"row", "one"} & {s.kind for s in (x, y, cond) if select or s is y}
         ones = None
         if spread:
-            ones = b.alloc(sbuf((1, TRN1.partitions), Float32Type()))
-            b.add(tile.MemsetOp(ones, 1.0))
+            ones = b.ones_row()
         free = TRN1.matmul_max_moving_free if "row" in spread else FREE_ELEMS
         for block in range(outer):
             for r0, c0, p, f in tiles(rows, cols, free):
@@ -208,8 +207,7 @@ class Selection(LowererHost):
             assert ones is not None
             width = f if source.kind == "row" else 1
             row = b.load(source.buffer, base, c0 if source.kind == "row" else 0, (1, width))
-            spread = b.alloc(psum((p, width)))
-            b.add(tile.MatmulOp(b.view(ones, (0, 0), (1, p)), row, spread, accumulate=False))
+            spread = b.spread(ones, row, p)
             if source.kind == "row":
                 b.add(tile.CopyOp(spread, wide, Engine.VECTOR))
             else:
@@ -287,8 +285,7 @@ class Selection(LowererHost):
         if shared:  # every block's row numbers, from one iota
             rows = b.alloc(sbuf((spread, blocks), Float32Type()))
             b.add(tile.IotaOp(rows, [(part, blocks)], base=0, channel_multiplier=1))
-        ones = b.alloc(sbuf((1, part), Float32Type()))
-        b.add(tile.MemsetOp(ones, 1.0))
+        ones = b.ones_row()
         chunks = [(c0, min(moving, width - c0)) for c0 in range(0, width, moving)]
         for n0 in range(0, count, part):
             nt = min(part, count - n0)
@@ -297,9 +294,7 @@ class Selection(LowererHost):
             b.add(tile.TensorScalarOp(AluOp.LT, row, 0.0, wrap))
             b.add(tile.TensorScalarOp(AluOp.MUL, wrap, float(vocab), wrap))
             b.add(tile.TensorTensorOp(AluOp.ADD, row, wrap, row))
-            spread_ids = b.alloc(psum((spread, nt)))
-            ones_p = b.view(ones, (0, 0), (1, spread))
-            b.add(tile.MatmulOp(ones_p, row, spread_ids, accumulate=False))
+            spread_ids = b.spread(ones, row, spread)
             b.free(row, wrap)
             for g0 in range(0, len(chunks), _GATHER_BANKS):
                 group = chunks[g0 : g0 + _GATHER_BANKS]

@@ -159,6 +159,21 @@ class TileBuilder:
         shape = buf.type.get_shape()  # type: ignore[attr-defined]
         self.add(tile.DmaOp(buf, self.view(dest, (r0, c0), tuple(shape))))
 
+    def ones_row(self) -> SSAValue:
+        """A `[1, 128]` SBUF tile of 1.0, the stationary operand of `spread`."""
+        ones = self.alloc(sbuf((1, TRN1.partitions), Float32Type()))
+        self.add(tile.MemsetOp(ones, 1.0))
+        return ones
+
+    def spread(self, ones: SSAValue, row: SSAValue, partitions: int) -> SSAValue:
+        """A `[1, w]` SBUF row repeated on `partitions` partitions, in a new PSUM tile: a
+        K=1 matmul by a `ones_row` (exact in fp32, except that -0.0 becomes +0.0)."""
+        width = row.type.get_shape()[1]  # type: ignore[attr-defined]
+        out = self.alloc(psum((partitions, width)))
+        stationary = self.view(ones, (0, 0), (1, partitions))
+        self.add(tile.MatmulOp(stationary, row, out, accumulate=False))
+        return out
+
     def free(self, *bufs: SSAValue) -> None:
         for b in bufs:
             self.add(tile.DeallocOp(b))
