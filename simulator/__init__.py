@@ -4,9 +4,11 @@
 (`program.decode`), schedules it on the engine and DMA queues with trn1.md A.2-A.4's
 costs, latencies, DMA model and semaphores (`timing.schedule`, which also detects
 deadlock), checks that every pair of conflicting accesses from different queues is
-ordered by semaphores (`hazards.check_races`), then, unless `timing_only`, executes every
-instruction on real data in an order the schedule allows (`semantics.execute` on
-`memory.Memory`, which checks bounds, PSUM accumulation and never-written reads). It
+ordered by semaphores (`hazards.check_races`) and, unless `timing_only`, executes every
+instruction on real data in an order the schedule allows (`execution.Execution`, running
+`semantics.execute` on `memory.Memory`, which checks bounds, PSUM accumulation and
+never-written reads; large GEMMs go to a helper process, `gemm_worker`, and the race check
+runs in steps between). A race is reported before any error the execution met. It
 returns the output tensors and a `Report`.
 """
 
@@ -128,10 +130,63 @@ def prepare_inputs(
                     f"{tensor.role} '{tensor.name}' holds integers in [{low}, {high}], "
                     f"outside its HBM tensor's {tensor.dtype}"
                 )
-        data[tensor.name] = array.astype(tensor.np_dtype)
+        data[tensor.name] = array.astype(tensor.np_dtype, copy=False)
     if random_names:
         notes.append(f"filled with seeded random data (seed {seed}): {', '.join(random_names)}")
     return data, notes
+
+
+def _execute(
+    program: Program,
+    plan: Any,
+    inputs: dict[str, np.ndarray],
+    *,
+    strict_uninitialized: bool,
+    seed: int,
+    weights_dir: Path | None,
+) -> tuple[list[str], list[str], dict[str, np.ndarray]]:
+    """Check races and run the program on data (`execution.Execution`): the race check
+    runs while deferred GEMMs finish on the worker thread (parked instructions run between
+    its steps), and its `RaceError` wins over any error the execution met (as if it had
+    run first). Returns the notes on inputs,
+    the warnings and the outputs."""
+    from trnc.simulator.execution import Execution
+    from trnc.simulator.gemm_worker import GemmWorker
+    from trnc.simulator.hazards import race_check_steps
+    from trnc.simulator.memory import Memory
+    from trnc.simulator.semantics import deferrable
+
+    data, notes = prepare_inputs(program, inputs, weights_dir=weights_dir, seed=seed)
+    worker = GemmWorker.get() if any(deferrable(i) for i in program.instrs) else None
+    enabled = gc.isenabled()
+    gc.disable()  # execution makes no reference cycles; see timing.schedule
+    try:
+        memory = Memory(
+            program,
+            strict_uninitialized=strict_uninitialized,
+            psum_rows=None if worker is None else worker.psum_rows,
+        )
+        for name, array in data.items():
+            memory.load_tensor(name, array)
+        execution = Execution(program, plan, memory, worker)
+        failure: SimulationError | None = None
+        try:
+            execution.issue()
+        except SimulationError as error:
+            failure = error
+        for _ in race_check_steps(program, plan):
+            if failure is None:
+                execution.poll()
+        if failure is not None:
+            raise failure
+        execution.finish()
+    finally:
+        if worker is not None:
+            worker.release()
+        if enabled:
+            gc.enable()
+    outputs = {t.name: memory.read_tensor(t.name) for t in program.tensors if t.role == "output"}
+    return notes, [str(w) for w in memory.warnings], outputs
 
 
 def simulate(
@@ -155,36 +210,20 @@ def simulate(
     start = time.perf_counter()
     program = module if isinstance(module, Program) else decode(module)
     plan = schedule(program)
-    check_races(program, plan)
     notes: list[str] = []
     warnings: list[str] = []
     outputs: dict[str, np.ndarray] = {}
-    if not timing_only:
-        from trnc.simulator.memory import Memory
-        from trnc.simulator.semantics import execute
-
-        data, notes = prepare_inputs(
+    if timing_only:
+        check_races(program, plan)
+    else:
+        notes, warnings, outputs = _execute(
             program,
+            plan,
             inputs or {},
-            weights_dir=Path(weights_dir) if weights_dir is not None else None,
+            strict_uninitialized=strict_uninitialized,
             seed=seed,
+            weights_dir=Path(weights_dir) if weights_dir is not None else None,
         )
-        memory = Memory(program, strict_uninitialized=strict_uninitialized)
-        for name, array in data.items():
-            memory.load_tensor(name, array)
-        order = sorted(range(len(program.instrs)), key=lambda i: (plan.start_ns[i], i))
-        enabled = gc.isenabled()
-        gc.disable()  # execution makes no reference cycles; see timing.schedule
-        try:
-            for index in order:
-                execute(program.instrs[index], memory)
-        finally:
-            if enabled:
-                gc.enable()
-        outputs = {
-            t.name: memory.read_tensor(t.name) for t in program.tensors if t.role == "output"
-        }
-        warnings = [str(w) for w in memory.warnings]
     wall = time.perf_counter() - start
     report = build_report(
         program, plan, timing_only=timing_only, wall_seconds=wall, warnings=warnings, notes=notes

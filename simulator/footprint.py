@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from trnc.dialects.trn_isa.access_pattern import run_elems
-from trnc.simulator.program import AP
+from trnc.simulator.program import AP, Instr
 
 MEM_IDS: dict[str, int] = {"hbm": 0, "sbuf": 1, "psum": 2}
 """Memory name -> small integer id."""
@@ -105,6 +105,18 @@ def footprint(ap: AP) -> Footprint:
         starts, _ = byte_runs(ap.offset, norm, size)
         dense = len(starts) == 1
     return Footprint(MEM_IDS[ap.mem], plo, phi, lo, hi, dense, ap.offset, norm, size)
+
+
+def accesses(instr: Instr) -> tuple[tuple[Footprint, bool], ...]:
+    """`instr.accesses`: (footprint, is_write) of its writes, then its reads, leaving out
+    those that touch no byte (computed once, then kept on the instruction)."""
+    found = instr.accesses
+    if found is None:
+        pairs = [(footprint(ap), True) for ap in instr.writes]
+        pairs.extend((footprint(ap), False) for ap in instr.reads)
+        found = tuple((fp, w) for fp, w in pairs if fp.hi > fp.lo and fp.phi > fp.plo)
+        instr.accesses = found
+    return found
 
 
 def overlap(a: Footprint, b: Footprint) -> tuple[int, int, int, int] | None:

@@ -25,9 +25,11 @@ all clocks up front, so the bound is exact, not "every queue has issued since").
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from itertools import pairwise
 
 from trnc.simulator.errors import RaceError
-from trnc.simulator.footprint import MEM_IDS, Footprint, describe, footprint, overlap
+from trnc.simulator.footprint import MEM_IDS, Footprint, accesses, describe, overlap
 from trnc.simulator.program import QUEUE_NAMES, Program
 from trnc.simulator.timing import Schedule
 
@@ -36,6 +38,8 @@ _SHIFT = {MEM_IDS["hbm"]: 20, MEM_IDS["sbuf"]: 11, MEM_IDS["psum"]: 11}
 _MAX_BUCKETS = 64
 """An access spanning more blocks goes to its memory's 'wide' list instead."""
 _PRUNE_EVERY = 128
+STEP = 32
+"""Instructions checked between two yields of `race_check_steps`."""
 
 # A live access: (instruction, queue, 1-based position in its queue, is_write, footprint).
 _Access = tuple[int, int, int, bool, Footprint]
@@ -50,6 +54,10 @@ def vector_clocks(program: Program, schedule: Schedule) -> list[tuple[int, ...]]
     clocks: list[tuple[int, ...]] = [()] * n
     qclock: list[tuple[int, ...]] = [(0,) * nq for _ in range(nq)]
     prefix: list[list[tuple[int, ...]]] = [[(0,) * nq] for _ in program.semaphore_names]
+    # A semaphore incremented by one queue only, in its program order (the usual case):
+    # the first v increments happen before the v-th incrementer, whose clock is already
+    # their join (clocks grow along a queue), so no prefix join is needed.
+    one_queue = [_one_queue(program, incs) for incs in schedule.signal_order]
     for i in order:
         ins = instrs[i]
         q = ins.queue
@@ -57,15 +65,31 @@ def vector_clocks(program: Program, schedule: Schedule) -> list[tuple[int, ...]]
         for sem, v in ins.waits:
             if v <= 0:
                 continue
-            pre = prefix[sem]
             incs = schedule.signal_order[sem]
-            while len(pre) <= v:
-                pre.append(tuple(map(max, pre[-1], clocks[incs[len(pre) - 1]])))
-            vc = tuple(map(max, vc, pre[v]))
+            if one_queue[sem]:
+                other = clocks[incs[v - 1]]
+                r = instrs[incs[v - 1]].queue
+                if vc[r] >= other[r]:  # already known to happen before: nothing to add
+                    continue
+            else:
+                pre = prefix[sem]
+                while len(pre) <= v:
+                    pre.append(tuple(map(max, pre[-1], clocks[incs[len(pre) - 1]])))
+                other = pre[v]
+            vc = tuple(map(max, vc, other))
         vc = (*vc[:q], vc[q] + 1, *vc[q + 1 :])
         qclock[q] = vc
         clocks[i] = vc
     return clocks
+
+
+def _one_queue(program: Program, incs: list[int]) -> bool:
+    """Whether the increments `incs` (in landing order) all come from one queue, in its
+    program order."""
+    if not incs:
+        return True
+    queue = program.instrs[incs[0]].queue
+    return all(program.instrs[b].queue == queue and a < b for a, b in pairwise(incs))
 
 
 def happens_before(clocks: list[tuple[int, ...]], program: Program, a: int, b: int) -> bool:
@@ -79,13 +103,17 @@ def check_races(program: Program, schedule: Schedule) -> None:
     enabled = gc.isenabled()
     gc.disable()  # no reference cycles are made; see timing.schedule
     try:
-        _check_races(program, schedule)
+        for _ in race_check_steps(program, schedule):
+            pass
     finally:
         if enabled:
             gc.enable()
 
 
-def _check_races(program: Program, schedule: Schedule) -> None:
+def race_check_steps(program: Program, schedule: Schedule) -> Iterator[None]:
+    """`check_races` in steps: yields after every `STEP` instructions checked, so a caller
+    can interleave other work (`simulate` runs parked instructions between steps); raises
+    `RaceError` like `check_races`."""
     instrs = program.instrs
     n = len(instrs)
     if n == 0:
@@ -153,23 +181,19 @@ def _check_races(program: Program, schedule: Schedule) -> None:
         q = ins.queue
         vc = clocks[i]
         mine: list[_Access] = []
-        for is_write, aps in ((True, ins.writes), (False, ins.reads)):
-            for ap in aps:
-                fp = footprint(ap)
-                if fp.hi <= fp.lo or fp.phi <= fp.plo:
+        for fp, is_write in accesses(ins):
+            for acc in candidates(fp, is_write):
+                j, qj, pos, other_write, ofp = acc
+                if qj == q or vc[qj] >= pos:
                     continue
-                for acc in candidates(fp, is_write):
-                    j, qj, pos, other_write, ofp = acc
-                    if qj == q or vc[qj] >= pos:
-                        continue
-                    if ofp.plo >= fp.phi or fp.plo >= ofp.phi:
-                        continue
-                    if ofp.lo >= fp.hi or fp.lo >= ofp.hi:
-                        continue
-                    common = overlap(fp, ofp)
-                    if common is not None:
-                        _raise_race(program, i, j, is_write, other_write, common, fp.mem)
-                mine.append((i, q, vc[q], is_write, fp))
+                if ofp.plo >= fp.phi or fp.plo >= ofp.phi:
+                    continue
+                if ofp.lo >= fp.hi or fp.lo >= ofp.hi:
+                    continue
+                common = overlap(fp, ofp)
+                if common is not None:
+                    _raise_race(program, i, j, is_write, other_write, common, fp.mem)
+            mine.append((i, q, vc[q], is_write, fp))
         for acc in mine:
             recs[counter] = acc
             add(counter, acc)
@@ -177,6 +201,8 @@ def _check_races(program: Program, schedule: Schedule) -> None:
         done[q] += 1
         if step % _PRUNE_EVERY == _PRUNE_EVERY - 1:
             prune()
+        if step % STEP == STEP - 1:
+            yield
 
 
 def _raise_race(

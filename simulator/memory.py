@@ -107,6 +107,7 @@ class Memory:
         machine: MachineModel = TRN1,
         *,
         strict_uninitialized: bool = False,
+        psum_rows: np.ndarray[Any, Any] | None = None,
     ) -> None:
         self.program = program
         self.machine = machine
@@ -119,7 +120,12 @@ class Memory:
         # Rows are padded by _PAD bytes: a partition stride that is a multiple of 4 KiB maps
         # every partition to the same cache set and makes numpy several times slower.
         self._sbuf_rows = np.zeros((p, sb + _PAD), np.uint8)
-        self._psum_rows = np.zeros((p, ps + _PAD), np.uint8)
+        if psum_rows is None:
+            psum_rows = np.zeros((p, ps + _PAD), np.uint8)
+        elif psum_rows.shape != (p, ps + _PAD) or psum_rows.dtype != np.uint8:
+            raise ValueError(f"psum_rows must be uint8 [{p}, {ps + _PAD}]")
+        self._psum_rows = psum_rows
+        """PSUM's bytes: zeros of our own, or the caller's (`gemm_worker` shares them)."""
         self._writer_rows = np.zeros((p, ps + _PAD), np.uint8)
         self.hbm = np.zeros(program.hbm_bytes, np.uint8)
         self.sbuf = self._sbuf_rows[:, :sb]

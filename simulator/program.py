@@ -18,7 +18,7 @@ partition-mapped dim is `(pstep, partitions)` (elements) and `offset` is the byt
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ml_dtypes
 import numpy as np
@@ -38,6 +38,9 @@ from trnc.dialects.trn_isa import AccessPatternAttr, InstructionOp, ProgramOp
 from trnc.dialects.trn_isa.attrs import ValuePatternAttr
 from trnc.machine import TRN1, MachineModel
 from trnc.tools.diagnostics import op_source_loc
+
+if TYPE_CHECKING:
+    from trnc.simulator.footprint import Footprint
 
 QUEUE_NAMES: tuple[str, ...] = (
     "tensor",
@@ -125,6 +128,9 @@ class Instr:
     of (step, count) pairs (value patterns), or True for a unit attribute."""
     loc: str
     """Where the instruction came from: `file:line:col` and/or a named location."""
+    accesses: tuple[tuple[Footprint, bool], ...] | None = None
+    """(footprint, is_write) of every access that touches a byte, writes first: set by
+    `decode`, else computed on first use by `footprint.accesses`."""
 
     @property
     def is_dma(self) -> bool:
@@ -301,5 +307,9 @@ def decode(program: ProgramOp | ModuleOp, machine: MachineModel = TRN1) -> Progr
                 loc=_loc(op),
             )
         )
+    from trnc.simulator.footprint import accesses
+
+    for instr in instrs:
+        accesses(instr)
     weights = program.weights_file.data if program.weights_file is not None else None
     return Program(program.sym_name.data, tensors, instrs, sem_names, weights, machine)

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -273,12 +274,79 @@ def _scalar(mem: Memory, value: AP | float, instr: Instr, bitvec: bool = False) 
     return value
 
 
-def _matmul(instr: Instr, mem: Memory) -> None:
+GEMM_MAX_KMN = (128, 128, 512)
+"""Largest deferrable GEMM (K, M, N): one stationary and one moving tile (trn1.md A.2)."""
+GEMM_MIN_MACS = 1 << 18
+"""Matmuls of at least this many multiply-adds (K * M * N) into a flat fp32 PSUM matrix
+are `deferrable`: big enough that running their GEMM on a worker thread pays."""
+
+
+def deferrable(instr: Instr) -> bool:
+    """Whether `prepare_matmul` gives `instr` a deferred GEMM: a matmul of at least
+    `GEMM_MIN_MACS` and at most `GEMM_MAX_KMN` into a flat fp32 PSUM matrix of the
+    operands' result shape."""
+    if instr.opcode != "matmul":
+        return False
     args = instr.args
     dst: AP = args["dst"]
+    st: AP = args["stationary"]
+    mv: AP = args["moving"]
+    return (
+        dst.mem == "psum"
+        and dst.dtype == "f32"
+        and len(dst.dims) == 1
+        and dst.partitions == st.free_elems
+        and dst.dims[0][1] == mv.free_elems
+        and st.partitions * st.free_elems * mv.free_elems >= GEMM_MIN_MACS
+        and st.partitions <= GEMM_MAX_KMN[0]
+        and st.free_elems <= GEMM_MAX_KMN[1]
+        and mv.free_elems <= GEMM_MAX_KMN[2]
+    )
+
+
+@dataclass(slots=True)
+class Gemm:
+    """A matmul's arithmetic: `target (+)= st.T @ mv` in fp32, in place in PSUM. `st` and
+    `mv` may be live views of memory in their own dtype: run the GEMM, or copy them (as
+    `gemm_worker` does), before anything else writes memory."""
+
+    st: Array
+    mv: Array
+    target: Array
+    accumulate: bool
+
+    def run(self) -> None:
+        st = self.st.astype(F32, copy=False)
+        mv = self.mv.astype(F32, copy=False)
+        if self.accumulate:
+            self.target += st.T @ mv
+        else:
+            np.matmul(st.T, mv, out=self.target)
+
+
+def prepare_matmul(instr: Instr, mem: Memory) -> Gemm | None:
+    """Run a matmul's checks and bookkeeping (operand reads, the PSUM accumulation rule,
+    marking `dst` written); for a `deferrable` one return its arithmetic as a `Gemm` (see
+    there: run it before anything else writes memory), else compute it now and return
+    None."""
+    args = instr.args
+    dst: AP = args["dst"]
+    accumulate = bool(args.get("accumulate", False))
+    if deferrable(instr):
+        views = []
+        for ap in (args["stationary"], args["moving"]):
+            mem.check_initialized(ap, instr)
+            views.append(mem.view(ap, instr).reshape(ap.partitions, -1))
+        if accumulate:
+            mem.check_accumulate(dst, instr)
+        target = mem.psum_f32_matrix(dst, instr)
+        assert target is not None  # deferrable: a flat fp32 PSUM matrix
+        if accumulate:
+            mem.check_initialized(dst, instr)
+        mem.mark_written(dst, instr, by_matmul=True)
+        return Gemm(views[0], views[1], target, accumulate)
     st = _operand(mem, args["stationary"], instr)
     mv = _operand(mem, args["moving"], instr)
-    accumulate = bool(args.get("accumulate", False))
     if accumulate:
         mem.check_accumulate(dst, instr)
     target = mem.psum_f32_matrix(dst, instr) if dst.dtype == "f32" else None
@@ -287,13 +355,18 @@ def _matmul(instr: Instr, mem: Memory) -> None:
         if accumulate:
             result += _operand(mem, dst, instr).reshape(result.shape)
         mem.write(dst, result, instr, by_matmul=True)
-    elif accumulate:  # fp32 PSUM in place: the same fp32 sums, one pass fewer
+        return None
+    if accumulate:  # fp32 PSUM in place: the same fp32 sums, one pass fewer
         mem.check_initialized(dst, instr)
-        target += st.T @ mv
-        mem.mark_written(dst, instr, by_matmul=True)
-    else:
-        np.matmul(st.T, mv, out=target)
-        mem.mark_written(dst, instr, by_matmul=True)
+    mem.mark_written(dst, instr, by_matmul=True)
+    Gemm(st, mv, target, accumulate).run()
+    return None
+
+
+def _matmul(instr: Instr, mem: Memory) -> None:
+    gemm = prepare_matmul(instr, mem)
+    if gemm is not None:
+        gemm.run()
 
 
 def _transpose(instr: Instr, mem: Memory) -> None:

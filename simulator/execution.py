@@ -1,0 +1,221 @@
+"""Functional execution of a scheduled program on data: `Execution(program, schedule,
+memory, worker)`, then `issue()`, `poll()` as often as convenient, and `finish()`.
+
+Order. Instructions are taken in order of scheduled start (an order the happens-before
+relation allows). One may run before an earlier one that has to wait (below) when the two
+commute: their byte boxes (memory, partitions, free bytes; `footprint.py`) share nothing
+that either writes. Running commuting instructions in either order computes the same
+bytes, so the outputs, warnings and the first error in start order are those of running in
+start order; when an instruction fails while earlier ones wait, those are finished first
+and the earliest failure is raised.
+
+Overlap. A large matmul into a flat fp32 PSUM matrix (`semantics.deferrable`) has its
+checks and bookkeeping done in order here (`semantics.prepare_matmul`), and its GEMM is
+submitted to the helper process (`gemm_worker`, which copies the operands and runs GEMMs in
+submission order), so that GEMMs use the second core while this one goes on. An
+instruction that touches a PSUM bank with a GEMM still pending, or whose bytes conflict
+with a parked instruction's, is parked until the GEMM it waits for is done; instructions
+that commute with every parked one go on. A later GEMM on the same bank needs no wait (the
+worker keeps order), but one that finds every operand slot in use is parked too. Without a
+worker, GEMMs run inline and nothing is ever parked.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from trnc.simulator.errors import SimulationError
+from trnc.simulator.footprint import Footprint, accesses
+from trnc.simulator.gemm_worker import GemmWorker
+from trnc.simulator.memory import Memory
+from trnc.simulator.program import AP, Program
+from trnc.simulator.semantics import (
+    deferrable,
+    execute,
+    prepare_matmul,
+)
+from trnc.simulator.timing import Schedule
+
+POLL_EVERY_S = 2e-5
+"""How often `Execution.poll` reads the worker's answers (a system call) at most."""
+
+
+class Execution:
+    """Runs `program` on `memory` as the schedule orders it, overlapping GEMMs (see the
+    module docstring). `issue()` runs or submits every instruction (parking some);
+    `finish()` runs the parked ones as the GEMMs they wait for complete; `close()`
+    (always, e.g. in a `finally`) stops the worker."""
+
+    def __init__(
+        self,
+        program: Program,
+        schedule: Schedule,
+        memory: Memory,
+        worker: GemmWorker | None = None,
+    ) -> None:
+        self.program = program
+        self.memory = memory
+        start = schedule.start_ns
+        self._order = sorted(range(len(program.instrs)), key=lambda i: (start[i], i))
+        self._bank_bytes = program.machine.psum_bank_bytes
+        self._worker = worker
+        self._bank_ticket: dict[int, int] = {}
+        """PSUM bank -> ticket of the last GEMM submitted that writes it."""
+        self._parked: list[int] = []
+        """Instructions waiting for GEMMs (or for parked ones they conflict with), in
+        start order."""
+        self._blocked: list[tuple[Footprint, bool]] = []
+        """The parked instructions' accesses: (footprint, is_write)."""
+        self._wake = 0
+        self._polled = 0.0
+        """Retry the parked instructions once the worker has finished this many GEMMs
+        (0: none waits for a GEMM)."""
+        self._banks_of: dict[int, tuple[int, ...]] = {}
+
+    # --- what an instruction touches --------------------------------------------------
+
+    def _banks(self, aps: tuple[AP, ...]) -> tuple[int, ...]:
+        banks: list[int] = []
+        size = self._bank_bytes
+        for ap in aps:
+            if ap.mem != "psum" or ap.elems == 0:
+                continue
+            lo = hi = ap.offset
+            for step, count in ap.dims:
+                reach = step * (count - 1) * ap.itemsize
+                lo, hi = (lo + reach, hi) if reach < 0 else (lo, hi + reach)
+            banks.extend(range(lo // size, (hi + ap.itemsize - 1) // size + 1))
+        return tuple(banks)
+
+    def _pending(self, banks: tuple[int, ...]) -> int:
+        """The ticket to wait for before touching `banks` (0: none pending)."""
+        worker = self._worker
+        if worker is None or not banks:
+            return 0
+        need = max(self._bank_ticket.get(b, 0) for b in banks)
+        return need if need > worker.done else 0
+
+    def _conflicts(self, index: int) -> bool:
+        """Whether instruction `index` touches bytes a parked one writes, or writes bytes
+        a parked one touches (byte boxes: conservative)."""
+        blocked = self._blocked
+        if not blocked:
+            return False
+        for fp, w in accesses(self.program.instrs[index]):
+            for other, ow in blocked:
+                if (
+                    (w or ow)
+                    and fp.mem == other.mem
+                    and fp.plo < other.phi
+                    and other.plo < fp.phi
+                    and fp.lo < other.hi
+                    and other.lo < fp.hi
+                ):
+                    return True
+        return False
+
+    # --- running ----------------------------------------------------------------------
+
+    def _touched_banks(self, index: int) -> tuple[int, ...]:
+        banks = self._banks_of.get(index)
+        if banks is None:
+            instr = self.program.instrs[index]
+            banks = self._banks_of[index] = self._banks(instr.reads + instr.writes)
+        return banks
+
+    def _run(self, index: int) -> bool:
+        """Run or submit instruction `index` unless it must wait; whether it ran."""
+        instr = self.program.instrs[index]
+        if deferrable(instr):
+            worker = self._worker
+            if worker is not None:
+                free_at = worker.slot_free_at()
+                if free_at > worker.done and free_at > worker.poll():
+                    self._wait_for(free_at)
+                    return False
+            if self._conflicts(index):
+                return False
+            gemm = prepare_matmul(instr, self.memory)
+            if gemm is not None:
+                if self._worker is None:
+                    gemm.run()
+                    return True
+                ticket = self._worker.submit(gemm)
+                for b in self._banks(instr.writes):
+                    self._bank_ticket[b] = ticket
+            return True
+        need = self._pending(self._touched_banks(index))
+        if need or self._conflicts(index):
+            if need:
+                self._wait_for(need)
+            return False
+        execute(instr, self.memory)
+        return True
+
+    def _wait_for(self, ticket: int) -> None:
+        """Note that a parked instruction can go on once GEMM `ticket` is done."""
+        if not self._wake or ticket < self._wake:
+            self._wake = ticket
+
+    def _park(self, index: int) -> None:
+        self._parked.append(index)
+        self._blocked.extend(accesses(self.program.instrs[index]))
+
+    def _retry(self) -> None:
+        """Run the parked instructions that no longer wait, in start order."""
+        parked = self._parked
+        self._parked, self._blocked, self._wake = [], [], 0
+        for index in parked:
+            if not self._run(index):
+                self._park(index)
+
+    def _run_or_park(self, index: int) -> None:
+        try:
+            ran = self._run(index)
+        except SimulationError:
+            self._settle()  # an earlier parked instruction's failure comes first
+            raise
+        if not ran:
+            self._park(index)
+
+    def _settle(self) -> None:
+        """Finish every GEMM and run every parked instruction, in start order."""
+        worker = self._worker
+        while self._parked:
+            if worker is not None:
+                worker.wait(worker.submitted)
+            parked, self._parked, self._blocked, self._wake = self._parked, [], [], 0
+            for index in parked:
+                self._run_or_park(index)
+
+    def issue(self) -> None:
+        """Run every instruction in start order, submitting deferrable GEMMs and parking
+        what must wait for them."""
+        with np.errstate(all="ignore"):
+            for index in self._order:
+                self.poll()
+                self._run_or_park(index)
+
+    def poll(self) -> None:
+        """Run the parked instructions whose GEMMs have completed since (cheap when none
+        have: the worker's answers are read at most every `POLL_EVERY_S`)."""
+        worker = self._worker
+        if not self._wake or worker is None:
+            return
+        now = time.perf_counter()
+        if worker.done < self._wake and now - self._polled < POLL_EVERY_S:
+            return
+        self._polled = now
+        if worker.poll() >= self._wake:
+            with np.errstate(all="ignore"):
+                self._retry()
+
+    def finish(self) -> None:
+        """Run the parked instructions as their GEMMs complete, then wait for every
+        GEMM."""
+        with np.errstate(all="ignore"):
+            self._settle()
+        if self._worker is not None:
+            self._worker.wait(self._worker.submitted)

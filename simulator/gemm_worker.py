@@ -1,0 +1,268 @@
+"""A helper process that runs the simulator's deferred GEMMs (`semantics.Gemm`), so that
+they use the second core while the simulator's Python (bookkeeping, DMA copies, the race
+check) runs on the first. A thread would not do: a GEMM thread must take the GIL between
+GEMMs, and each hand-over from a thread running Python cost about 100 us on the 2-core VM
+we measured (a GEMM of 128 x 128 x 512 takes about 200 us).
+
+`GemmWorker.get()` gives the process-wide worker, started on first use (a fresh
+`python -m trnc.simulator.gemm_worker`, ~0.3 s once per process; again if it has exited),
+or None when it cannot start, `TRNC_GEMM_WORKER=0` is set, or another simulation holds it
+(then GEMMs run inline). It shares one file-backed memory map with the process: the PSUM
+bytes (`psum_rows`, which the simulation's `Memory` uses as its PSUM, zeroed by `get`),
+a ring of `SLOTS` operand slots, and a hint word. `submit(gemm)` copies the operands, in
+their own dtype, into a free slot and sends an 88-byte job over the worker's stdin; the
+worker converts them to fp32 and computes `target (+)= st.T @ mv` in place in the shared
+PSUM with `Gemm.run` (so results are bit-identical to running inline), sets the hint to
+the job's ticket and answers with it on its stdout. `done` counts the answers read;
+`poll()` reads them (only when the hint says there are new ones), `wait(ticket)` blocks
+for one. `release()` ends a simulation's use.
+
+Protocol (native-endian int64): job `(ticket, slot, k, m, n, offset, stride0, stride1,
+accumulate, stationary dtype code, moving dtype code)`; answer `ticket`, or `-1` then a
+length and a UTF-8 error text (then the worker exits); a job with ticket `-1` stops it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import mmap
+import os
+import select
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trnc.machine import TRN1
+from trnc.simulator.program import NUMPY_DTYPES
+from trnc.simulator.semantics import GEMM_MAX_KMN, Gemm
+
+SLOTS = 32
+"""Operand slots: how many GEMMs may be in flight."""
+_MAX_K, _MAX_M, _MAX_N = GEMM_MAX_KMN
+"""Largest operands a slot holds: stationary [K, M], moving [K, N]."""
+_ST_BYTES = 4 * _MAX_K * _MAX_M
+_SLOT_BYTES = _ST_BYTES + 4 * _MAX_K * _MAX_N
+_JOB = struct.Struct("=11q")
+_WORD = struct.Struct("=q")
+_DTYPES = tuple(NUMPY_DTYPES.values())
+"""Operand element types, by the code a job gives them."""
+_CODES = {dtype: code for code, dtype in enumerate(_DTYPES)}
+
+_PSUM_ROW = TRN1.psum_bytes_per_partition + 256
+"""PSUM row bytes (padded as `memory.Memory` pads them)."""
+_PSUM_BYTES = TRN1.partitions * _PSUM_ROW
+_HINT = _PSUM_BYTES + SLOTS * _SLOT_BYTES
+"""Offset of an int64 the worker sets to the last ticket done: a hint that saves reading
+the pipe (the pipe's answers, not the hint, order the simulator's reads after the
+worker's writes)."""
+_MAP_BYTES = _HINT + 8
+_START_TIMEOUT_S = 60.0
+
+
+class WorkerError(RuntimeError):
+    """The helper process failed (its message says how)."""
+
+
+class GemmWorker:
+    """The helper process and its shared memory (see the module docstring)."""
+
+    _instance: GemmWorker | None = None
+    _failed = False
+    _lock = threading.Lock()
+
+    @classmethod
+    def get(cls) -> GemmWorker | None:
+        """The process-wide worker, reserved for the caller until `release()`; None when
+        it cannot start (or `TRNC_GEMM_WORKER=0`) or another simulation holds it."""
+        if cls._failed or os.environ.get("TRNC_GEMM_WORKER") == "0":
+            return None
+        if not cls._lock.acquire(blocking=False):
+            return None
+        try:
+            if cls._instance is not None and cls._instance._proc.poll() is not None:
+                cls._instance = None  # it exited (killed, or after an error): start anew
+            if cls._instance is None:
+                cls._instance = GemmWorker()
+                atexit.register(cls._instance.stop)
+            cls._instance.psum_rows.fill(0)
+            return cls._instance
+        except (OSError, WorkerError):
+            cls._failed = True
+            cls._lock.release()
+            return None
+
+    def __init__(self) -> None:
+        folder = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+        fd, path = tempfile.mkstemp(prefix="trnc-gemm-", dir=folder)
+        try:
+            os.ftruncate(fd, _MAP_BYTES)
+            self._map = mmap.mmap(fd, _MAP_BYTES)
+            env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "trnc.simulator.gemm_worker", path],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+            )
+        finally:
+            os.close(fd)
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._out = self._proc.stdin.fileno()
+        self._in = self._proc.stdout.fileno()
+        try:
+            ready, _, _ = select.select([self._in], [], [], _START_TIMEOUT_S)
+            if not ready or _read_word(self._in) != 0:  # 0: the worker mapped the file
+                self._proc.kill()
+                raise WorkerError("the GEMM worker did not start")
+        finally:
+            os.unlink(path)
+        self._inbox = b""
+        os.set_blocking(self._in, False)
+        self.psum_rows = np.ndarray((TRN1.partitions, _PSUM_ROW), np.uint8, self._map, 0)
+        """The PSUM bytes the worker writes into; `Memory(psum_rows=...)` uses them."""
+        self._slots = np.ndarray((SLOTS * _SLOT_BYTES,), np.uint8, self._map, _PSUM_BYTES)
+        self._psum_address = self.psum_rows.ctypes.data
+        self._hint = np.ndarray((1,), np.int64, self._map, _HINT)
+        self._slot_ticket = [0] * SLOTS
+        self.submitted = 0
+        self.done = 0
+
+    def release(self) -> None:
+        """Wait for every job, then let another simulation use the worker. Never raises:
+        a failure was raised to the simulation already (`wait`), or another error is on
+        its way out of it."""
+        try:
+            self.wait(self.submitted)
+        except (OSError, WorkerError):
+            pass
+        finally:
+            GemmWorker._lock.release()
+
+    def slot_free_at(self) -> int:
+        """The ticket that must be done before `submit` has a free slot."""
+        return self._slot_ticket[(self.submitted + 1) % SLOTS]
+
+    def submit(self, gemm: Gemm) -> int:
+        """Queue `gemm` (its target must lie in `psum_rows`), waiting for a free slot if
+        need be; its ticket."""
+        ticket = self.submitted + 1
+        slot = ticket % SLOTS
+        self.wait(self._slot_ticket[slot])
+        (k, m), n = gemm.st.shape, gemm.mv.shape[1]
+        base = slot * _SLOT_BYTES
+        st = np.ndarray((k, m), gemm.st.dtype, self._slots.data, base)
+        mv = np.ndarray((k, n), gemm.mv.dtype, self._slots.data, base + _ST_BYTES)
+        np.copyto(st, gemm.st)
+        np.copyto(mv, gemm.mv)
+        codes = (_CODES[gemm.st.dtype], _CODES[gemm.mv.dtype])
+        target = gemm.target
+        offset = target.ctypes.data - self._psum_address
+        job = (ticket, slot, k, m, n, offset, *target.strides, int(gemm.accumulate))
+        os.write(self._out, _JOB.pack(*job, *codes))
+        self._slot_ticket[slot] = ticket
+        self.submitted = ticket
+        return ticket
+
+    def poll(self) -> int:
+        """Read the answers that have arrived; the number of jobs done."""
+        if self._hint[0] <= self.done:
+            return self.done
+        try:
+            data = os.read(self._in, 1 << 16)
+        except BlockingIOError:
+            return self.done
+        if not data:
+            raise WorkerError(f"the GEMM worker exited (code {self._proc.poll()})")
+        self._take(data)
+        return self.done
+
+    def _take(self, data: bytes) -> None:
+        data = self._inbox + data
+        size = _WORD.size
+        whole = len(data) - len(data) % size
+        for (ticket,) in _WORD.iter_unpack(data[:whole]):
+            if ticket < 0:
+                raise WorkerError(f"the GEMM worker failed: {self._error_text()}")
+            self.done = ticket
+        self._inbox = data[whole:]
+
+    def _error_text(self) -> str:
+        os.set_blocking(self._in, True)
+        length = _read_word(self._in)
+        return _read_exact(self._in, length).decode("utf-8", "replace")
+
+    def wait(self, ticket: int) -> None:
+        """Block until job `ticket` (and every earlier one) is done."""
+        while self.done < ticket:
+            select.select([self._in], [], [])
+            self.poll()
+
+    def stop(self) -> None:
+        """End the worker process (at interpreter exit)."""
+        try:
+            os.write(self._out, _JOB.pack(-1, *(0,) * 10))
+            self._proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self._proc.kill()
+
+
+def _read_exact(fd: int, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = os.read(fd, count - len(data))
+        if not chunk:
+            raise WorkerError("the GEMM worker closed its pipe")
+        data += chunk
+    return data
+
+
+def _read_word(fd: int) -> int:
+    return int(_WORD.unpack(_read_exact(fd, _WORD.size))[0])
+
+
+def _serve(path: str) -> None:
+    """The worker's loop: map the shared file, answer 0, then run jobs until told to stop."""
+    with open(path, "r+b") as file:
+        shared = mmap.mmap(file.fileno(), 0)
+    hint = np.ndarray((1,), np.int64, shared, _HINT)
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    out.write(_WORD.pack(0))
+    out.flush()
+    st32 = np.empty(_MAX_K * _MAX_M, np.float32)
+    mv32 = np.empty(_MAX_K * _MAX_N, np.float32)
+    with np.errstate(all="ignore"):
+        while True:
+            data = inp.read(_JOB.size)
+            if len(data) < _JOB.size:
+                return
+            ticket, slot, k, m, n, offset, s0, s1, accumulate, st_code, mv_code = _JOB.unpack(data)
+            if ticket < 0:
+                return
+            try:
+                base = _PSUM_BYTES + slot * _SLOT_BYTES
+                st: Any = st32[: k * m].reshape(k, m)
+                mv: Any = mv32[: k * n].reshape(k, n)
+                src = np.ndarray((k, m), _DTYPES[st_code], shared, base)
+                np.copyto(st, src, casting="unsafe")
+                src = np.ndarray((k, n), _DTYPES[mv_code], shared, base + _ST_BYTES)
+                np.copyto(mv, src, casting="unsafe")
+                target: Any = np.ndarray((m, n), np.float32, shared, offset, (s0, s1))
+                Gemm(st, mv, target, bool(accumulate)).run()
+                hint[0] = ticket
+                out.write(_WORD.pack(ticket))
+            except Exception as error:  # reported to the simulator, which raises it
+                text = f"{type(error).__name__}: {error}".encode()
+                out.write(_WORD.pack(-1) + _WORD.pack(len(text)) + text)
+                out.flush()
+                return
+            out.flush()
+
+
+if __name__ == "__main__":
+    _serve(Path(sys.argv[1]).as_posix())

@@ -1,0 +1,244 @@
+"""Functional execution with GEMMs on the helper process (`simulator/execution.py`,
+`simulator/gemm_worker.py`): the same bytes, warnings and errors as running everything
+inline (`TRNC_GEMM_WORKER=0`), for the A.6 kernels and for hand-written programs that
+make instructions wait for GEMMs (PSUM read mid-group, bank reuse, transposes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_kernels import K  # benchmarks/kernels.py, loaded by path
+
+from trnc.simulator import simulate
+from trnc.simulator.errors import PsumAccumulateError, RaceError, UninitializedReadError
+from trnc.simulator.execution import Execution
+from trnc.simulator.gemm_worker import GemmWorker
+from trnc.simulator.program import Program, decode
+from trnc.simulator.semantics import deferrable
+from trnc.tools.context import parse_source
+
+
+def _both(program: Program, inputs: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch):
+    """Outputs and warnings with the worker, then inline."""
+    assert GemmWorker.get() is not None, "the GEMM worker should start here"
+    GemmWorker._lock.release()
+    with_worker = simulate(program, inputs)
+    monkeypatch.setenv("TRNC_GEMM_WORKER", "0")
+    inline = simulate(program, inputs)
+    monkeypatch.delenv("TRNC_GEMM_WORKER")
+    return with_worker, inline
+
+
+def _same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        assert a[name].dtype == b[name].dtype
+        assert a[name].tobytes() == b[name].tobytes(), name
+
+
+@pytest.mark.parametrize("structure", K.STRUCTURES)
+def test_a6_kernels_match_inline_bit_for_bit(
+    structure: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    program = decode(K.BUILDERS[structure](K.SMALL, K.SMALL_CONFIG))
+    assert sum(map(deferrable, program.instrs)) >= 8
+    rng = np.random.default_rng(3)
+    inputs = {
+        t.name: rng.standard_normal(t.shape).astype(t.np_dtype)
+        for t in program.tensors
+        if t.role in ("input", "weight")
+    }
+    worker, inline = _both(program, inputs, monkeypatch)
+    _same(worker.outputs, inline.outputs)
+    assert worker.report.warnings == inline.report.warnings
+    a_t = inputs["a_t"].astype(np.float32)
+    b = inputs["b"].astype(np.float32)
+    got = worker.outputs["c"].astype(np.float32)
+    np.testing.assert_allclose(got, a_t.T @ b, rtol=2e-2, atol=2e-1)
+
+
+# --- hand-written programs ------------------------------------------------------------
+
+HEAD = (
+    "  trn_isa.hbm_tensor @a : tensor<128x128xbf16> at 0 role input\n"
+    "  trn_isa.hbm_tensor @b : tensor<128x512xbf16> at 32768 role input\n"
+    "  trn_isa.hbm_tensor @y : tensor<2x128x512xf32> at 163840 role output\n"
+    "  trn_isa.dma_copy dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 128]], bf16>, "
+    "src #trn_isa.ap<hbm + 0, [[128, 128], [1, 128]], bf16> on dma0 signal [dma0.s0]\n"
+    "  trn_isa.dma_copy dst #trn_isa.ap<sbuf[0:128] + 256, [[1, 512]], bf16>, "
+    "src #trn_isa.ap<hbm + 32768, [[512, 128], [1, 512]], bf16> on dma1 signal [dma1.s0]\n"
+)
+ST = "stationary #trn_isa.ap<sbuf[0:128] + 0, [[1, 128]], bf16>"
+MV = "moving #trn_isa.ap<sbuf[0:128] + 256, [[1, 512]], bf16>"
+
+
+def _mm(bank: int, accumulate: bool, sync: str) -> str:
+    dst = f"#trn_isa.ap<psum[0:128] + {bank * 2048}, [[1, 512]], f32>"
+    acc = "true" if accumulate else "false"
+    return f"  trn_isa.matmul dst {dst}, {ST}, {MV} {{accumulate = {acc}}} on tensor {sync}\n"
+
+
+def _evacuate(bank: int, sbuf: int, sync: str) -> str:
+    src = f"#trn_isa.ap<psum[0:128] + {bank * 2048}, [[1, 512]], f32>"
+    dst = f"#trn_isa.ap<sbuf[0:128] + {sbuf}, [[1, 512]], f32>"
+    return f"  trn_isa.tensor_copy dst {dst}, src {src} on vector {sync}\n"
+
+
+def _store(sbuf: int, k: int, sync: str) -> str:
+    src = f"#trn_isa.ap<sbuf[0:128] + {sbuf}, [[1, 512]], f32>"
+    dst = f"#trn_isa.ap<hbm + {163840 + k * 262144}, [[512, 128], [1, 512]], f32>"
+    return f"  trn_isa.dma_copy dst {dst}, src {src} on dma{2 + k} {sync}\n"
+
+
+def _program(body: str) -> Program:
+    module = parse_source(f"trn_isa.program @p {{\n{HEAD}{body}}}", "x.mlir")
+    module.verify()
+    return decode(module)
+
+
+def _inputs(program: Program) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(5)
+    return {
+        t.name: rng.standard_normal(t.shape).astype(t.np_dtype)
+        for t in program.tensors
+        if t.role == "input"
+    }
+
+
+LOADED = "wait [dma0.s0 >= 1, dma1.s0 >= 1] signal [tensor.s0]"
+
+MID_GROUP = (
+    # y[0] = P (read after the first matmul of the group), y[1] = 2P + P (bank 0 reused
+    # after the read) and, on bank 3, a group nothing else touches.
+    _mm(0, False, LOADED)
+    + _evacuate(0, 4096, "wait [tensor.s0 >= 1] signal [vector.s0]")
+    + _mm(0, True, "wait [vector.s0 >= 1] signal [tensor.s0]")
+    + _mm(0, True, "signal [tensor.s0]")
+    + _mm(3, False, "signal [tensor.s0]")
+    + _evacuate(0, 8192, "wait [tensor.s0 >= 3] signal [vector.s0]")
+    + _store(4096, 0, "wait [vector.s0 >= 1] signal [dma2.s0]")
+    + _store(8192, 1, "wait [vector.s0 >= 2] signal [dma3.s0]")
+)
+
+
+def _count_parks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Instruction indices as they are parked (a spy on `Execution._park`)."""
+    parked: list[int] = []
+    original = Execution._park
+
+    def spy(self: Execution, index: int) -> None:
+        parked.append(index)
+        original(self, index)
+
+    monkeypatch.setattr(Execution, "_park", spy)
+    return parked
+
+
+def test_psum_read_mid_group_and_bank_reuse(monkeypatch: pytest.MonkeyPatch) -> None:
+    program = _program(MID_GROUP)
+    inputs = _inputs(program)
+    parked = _count_parks(monkeypatch)
+    worker = simulate(program, inputs)
+    # With the worker, the first evacuation (#3) waits for its GEMM (the matmul reusing
+    # bank 0 after it may or may not find it done); inline, nothing waits.
+    assert 3 in parked
+    parked.clear()
+    monkeypatch.setenv("TRNC_GEMM_WORKER", "0")
+    inline = simulate(program, inputs)
+    assert parked == []
+    _same(worker.outputs, inline.outputs)
+    product = inputs["a"].astype(np.float32).T @ inputs["b"].astype(np.float32)
+    y = worker.outputs["y"]
+    np.testing.assert_allclose(y[0], product, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(y[1], 3 * product, rtol=1e-5, atol=1e-3)
+
+
+def test_transpose_into_a_bank_with_a_pending_gemm_waits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A TensorE transpose (run here, not on the worker) writes the bank a GEMM is still
+    filling: it must run after the GEMM, as its start order says."""
+    transpose = (
+        "  trn_isa.transpose dst #trn_isa.ap<psum[0:128] + 0, [[1, 128]], f32>, "
+        "src #trn_isa.ap<sbuf[0:128] + 0, [[1, 128]], bf16> on tensor signal [tensor.s0]\n"
+    )
+    body = (
+        _mm(0, False, LOADED)
+        + transpose
+        + _evacuate(0, 4096, "wait [tensor.s0 >= 2] signal [vector.s0]")
+        + _store(4096, 0, "wait [vector.s0 >= 1] signal [dma2.s0]")
+    )
+    program = _program(body)
+    inputs = _inputs(program)
+    worker, inline = _both(program, inputs, monkeypatch)
+    _same(worker.outputs, inline.outputs)
+    y0 = worker.outputs["y"][0]
+    a = inputs["a"].astype(np.float32)
+    np.testing.assert_array_equal(y0[:, :128], a.T)
+    product = a.T @ inputs["b"].astype(np.float32)
+    np.testing.assert_allclose(y0[:, 128:], product[:, 128:], rtol=1e-5, atol=1e-4)
+
+
+def test_errors_are_those_of_start_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An accumulation onto a bank the vector engine wrote (PSUM rule), before a store of
+    # never-written bytes (an error when strict): the PSUM error comes first, with or
+    # without the worker; once it is mended, the store's.
+    memset = (
+        "  trn_isa.memset dst #trn_isa.ap<psum[0:128] + 2048, [[1, 512]], f32>, value 0.0 "
+        "on vector signal [vector.s0]\n"
+    )
+    body = (
+        _mm(0, False, LOADED)
+        + memset
+        + _mm(1, True, "wait [vector.s0 >= 1] signal [tensor.s0]")
+        + _evacuate(0, 4096, "wait [tensor.s0 >= 1] signal [vector.s0]")
+        + _store(12288, 0, "wait [vector.s0 >= 2]")
+    )
+    program = _program(body)
+    inputs = _inputs(program)
+    for setting in ("1", "0"):
+        monkeypatch.setenv("TRNC_GEMM_WORKER", setting)
+        with pytest.raises(PsumAccumulateError) as info:
+            simulate(program, inputs, strict_uninitialized=True)
+        assert info.value.instrs == (4,)
+        fixed = _program(body.replace("{accumulate = true}", "{accumulate = false}"))
+        with pytest.raises(UninitializedReadError) as unread:
+            simulate(fixed, inputs, strict_uninitialized=True)
+        assert unread.value.instrs == (6,)
+
+
+def test_a_race_is_reported_before_an_execution_error() -> None:
+    # The evacuation does not wait for the matmul (a race); the store reads bytes never
+    # written (an error when strict).
+    body = (
+        _mm(0, False, LOADED)
+        + _evacuate(0, 4096, "signal [vector.s0]")
+        + _store(12288, 0, "wait [vector.s0 >= 1]")
+    )
+    with pytest.raises(RaceError):
+        simulate(_program(body), strict_uninitialized=True)
+
+
+def test_a_dead_worker_is_restarted(monkeypatch: pytest.MonkeyPatch) -> None:
+    program = _program(MID_GROUP)
+    inputs = _inputs(program)
+    first = simulate(program, inputs).outputs
+    worker = GemmWorker._instance
+    assert worker is not None
+    worker._proc.kill()
+    worker._proc.wait()
+    again = simulate(program, inputs).outputs
+    assert GemmWorker._instance is not worker
+    _same(first, again)
+
+
+def test_a_worker_that_cannot_start_means_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    program = _program(MID_GROUP)
+    inputs = _inputs(program)
+    expected = simulate(program, inputs).outputs
+    monkeypatch.setattr(GemmWorker, "_instance", None)  # both restored after the test
+    monkeypatch.setattr(GemmWorker, "_failed", False)
+    monkeypatch.setattr("sys.executable", "/nonexistent/python")
+    assert GemmWorker.get() is None
+    assert GemmWorker._failed
+    _same(simulate(program, inputs).outputs, expected)
