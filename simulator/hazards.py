@@ -33,11 +33,11 @@ from trnc.simulator.footprint import MEM_IDS, Footprint, accesses, describe, ove
 from trnc.simulator.program import QUEUE_NAMES, Program
 from trnc.simulator.timing import Schedule
 
-_SHIFT = {MEM_IDS["hbm"]: 20, MEM_IDS["sbuf"]: 11, MEM_IDS["psum"]: 11}
+_SHIFT = {MEM_IDS["hbm"]: 20, MEM_IDS["sbuf"]: 9, MEM_IDS["psum"]: 9}
 """log2 of the address-block size of the buckets, per memory."""
 _MAX_BUCKETS = 64
 """An access spanning more blocks goes to its memory's 'wide' list instead."""
-_PRUNE_EVERY = 128
+_PRUNE_EVERY = 64
 STEP = 32
 """Instructions checked between two yields of `race_check_steps`."""
 
