@@ -38,6 +38,9 @@ from trnc.simulator.semantics import (
 )
 from trnc.simulator.timing import Schedule
 
+MAX_PARKED = 100000
+"""Parked instructions beyond which `issue` waits rather than looks further ahead (what
+follows a parked instruction mostly depends on it: looking on costs more than waiting)."""
 POLL_EVERY_S = 2e-5
 """How often `Execution.poll` reads the worker's answers (a system call) at most."""
 
@@ -129,12 +132,6 @@ class Execution:
         """Run or submit instruction `index` unless it must wait; whether it ran."""
         instr = self.program.instrs[index]
         if deferrable(instr):
-            worker = self._worker
-            if worker is not None:
-                free_at = worker.slot_free_at()
-                if free_at > worker.done and free_at > worker.poll():
-                    self._wait_for(free_at)
-                    return False
             if self._conflicts(index):
                 return False
             gemm = prepare_matmul(instr, self.memory)
@@ -192,10 +189,14 @@ class Execution:
 
     def issue(self) -> None:
         """Run every instruction in start order, submitting deferrable GEMMs and parking
-        what must wait for them."""
+        what must wait for them (when `MAX_PARKED` wait, first waiting for the GEMM the
+        earliest of them needs)."""
         with np.errstate(all="ignore"):
             for index in self._order:
                 self.poll()
+                if len(self._parked) >= MAX_PARKED and self._worker is not None:
+                    self._worker.wait(self._wake)
+                    self._retry()
                 self._run_or_park(index)
 
     def poll(self) -> None:

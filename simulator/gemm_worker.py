@@ -144,10 +144,6 @@ class GemmWorker:
         finally:
             GemmWorker._lock.release()
 
-    def slot_free_at(self) -> int:
-        """The ticket that must be done before `submit` has a free slot."""
-        return self._slot_ticket[(self.submitted + 1) % SLOTS]
-
     def submit(self, gemm: Gemm) -> int:
         """Queue `gemm` (its target must lie in `psum_rows`), waiting for a free slot if
         need be; its ticket."""
