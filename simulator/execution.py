@@ -136,8 +136,8 @@ class Execution:
                 return False
             gemm = prepare_matmul(instr, self.memory)
             if gemm is not None:
-                if self._worker is None:
-                    gemm.run()
+                if self._worker is None or not self._worker.ready():
+                    gemm.run()  # no worker (yet): inline, into the same PSUM
                     return True
                 ticket = self._worker.submit(gemm)
                 for b in self._banks(instr.writes):

@@ -2,20 +2,22 @@
 they use the second core while the simulator's Python (bookkeeping, DMA copies, the race
 check) runs on the first. A thread would not do: a GEMM thread must take the GIL between
 GEMMs, and each hand-over from a thread running Python cost about 100 us on the 2-core VM
-we measured (a GEMM of 128 x 128 x 512 takes about 200 us).
+we measured (a GEMM of 128 x 128 x 512 takes about 200 us); it gave no gain.
 
-`GemmWorker.get()` gives the process-wide worker, started on first use (a fresh
-`python -m trnc.simulator.gemm_worker`, ~0.3 s once per process; again if it has exited),
-or None when it cannot start, `TRNC_GEMM_WORKER=0` is set, or another simulation holds it
-(then GEMMs run inline). It shares one file-backed memory map with the process: the PSUM
-bytes (`psum_rows`, which the simulation's `Memory` uses as its PSUM, zeroed by `get`),
-a ring of `SLOTS` operand slots, and a hint word. `submit(gemm)` copies the operands, in
-their own dtype, into a free slot and sends an 88-byte job over the worker's stdin; the
-worker converts them to fp32 and computes `target (+)= st.T @ mv` in place in the shared
-PSUM with `Gemm.run` (so results are bit-identical to running inline), sets the hint to
-the job's ticket and answers with it on its stdout. `done` counts the answers read;
-`poll()` reads them (only when the hint says there are new ones), `wait(ticket)` blocks
-for one. `release()` ends a simulation's use.
+`GemmWorker.get()` gives the process-wide worker, reserved for one simulation until
+`release()`, or None when it cannot start, `TRNC_GEMM_WORKER=0` is set, or another
+simulation holds it. The worker is a `python -m trnc.simulator.gemm_worker` started on
+first use (and again if it has exited) without waiting: it takes ~0.3 s to import numpy,
+and until `ready()` the simulation runs its GEMMs inline (`GemmWorker.start()` waits, for
+benchmarks and tests). It shares an unlinked file's memory map with this process (it
+inherits the descriptor): the PSUM bytes (`psum_rows`, which the simulation's `Memory`
+uses as its PSUM, zeroed by `get`), a ring of `SLOTS` operand slots and a hint word.
+`submit(gemm)` copies the operands, in their own dtype, into a free slot and writes an
+88-byte job to the worker's stdin; the worker converts them to fp32, computes
+`target (+)= st.T @ mv` in place in the shared PSUM with `Gemm.run` (so results are
+bit-identical to running inline), sets the hint to the job's ticket and writes the ticket
+to its stdout. `done` counts the tickets read: `poll()` reads them (only when the hint
+says there are new ones), `wait(ticket)` blocks for one.
 
 Protocol (native-endian int64): job `(ticket, slot, k, m, n, offset, stride0, stride1,
 accumulate, stationary dtype code, moving dtype code)`; answer `ticket`, or `-1` then a
@@ -33,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from pathlib import Path
+import time
 from typing import Any
 
 import numpy as np
@@ -78,8 +80,9 @@ class GemmWorker:
 
     @classmethod
     def get(cls) -> GemmWorker | None:
-        """The process-wide worker, reserved for the caller until `release()`; None when
-        it cannot start (or `TRNC_GEMM_WORKER=0`) or another simulation holds it."""
+        """The process-wide worker (started now if need be, without waiting for it: see
+        `ready`), reserved for the caller until `release()`; None when it cannot start,
+        `TRNC_GEMM_WORKER=0` is set, or another simulation holds it."""
         if cls._failed or os.environ.get("TRNC_GEMM_WORKER") == "0":
             return None
         if not cls._lock.acquire(blocking=False):
@@ -92,36 +95,50 @@ class GemmWorker:
                 atexit.register(cls._instance.stop)
             cls._instance.psum_rows.fill(0)
             return cls._instance
-        except (OSError, WorkerError):
+        except OSError:
             cls._failed = True
             cls._lock.release()
             return None
 
+    @classmethod
+    def start(cls, timeout_s: float = _START_TIMEOUT_S) -> GemmWorker | None:
+        """Start the worker (if need be) and wait until it is ready, e.g. before timing
+        simulations; None if it cannot start (or is held by a simulation)."""
+        worker = cls.get()
+        if worker is None:
+            return None
+        try:
+            deadline = time.monotonic() + timeout_s
+            while not worker.ready():
+                if cls._failed or time.monotonic() > deadline:
+                    return None
+                time.sleep(0.005)
+            return worker
+        finally:
+            cls._lock.release()
+
     def __init__(self) -> None:
         folder = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
         fd, path = tempfile.mkstemp(prefix="trnc-gemm-", dir=folder)
+        os.unlink(path)  # nothing to clean up later: the worker inherits the descriptor
         try:
             os.ftruncate(fd, _MAP_BYTES)
             self._map = mmap.mmap(fd, _MAP_BYTES)
             env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "trnc.simulator.gemm_worker", path],
+                [sys.executable, "-m", "trnc.simulator.gemm_worker", str(fd)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=env,
+                pass_fds=(fd,),
             )
         finally:
             os.close(fd)
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._out = self._proc.stdin.fileno()
         self._in = self._proc.stdout.fileno()
-        try:
-            ready, _, _ = select.select([self._in], [], [], _START_TIMEOUT_S)
-            if not ready or _read_word(self._in) != 0:  # 0: the worker mapped the file
-                self._proc.kill()
-                raise WorkerError("the GEMM worker did not start")
-        finally:
-            os.unlink(path)
+        self._ready = False
+        self._started = time.monotonic()
         self._inbox = b""
         os.set_blocking(self._in, False)
         self.psum_rows = np.ndarray((TRN1.partitions, _PSUM_ROW), np.uint8, self._map, 0)
@@ -132,6 +149,28 @@ class GemmWorker:
         self._slot_ticket = [0] * SLOTS
         self.submitted = 0
         self.done = 0
+
+    def ready(self) -> bool:
+        """Whether the worker has started (mapped the shared file and said so); never
+        waits. Until then the simulation runs its GEMMs inline. A worker that exited, or
+        has not started within `_START_TIMEOUT_S`, is killed and given up for the rest of
+        the process (`GemmWorker._failed`: later simulations run inline)."""
+        if self._ready:
+            return True
+        if select.select([self._in], [], [], 0)[0]:
+            try:
+                ok = _read_word(self._in) == 0
+            except (OSError, WorkerError):  # it exited before mapping the file
+                ok = False
+        elif time.monotonic() - self._started > _START_TIMEOUT_S:
+            ok = False
+        else:
+            return False
+        if not ok:
+            self._proc.kill()
+            GemmWorker._failed = True
+        self._ready = ok
+        return ok
 
     def release(self) -> None:
         """Wait for every job, then let another simulation use the worker. Never raises:
@@ -222,10 +261,11 @@ def _read_word(fd: int) -> int:
     return int(_WORD.unpack(_read_exact(fd, _WORD.size))[0])
 
 
-def _serve(path: str) -> None:
-    """The worker's loop: map the shared file, answer 0, then run jobs until told to stop."""
-    with open(path, "r+b") as file:
-        shared = mmap.mmap(file.fileno(), 0)
+def _serve(fd: int) -> None:
+    """The worker's loop: map the shared file (descriptor `fd`), answer 0, then run jobs
+    until told to stop."""
+    shared = mmap.mmap(fd, 0)
+    os.close(fd)
     hint = np.ndarray((1,), np.int64, shared, _HINT)
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     out.write(_WORD.pack(0))
@@ -261,4 +301,4 @@ def _serve(path: str) -> None:
 
 
 if __name__ == "__main__":
-    _serve(Path(sys.argv[1]).as_posix())
+    _serve(int(sys.argv[1]))

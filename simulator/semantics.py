@@ -276,9 +276,9 @@ def _scalar(mem: Memory, value: AP | float, instr: Instr, bitvec: bool = False) 
 
 GEMM_MAX_KMN = (128, 128, 512)
 """Largest deferrable GEMM (K, M, N): one stationary and one moving tile (trn1.md A.2)."""
-GEMM_MIN_MACS = 1 << 18
-"""Matmuls of at least this many multiply-adds (K * M * N) into a flat fp32 PSUM matrix
-are `deferrable`: big enough that running their GEMM on a worker thread pays."""
+GEMM_MIN_MACS = 1 << 22
+"""Matmuls of at least this many multiply-adds (K * M * N; ~50 us of BLAS) are
+`deferrable`: big enough that handing their GEMM to the helper process pays."""
 
 
 def deferrable(instr: Instr) -> bool:

@@ -18,10 +18,17 @@ from trnc.simulator.semantics import deferrable
 from trnc.tools.context import parse_source
 
 
+def _started_worker() -> GemmWorker:
+    """The GEMM worker, once it has started (it starts without blocking the simulator,
+    which runs GEMMs inline meanwhile)."""
+    worker = GemmWorker.start()
+    assert worker is not None, "the GEMM worker should start here"
+    return worker
+
+
 def _both(program: Program, inputs: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch):
     """Outputs and warnings with the worker, then inline."""
-    assert GemmWorker.get() is not None, "the GEMM worker should start here"
-    GemmWorker._lock.release()
+    _started_worker()
     with_worker = simulate(program, inputs)
     monkeypatch.setenv("TRNC_GEMM_WORKER", "0")
     inline = simulate(program, inputs)
@@ -138,6 +145,7 @@ def test_psum_read_mid_group_and_bank_reuse(monkeypatch: pytest.MonkeyPatch) -> 
     program = _program(MID_GROUP)
     inputs = _inputs(program)
     parked = _count_parks(monkeypatch)
+    _started_worker()
     worker = simulate(program, inputs)
     # With the worker, the first evacuation (#3) waits for its GEMM (the matmul reusing
     # bank 0 after it may or may not find it done); inline, nothing waits.
@@ -196,6 +204,7 @@ def test_errors_are_those_of_start_order(monkeypatch: pytest.MonkeyPatch) -> Non
     )
     program = _program(body)
     inputs = _inputs(program)
+    _started_worker()
     for setting in ("1", "0"):
         monkeypatch.setenv("TRNC_GEMM_WORKER", setting)
         with pytest.raises(PsumAccumulateError) as info:
@@ -222,14 +231,12 @@ def test_a_race_is_reported_before_an_execution_error() -> None:
 def test_a_dead_worker_is_restarted(monkeypatch: pytest.MonkeyPatch) -> None:
     program = _program(MID_GROUP)
     inputs = _inputs(program)
+    worker = _started_worker()
     first = simulate(program, inputs).outputs
-    worker = GemmWorker._instance
-    assert worker is not None
     worker._proc.kill()
     worker._proc.wait()
-    again = simulate(program, inputs).outputs
-    assert GemmWorker._instance is not worker
-    _same(first, again)
+    assert _started_worker() is not worker
+    _same(simulate(program, inputs).outputs, first)
 
 
 def test_a_worker_that_cannot_start_means_inline(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -241,4 +248,20 @@ def test_a_worker_that_cannot_start_means_inline(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr("sys.executable", "/nonexistent/python")
     assert GemmWorker.get() is None
     assert GemmWorker._failed
+    _same(simulate(program, inputs).outputs, expected)
+
+
+def test_a_worker_that_exits_at_start_means_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    program = _program(MID_GROUP)
+    inputs = _inputs(program)
+    expected = simulate(program, inputs).outputs
+    monkeypatch.setattr(GemmWorker, "_instance", None)  # both restored after the test
+    monkeypatch.setattr(GemmWorker, "_failed", False)
+    monkeypatch.setattr("sys.executable", "false")  # runs, prints nothing, exits 1
+    worker = GemmWorker.get()
+    assert worker is not None
+    GemmWorker._lock.release()
+    worker._proc.wait()
+    assert not worker.ready()
+    assert GemmWorker._failed and GemmWorker.get() is None
     _same(simulate(program, inputs).outputs, expected)
