@@ -146,10 +146,9 @@ def _execute(
     weights_dir: Path | None,
 ) -> tuple[list[str], list[str], dict[str, np.ndarray]]:
     """Check races and run the program on data (`execution.Execution`): the race check
-    runs while deferred GEMMs finish on the worker thread (parked instructions run between
+    runs while deferred GEMMs finish on the helper process (parked instructions run between
     its steps), and its `RaceError` wins over any error the execution met (as if it had
-    run first). Returns the notes on inputs,
-    the warnings and the outputs."""
+    run first). Returns the notes on inputs, the warnings and the outputs."""
     from trnc.simulator.execution import Execution
     from trnc.simulator.gemm_worker import GemmWorker
     from trnc.simulator.hazards import race_check_steps

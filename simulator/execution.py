@@ -16,8 +16,11 @@ submission order), so that GEMMs use the second core while this one goes on. An
 instruction that touches a PSUM bank with a GEMM still pending, or whose bytes conflict
 with a parked instruction's, is parked until the GEMM it waits for is done; instructions
 that commute with every parked one go on. A later GEMM on the same bank needs no wait (the
-worker keeps order), but one that finds every operand slot in use is parked too. Without a
-worker, GEMMs run inline and nothing is ever parked.
+worker keeps order); one that finds every operand slot in use waits for a slot, and once
+`MAX_PARKED` instructions are parked `issue` waits for the GEMM the earliest needs (what
+follows a parked instruction mostly conflicts with it, so looking further ahead costs
+more than it finds). Without a worker, or until it is ready, GEMMs run inline and nothing
+is parked.
 """
 
 from __future__ import annotations
@@ -31,16 +34,11 @@ from trnc.simulator.footprint import Footprint, accesses
 from trnc.simulator.gemm_worker import GemmWorker
 from trnc.simulator.memory import Memory
 from trnc.simulator.program import AP, Program
-from trnc.simulator.semantics import (
-    deferrable,
-    execute,
-    prepare_matmul,
-)
+from trnc.simulator.semantics import deferrable, execute, prepare_matmul
 from trnc.simulator.timing import Schedule
 
-MAX_PARKED = 100000
-"""Parked instructions beyond which `issue` waits rather than looks further ahead (what
-follows a parked instruction mostly depends on it: looking on costs more than waiting)."""
+MAX_PARKED = 64
+"""Parked instructions beyond which `issue` waits rather than looks further ahead."""
 POLL_EVERY_S = 2e-5
 """How often `Execution.poll` reads the worker's answers (a system call) at most."""
 
@@ -48,8 +46,8 @@ POLL_EVERY_S = 2e-5
 class Execution:
     """Runs `program` on `memory` as the schedule orders it, overlapping GEMMs (see the
     module docstring). `issue()` runs or submits every instruction (parking some);
-    `finish()` runs the parked ones as the GEMMs they wait for complete; `close()`
-    (always, e.g. in a `finally`) stops the worker."""
+    `poll()` runs parked ones whose GEMMs are done; `finish()` runs the rest as their
+    GEMMs complete. The caller reserves and releases the worker (`GemmWorker.get`)."""
 
     def __init__(
         self,
@@ -72,9 +70,10 @@ class Execution:
         self._blocked: list[tuple[Footprint, bool]] = []
         """The parked instructions' accesses: (footprint, is_write)."""
         self._wake = 0
-        self._polled = 0.0
         """Retry the parked instructions once the worker has finished this many GEMMs
         (0: none waits for a GEMM)."""
+        self._polled = 0.0
+        """When `poll` last read the worker's answers (`time.perf_counter`)."""
         self._banks_of: dict[int, tuple[int, ...]] = {}
 
     # --- what an instruction touches --------------------------------------------------

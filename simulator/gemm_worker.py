@@ -204,39 +204,42 @@ class GemmWorker:
         self.submitted = ticket
         return ticket
 
-    def poll(self) -> int:
-        """Read the answers that have arrived; the number of jobs done."""
-        if self._hint[0] <= self.done:
+    def poll(self, *, read: bool = False) -> int:
+        """Read the answers that have arrived (only when the hint says there are new ones,
+        unless `read`); the number of jobs done. Raises `WorkerError` if the worker
+        failed or exited."""
+        if not read and self._hint[0] <= self.done:
             return self.done
         try:
             data = os.read(self._in, 1 << 16)
         except BlockingIOError:
             return self.done
         if not data:
-            raise WorkerError(f"the GEMM worker exited (code {self._proc.poll()})")
-        self._take(data)
-        return self.done
-
-    def _take(self, data: bytes) -> None:
+            raise WorkerError(f"the GEMM worker exited (code {self._proc.wait()})")
         data = self._inbox + data
-        size = _WORD.size
-        whole = len(data) - len(data) % size
-        for (ticket,) in _WORD.iter_unpack(data[:whole]):
+        whole = len(data) - len(data) % _WORD.size
+        for at in range(0, whole, _WORD.size):
+            (ticket,) = _WORD.unpack_from(data, at)
             if ticket < 0:
-                raise WorkerError(f"the GEMM worker failed: {self._error_text()}")
+                raise WorkerError(f"the GEMM worker failed: {self._error_text(data[at + 8 :])}")
             self.done = ticket
         self._inbox = data[whole:]
+        return self.done
 
-    def _error_text(self) -> str:
+    def _error_text(self, rest: bytes) -> str:
+        """The error text after a `-1` answer: `rest` and what follows until the worker
+        has exited."""
         os.set_blocking(self._in, True)
-        length = _read_word(self._in)
-        return _read_exact(self._in, length).decode("utf-8", "replace")
+        while chunk := os.read(self._in, 1 << 16):
+            rest += chunk
+        length = _WORD.unpack_from(rest)[0] if len(rest) >= _WORD.size else 0
+        return rest[_WORD.size : _WORD.size + length].decode("utf-8", "replace")
 
     def wait(self, ticket: int) -> None:
         """Block until job `ticket` (and every earlier one) is done."""
         while self.done < ticket:
             select.select([self._in], [], [])
-            self.poll()
+            self.poll(read=True)
 
     def stop(self) -> None:
         """End the worker process (at interpreter exit)."""

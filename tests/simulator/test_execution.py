@@ -12,9 +12,9 @@ from test_kernels import K  # benchmarks/kernels.py, loaded by path
 from trnc.simulator import simulate
 from trnc.simulator.errors import PsumAccumulateError, RaceError, UninitializedReadError
 from trnc.simulator.execution import Execution
-from trnc.simulator.gemm_worker import GemmWorker
+from trnc.simulator.gemm_worker import GemmWorker, WorkerError
 from trnc.simulator.program import Program, decode
-from trnc.simulator.semantics import deferrable
+from trnc.simulator.semantics import Gemm, deferrable
 from trnc.tools.context import parse_source
 
 
@@ -265,3 +265,31 @@ def test_a_worker_that_exits_at_start_means_inline(monkeypatch: pytest.MonkeyPat
     assert not worker.ready()
     assert GemmWorker._failed and GemmWorker.get() is None
     _same(simulate(program, inputs).outputs, expected)
+
+
+def test_a_failing_gemm_is_reported_and_the_worker_restarted() -> None:
+    worker = _started_worker()
+    assert GemmWorker.get() is worker  # reserved for this test until release()
+    try:
+        outside = np.zeros((128, 512), np.float32)  # not in the shared PSUM
+        gemm = Gemm(
+            np.zeros((128, 128), np.float32), np.zeros((128, 512), np.float32), outside, False
+        )
+        ticket = worker.submit(gemm)
+        with pytest.raises(WorkerError, match="the GEMM worker failed: ValueError"):
+            worker.wait(ticket)
+    finally:
+        worker.release()
+    assert _started_worker() is not worker
+
+
+def test_a_worker_killed_while_busy_is_an_error_not_a_hang() -> None:
+    worker = _started_worker()
+    assert GemmWorker.get() is worker
+    try:
+        worker._proc.kill()
+        worker._proc.wait()
+        with pytest.raises(WorkerError, match="exited"):
+            worker.wait(worker.submitted + 1)
+    finally:
+        worker.release()
