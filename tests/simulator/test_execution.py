@@ -239,30 +239,25 @@ def test_a_dead_worker_is_restarted(monkeypatch: pytest.MonkeyPatch) -> None:
     _same(simulate(program, inputs).outputs, first)
 
 
-def test_a_worker_that_cannot_start_means_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("executable", "starts"),
+    [("/nonexistent/python", False), ("false", True)],  # `false` runs and exits at once
+)
+def test_a_worker_that_cannot_start_means_inline(
+    executable: str, starts: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     program = _program(MID_GROUP)
     inputs = _inputs(program)
     expected = simulate(program, inputs).outputs
     monkeypatch.setattr(GemmWorker, "_instance", None)  # both restored after the test
     monkeypatch.setattr(GemmWorker, "_failed", False)
-    monkeypatch.setattr("sys.executable", "/nonexistent/python")
-    assert GemmWorker.get() is None
-    assert GemmWorker._failed
-    _same(simulate(program, inputs).outputs, expected)
-
-
-def test_a_worker_that_exits_at_start_means_inline(monkeypatch: pytest.MonkeyPatch) -> None:
-    program = _program(MID_GROUP)
-    inputs = _inputs(program)
-    expected = simulate(program, inputs).outputs
-    monkeypatch.setattr(GemmWorker, "_instance", None)  # both restored after the test
-    monkeypatch.setattr(GemmWorker, "_failed", False)
-    monkeypatch.setattr("sys.executable", "false")  # runs, prints nothing, exits 1
+    monkeypatch.setattr("sys.executable", executable)
     worker = GemmWorker.get()
-    assert worker is not None
-    GemmWorker._lock.release()
-    worker._proc.wait()
-    assert not worker.ready()
+    assert (worker is not None) == starts
+    if worker is not None:
+        GemmWorker._lock.release()
+        worker._proc.wait()
+        assert not worker.ready()
     assert GemmWorker._failed and GemmWorker.get() is None
     _same(simulate(program, inputs).outputs, expected)
 
