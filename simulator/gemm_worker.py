@@ -129,6 +129,7 @@ class GemmWorker:
                 [sys.executable, "-m", "trnc.simulator.gemm_worker", str(fd)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,  # a worker that fails to start is not an error
                 env=env,
                 pass_fds=(fd,),
             )
