@@ -216,6 +216,38 @@ def test_errors_are_those_of_start_order(monkeypatch: pytest.MonkeyPatch) -> Non
         assert unread.value.instrs == (6,)
 
 
+def test_a_parked_instructions_error_comes_before_a_later_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A matmul writes 64 PSUM partitions; the evacuation (#3) reads all 128 and so fails
+    # when strict, but with the worker it is parked first, waiting for the GEMM; the store
+    # (#4, after it in start order) touches none of its bytes, runs, and fails too. The
+    # earlier failure in start order is the one reported, with or without the worker.
+    half = (
+        "  trn_isa.matmul dst #trn_isa.ap<psum[0:64] + 0, [[1, 512]], f32>, "
+        "stationary #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], bf16>, "
+        f"{MV} {{accumulate = false}} on tensor {LOADED}\n"
+    )
+    body = (
+        half
+        + _evacuate(0, 4096, "wait [tensor.s0 >= 1] signal [vector.s0]")
+        + _store(12288, 0, "wait [vector.s0 >= 1]")
+    )
+    program = _program(body)
+    assert deferrable(program.instrs[2])
+    inputs = _inputs(program)
+    parked = _count_parks(monkeypatch)
+    _started_worker()
+    for setting in ("1", "0"):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("TRNC_GEMM_WORKER", setting)
+            with pytest.raises(UninitializedReadError) as info:
+                simulate(program, inputs, strict_uninitialized=True)
+        assert info.value.instrs == (3,)
+        assert parked == ([3] if setting == "1" else [])
+        parked.clear()
+
+
 def test_a_race_is_reported_before_an_execution_error() -> None:
     # The evacuation does not wait for the matmul (a race); the store reads bytes never
     # written (an error when strict).
