@@ -81,10 +81,11 @@ class GemmWorker:
     @classmethod
     def get(cls) -> GemmWorker | None:
         """The process-wide worker (started now if need be, without waiting for it: see
-        `ready`), reserved for the caller until `release()`; None when it cannot start,
-        `TRNC_GEMM_WORKER=0` is set, or another simulation holds it."""
-        if cls._failed or os.environ.get("TRNC_GEMM_WORKER") == "0":
-            return None
+        `ready`), reserved for the caller until `release()`; None when it cannot start
+        (or the platform is not POSIX), `TRNC_GEMM_WORKER=0` is set, or another simulation
+        holds it."""
+        if cls._failed or os.name != "posix" or os.environ.get("TRNC_GEMM_WORKER") == "0":
+            return None  # (it needs `pass_fds` and `select` on pipes)
         if not cls._lock.acquire(blocking=False):
             return None
         try:
