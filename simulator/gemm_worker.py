@@ -89,8 +89,11 @@ class GemmWorker:
         if not cls._lock.acquire(blocking=False):
             return None
         try:
-            if cls._instance is not None and cls._instance._proc.poll() is not None:
-                cls._instance = None  # it exited (killed, or after an error): start anew
+            instance = cls._instance
+            if instance is not None and (
+                instance._owner != os.getpid() or instance._proc.poll() is not None
+            ):
+                cls._instance = None  # a forked parent's, or it exited: start anew
             if cls._instance is None:
                 cls._instance = GemmWorker()
                 atexit.register(cls._instance.stop)
@@ -141,6 +144,8 @@ class GemmWorker:
         self._in = self._proc.stdout.fileno()
         self._ready = False
         self._started = time.monotonic()
+        self._owner = os.getpid()
+        """The process that started the worker (a forked child must start its own)."""
         self._inbox = b""
         os.set_blocking(self._in, False)
         self.psum_rows = np.ndarray((TRN1.partitions, _PSUM_ROW), np.uint8, self._map, 0)
@@ -244,7 +249,9 @@ class GemmWorker:
             self.poll(read=True)
 
     def stop(self) -> None:
-        """End the worker process (at interpreter exit)."""
+        """End the worker process (at interpreter exit; not from a forked child)."""
+        if self._owner != os.getpid():
+            return
         try:
             os.write(self._out, _JOB.pack(-1, *(0,) * 10))
             self._proc.wait(timeout=5)

@@ -5,6 +5,8 @@ make instructions wait for GEMMs (PSUM read mid-group, bank reuse, transposes)."
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from test_kernels import K  # benchmarks/kernels.py, loaded by path
@@ -320,3 +322,35 @@ def test_a_worker_killed_while_busy_is_an_error_not_a_hang() -> None:
             worker.wait(worker.submitted + 1)
     finally:
         worker.release()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_starts_its_own_worker() -> None:
+    program = _program(MID_GROUP)
+    inputs = _inputs(program)
+    expected = simulate(program, inputs).outputs
+    parent_worker = _started_worker()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's worker is not for it
+        ok = False
+        try:
+            worker = GemmWorker.get()
+            ok = worker is not None and worker is not parent_worker
+            if worker is not None:
+                GemmWorker._lock.release()
+            got = simulate(program, inputs).outputs
+            ok = ok and all(got[k].tobytes() == expected[k].tobytes() for k in expected)
+            parent_worker.stop()  # as the child's atexit would: must leave it running
+        finally:
+            os.write(write, b"1" if ok else b"0")
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert answer == b"1"
+    assert GemmWorker._instance is parent_worker
+    before = parent_worker.submitted
+    _same(simulate(program, inputs).outputs, expected)
+    assert parent_worker.submitted > before  # the parent's worker still serves it
