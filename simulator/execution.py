@@ -30,13 +30,14 @@ import time
 import numpy as np
 
 from trnc.simulator.errors import SimulationError
-from trnc.simulator.footprint import Footprint, accesses
+from trnc.simulator.footprint import MEM_IDS, Footprint, accesses
 from trnc.simulator.gemm_worker import GemmWorker
 from trnc.simulator.memory import Memory
-from trnc.simulator.program import AP, Program
+from trnc.simulator.program import Program
 from trnc.simulator.semantics import deferrable, execute, prepare_matmul
 from trnc.simulator.timing import Schedule
 
+_PSUM = MEM_IDS["psum"]
 MAX_PARKED = 64
 """Parked instructions beyond which `issue` waits rather than looks further ahead."""
 POLL_EVERY_S = 2e-5
@@ -78,17 +79,14 @@ class Execution:
 
     # --- what an instruction touches --------------------------------------------------
 
-    def _banks(self, aps: tuple[AP, ...]) -> tuple[int, ...]:
-        banks: list[int] = []
+    def _banks(self, index: int, writes_only: bool = False) -> tuple[int, ...]:
+        """The PSUM banks instruction `index` touches (writes, if `writes_only`), from the
+        free-byte boxes of its footprints."""
         size = self._bank_bytes
-        for ap in aps:
-            if ap.mem != "psum" or ap.elems == 0:
-                continue
-            lo = hi = ap.offset
-            for step, count in ap.dims:
-                reach = step * (count - 1) * ap.itemsize
-                lo, hi = (lo + reach, hi) if reach < 0 else (lo, hi + reach)
-            banks.extend(range(lo // size, (hi + ap.itemsize - 1) // size + 1))
+        banks: list[int] = []
+        for fp, w in accesses(self.program.instrs[index]):
+            if fp.mem == _PSUM and (w or not writes_only):
+                banks.extend(range(fp.lo // size, (fp.hi - 1) // size + 1))
         return tuple(banks)
 
     def _pending(self, banks: tuple[int, ...]) -> int:
@@ -123,8 +121,7 @@ class Execution:
     def _touched_banks(self, index: int) -> tuple[int, ...]:
         banks = self._banks_of.get(index)
         if banks is None:
-            instr = self.program.instrs[index]
-            banks = self._banks_of[index] = self._banks(instr.reads + instr.writes)
+            banks = self._banks_of[index] = self._banks(index)
         return banks
 
     def _run(self, index: int) -> bool:
@@ -139,7 +136,7 @@ class Execution:
                     gemm.run()  # no worker (yet): inline, into the same PSUM
                     return True
                 ticket = self._worker.submit(gemm)
-                for b in self._banks(instr.writes):
+                for b in self._banks(index, writes_only=True):
                     self._bank_ticket[b] = ticket
             return True
         need = self._pending(self._touched_banks(index))

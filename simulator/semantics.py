@@ -326,31 +326,24 @@ class Gemm:
 
 def prepare_matmul(instr: Instr, mem: Memory) -> Gemm | None:
     """Run a matmul's checks and bookkeeping (operand reads, the PSUM accumulation rule,
-    marking `dst` written); for a `deferrable` one return its arithmetic as a `Gemm` (see
-    there: run it before anything else writes memory), else compute it now and return
-    None."""
+    marking `dst` written); for a `deferrable` one return its arithmetic as a `Gemm` over
+    live views of the operands (see there: run it before anything else writes memory),
+    else compute it now and return None."""
     args = instr.args
     dst: AP = args["dst"]
     accumulate = bool(args.get("accumulate", False))
-    if deferrable(instr):
-        views = []
-        for ap in (args["stationary"], args["moving"]):
-            mem.check_initialized(ap, instr)
-            views.append(mem.view(ap, instr).reshape(ap.partitions, -1))
-        if accumulate:
-            mem.check_accumulate(dst, instr)
-        target = mem.psum_f32_matrix(dst, instr)
-        assert target is not None  # deferrable: a flat fp32 PSUM matrix
-        if accumulate:
-            mem.check_initialized(dst, instr)
-        mem.mark_written(dst, instr, by_matmul=True)
-        return Gemm(views[0], views[1], target, accumulate)
-    st = _operand(mem, args["stationary"], instr)
-    mv = _operand(mem, args["moving"], instr)
+    defer = deferrable(instr)
+    st_ap, mv_ap = args["stationary"], args["moving"]
+    if defer:  # in their own dtype: the GEMM (or the worker) converts them
+        st = mem.read_as(st_ap, st_ap.np_dtype, instr).reshape(st_ap.partitions, -1)
+        mv = mem.read_as(mv_ap, mv_ap.np_dtype, instr).reshape(mv_ap.partitions, -1)
+    else:
+        st = _operand(mem, st_ap, instr)
+        mv = _operand(mem, mv_ap, instr)
     if accumulate:
         mem.check_accumulate(dst, instr)
     target = mem.psum_f32_matrix(dst, instr) if dst.dtype == "f32" else None
-    if target is None or target.shape != (st.shape[1], mv.shape[1]):
+    if target is None or target.shape != (st.shape[1], mv.shape[1]):  # never deferrable
         result = st.T @ mv
         if accumulate:
             result += _operand(mem, dst, instr).reshape(result.shape)
@@ -359,7 +352,10 @@ def prepare_matmul(instr: Instr, mem: Memory) -> Gemm | None:
     if accumulate:  # fp32 PSUM in place: the same fp32 sums, one pass fewer
         mem.check_initialized(dst, instr)
     mem.mark_written(dst, instr, by_matmul=True)
-    Gemm(st, mv, target, accumulate).run()
+    gemm = Gemm(st, mv, target, accumulate)
+    if defer:
+        return gemm
+    gemm.run()
     return None
 
 
