@@ -4,34 +4,19 @@ PSUM budgets, schedules without deadlock, is race-free, and computes A_T^T @ B."
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import ml_dtypes
 import numpy as np
 import pytest
+from load_by_path import ROOT, load_by_path
 from xdsl.dialects.builtin import ModuleOp
 
 from trnc.machine import TRN1
 from trnc.simulator.program import Program, decode
 
-
-def _load_kernels() -> ModuleType:
-    # Loaded by path: xDSL installs an unrelated top-level `benchmarks` package.
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "kernels.py"
-    spec = importlib.util.spec_from_file_location("trnc_bench_kernels", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-K = _load_kernels()
+K = load_by_path(ROOT / "benchmarks" / "kernels.py", "trnc_bench_kernels")
 T_M, T_N, T_K = 128, 512, 128
 
 

@@ -4,14 +4,12 @@ the same answer; `save_bert` writes external data the checker and onnxruntime re
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import onnx
 import onnxruntime as ort
+from load_by_path import ROOT, load_by_path
 
 from trnc.frontend.onnx import import_model
 from trnc.interpreters.graph import run_graph
@@ -27,18 +25,7 @@ TINY = {
 }
 
 
-def _load_bert_onnx() -> ModuleType:
-    # Loaded by path: xDSL installs an unrelated top-level `benchmarks` package.
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bert_onnx.py"
-    spec = importlib.util.spec_from_file_location("trnc_bench_bert_onnx", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bert_onnx = _load_bert_onnx()
+bert_onnx = load_by_path(ROOT / "benchmarks" / "bert_onnx.py", "trnc_bench_bert_onnx")
 
 
 def _inputs(batch: int, seq: int, vocab: int, seed: int) -> dict[str, np.ndarray]:

@@ -4,14 +4,13 @@ binding shape-like inputs, opset conversion, external data, and every bad-input 
 
 from __future__ import annotations
 
-import importlib.util
 import io
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import onnx
 import pytest
+from load_by_path import ROOT, load_by_path
 from onnx import TensorProto, helper, numpy_helper
 from xdsl.dialects.builtin import NameLoc
 from xdsl.printer import Printer
@@ -20,17 +19,9 @@ from trnc.dialects import graph as g
 from trnc.frontend.onnx import OnnxImportError, import_model
 from trnc.frontend.onnx.convert import INLINE_LIMIT
 
-
-def _load_generator() -> ModuleType:
-    path = Path(__file__).parent.parent / "filecheck/frontend/onnx/Inputs/make_models.py"
-    spec = importlib.util.spec_from_file_location("trnc_make_models", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make_models = _load_generator()
+make_models = load_by_path(
+    ROOT / "tests/filecheck/frontend/onnx/Inputs/make_models.py", "trnc_make_models"
+)
 
 
 @pytest.fixture(scope="module")
