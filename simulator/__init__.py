@@ -164,7 +164,10 @@ def _execute(
             program,
             strict_uninitialized=strict_uninitialized,
             psum_rows=None if worker is None else worker.psum_rows,
+            hbm=None if worker is None else worker.hbm(program.hbm_bytes),
         )
+        if worker is not None:
+            memory.hbm_guard = worker.guard_hbm
         for name, array in data.items():
             memory.load_tensor(name, array)
         execution = Execution(program, plan, memory, worker)

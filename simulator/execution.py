@@ -11,12 +11,13 @@ and the earliest failure is raised.
 
 Overlap. A large matmul into a flat fp32 PSUM matrix (`semantics.deferrable`) has its
 checks and bookkeeping done in order here (`semantics.prepare_matmul`), and its GEMM is
-submitted to the helper process (`gemm_worker`, which copies the operands and runs GEMMs in
-submission order), so that GEMMs use the second core while this one goes on. An
-instruction that touches a PSUM bank with a GEMM still pending, or whose bytes conflict
-with a parked instruction's, is parked until the GEMM it waits for is done; instructions
-that commute with every parked one go on. A later GEMM on the same bank needs no wait (the
-worker keeps order); one that finds every operand slot in use waits for a slot, and once
+submitted to the helper process (`gemm_worker`, which runs GEMMs in submission order,
+reading operands that are pending loads from the shared HBM), so that GEMMs use the
+second core while this one goes on. An instruction that touches a PSUM bank with a GEMM
+still pending, or whose bytes conflict with a parked instruction's, is parked until the
+GEMM it waits for is done; instructions that commute with every parked one go on. A later
+GEMM on the same bank needs no wait (the worker keeps order); one that finds every
+operand slot in use (or `MAX_IN_FLIGHT` GEMMs in flight) waits, and once
 `MAX_PARKED` instructions are parked `issue` waits for the GEMM the earliest needs (what
 follows a parked instruction mostly conflicts with it, so looking further ahead costs
 more than it finds). Without a worker, or until it is ready, GEMMs run inline and nothing
@@ -216,3 +217,4 @@ class Execution:
             self._settle()
         if self._worker is not None:
             self._worker.wait(self._worker.submitted)
+        self.memory.flush()

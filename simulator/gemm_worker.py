@@ -11,22 +11,32 @@ first use (and again if it has exited) without waiting: it takes ~0.3 s to impor
 and until `ready()` the simulation runs its GEMMs inline (`GemmWorker.start()` waits, for
 benchmarks and tests). It shares an unlinked file's memory map with this process (it
 inherits the descriptor): the PSUM bytes (`psum_rows`, which the simulation's `Memory`
-uses as its PSUM, zeroed by `get`), a ring of `SLOTS` operand slots and a hint word.
-`submit(gemm)` copies the operands, in their own dtype, into a free slot and writes an
-88-byte job to the worker's stdin; the worker converts them to fp32, computes
+uses as its PSUM, zeroed by `get`), a ring of `SLOTS` operand slots, a hint word and,
+after them, the simulation's HBM (`hbm(nbytes)`, grown as programs need and zeroed for
+each simulation). `submit(gemm)` writes a job to the worker's stdin. An operand that lies
+in the shared HBM (a load `Memory.copy` left pending: a weight or activation tile) is
+read there; another is first copied, in its own dtype, into a free slot. The worker
+converts operands to fp32 and keeps the conversions of HBM operands (up to
+`_CACHE_BYTES`: a tile is read again by the matmuls of other output tiles), computes
 `target (+)= st.T @ mv` in place in the shared PSUM with `Gemm.run` (so results are
-bit-identical to running inline), sets the hint to the job's ticket and writes the ticket
-to its stdout. `done` counts the tickets read: `poll()` reads them (only when the hint
-says there are new ones), `wait(ticket)` blocks for one.
+bit-identical to running inline), sets the hint to the job's ticket and writes the
+ticket to its stdout. `done` counts the tickets read: `poll()` reads them (only when the
+hint says there are new ones), `wait(ticket)` blocks for one. Before the simulation
+writes HBM bytes, `guard_hbm` waits for the GEMMs that read them and tells the worker to
+drop their conversions (`Memory.hbm_guard`).
 
-Protocol (native-endian int64): job `(ticket, slot, k, m, n, offset, stride0, stride1,
-accumulate, stationary dtype code, moving dtype code)`; answer `ticket`, or `-1` then a
-length and a UTF-8 error text (then the worker exits); a job with ticket `-1` stops it.
+Protocol (native-endian int64): job `(ticket, k, m, n, target offset, target strides
+(2), accumulate, then per operand (stationary, moving) its dtype code, region (0: the
+first mapping, 1: HBM), offset and strides (2), then the HBM mapping's size)`; a message
+`(0, lo, hi, 0, ...)` drops the conversions of HBM bytes [lo, hi); answer `ticket`, or
+`-1` then a length and a UTF-8 error text (then the worker exits); a job with ticket
+`-1` stops it.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import mmap
 import os
 import select
@@ -50,7 +60,7 @@ _MAX_K, _MAX_M, _MAX_N = GEMM_MAX_KMN
 """Largest operands a slot holds: stationary [K, M], moving [K, N]."""
 _ST_BYTES = 4 * _MAX_K * _MAX_M
 _SLOT_BYTES = _ST_BYTES + 4 * _MAX_K * _MAX_N
-_JOB = struct.Struct("=11q")
+_JOB = struct.Struct("=19q")
 _WORD = struct.Struct("=q")
 _DTYPES = tuple(NUMPY_DTYPES.values())
 """Operand element types, by the code a job gives them."""
@@ -64,6 +74,18 @@ _HINT = _PSUM_BYTES + SLOTS * _SLOT_BYTES
 the pipe (the pipe's answers, not the hint, order the simulator's reads after the
 worker's writes)."""
 _MAP_BYTES = _HINT + 8
+_HBM_AT = -(-_MAP_BYTES // mmap.ALLOCATIONGRANULARITY) * mmap.ALLOCATIONGRANULARITY
+"""Offset in the shared file of the simulation's HBM (`GemmWorker.hbm`)."""
+_HBM_GRAIN = 1 << 24
+"""The shared HBM grows in steps of this many bytes."""
+MAX_IN_FLIGHT = 256
+"""GEMMs submitted and not yet done, at most (their jobs and answers fit the pipes)."""
+_FORGET = 0
+"""The ticket of a message (not a job) that drops cached conversions of an HBM range."""
+_CACHE_BYTES = 1 << 28
+"""The worker keeps fp32 conversions of HBM operands up to this many bytes."""
+_SLOT, _HBM = 0, 1
+"""Where a job's operand lies: in the first mapping (an operand slot) or in HBM."""
 _START_TIMEOUT_S = 60.0
 
 
@@ -128,6 +150,7 @@ class GemmWorker:
         try:
             os.ftruncate(fd, _MAP_BYTES)
             self._map = mmap.mmap(fd, _MAP_BYTES)
+            self._fd = os.dup(fd)  # kept, to map the HBM region as it grows
             env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "trnc.simulator.gemm_worker", str(fd)],
@@ -154,6 +177,13 @@ class GemmWorker:
         self._psum_address = self.psum_rows.ctypes.data
         self._hint = np.ndarray((1,), np.int64, self._map, _HINT)
         self._slot_ticket = [0] * SLOTS
+        self._hbm: np.ndarray[Any, Any] | None = None
+        """The shared HBM region as mapped here (`hbm`), or None."""
+        self._hbm_reads: list[tuple[int, int, int]] = []
+        """(first byte, end byte, ticket) of HBM bytes that submitted GEMMs read."""
+        self._sent = (0, 0)
+        """A byte range of HBM holding every operand sent since the worker's conversion
+        cache was last cleared (empty: none)."""
         self.submitted = 0
         self.done = 0
 
@@ -190,24 +220,97 @@ class GemmWorker:
         finally:
             GemmWorker._lock.release()
 
+    def hbm(self, nbytes: int) -> np.ndarray[Any, Any] | None:
+        """`nbytes` of zeroed HBM in the shared file, for the simulation's `Memory`: a
+        GEMM operand there (a load `Memory.copy` left pending) is read by the worker in
+        place, not copied into a slot. None when the file cannot grow that much (a small
+        /dev/shm): the simulation keeps its own HBM."""
+        if nbytes <= 0:
+            return None
+        if self._hbm is None or self._hbm.size < nbytes:
+            size = -(-nbytes // _HBM_GRAIN) * _HBM_GRAIN
+            try:
+                if hasattr(os, "posix_fallocate"):  # reserves the pages: no SIGBUS later
+                    os.posix_fallocate(self._fd, _HBM_AT, size)
+                else:
+                    os.ftruncate(self._fd, _HBM_AT + size)
+                region = mmap.mmap(self._fd, size, offset=_HBM_AT)
+            except OSError:
+                return None
+            self._hbm = np.ndarray((size,), np.uint8, region)
+        view = self._hbm[:nbytes]
+        self._forget(0, self._hbm.size)  # the worker's conversions are of the last run's
+        view.fill(0)
+        return view
+
+    def _forget(self, lo: int, hi: int) -> None:
+        """Tell the worker to drop its fp32 conversions of HBM bytes [lo, hi) (before
+        they change)."""
+        first, end = self._sent
+        if first < hi and lo < end:
+            # (if it exited, `wait` reports that, and a new one has cached nothing)
+            with contextlib.suppress(OSError):
+                os.write(self._out, _JOB.pack(_FORGET, lo, hi, *(0,) * (_JOB.size // 8 - 3)))
+            if lo <= first and end <= hi:
+                self._sent = (0, 0)
+
+    def guard_hbm(self, lo: int, hi: int) -> None:
+        """Wait for the submitted GEMMs that read HBM bytes [lo, hi) (before they are
+        written)."""
+        done = self.done
+        need = 0
+        keep: list[tuple[int, int, int]] = []
+        for first, end, ticket in self._hbm_reads:
+            if ticket > done:
+                keep.append((first, end, ticket))
+                if first < hi and lo < end:
+                    need = max(need, ticket)
+        self._hbm_reads = keep
+        if need:
+            self.wait(need)
+        self._forget(lo, hi)
+
+    def _in_hbm(self, a: np.ndarray[Any, Any]) -> tuple[int, int] | None:
+        """The byte range [first, end) of view `a` in the shared HBM, if it lies there."""
+        hbm = self._hbm
+        if hbm is None or a.flags.owndata:
+            return None
+        first, end = _span(a.ctypes.data - hbm.ctypes.data, a.shape, a.strides, a.itemsize)
+        if first < 0 or end > hbm.size:
+            return None
+        return first, end
+
     def submit(self, gemm: Gemm) -> int:
-        """Queue `gemm` (its target must lie in `psum_rows`), waiting for a free slot if
-        need be; its ticket."""
+        """Queue `gemm` (its target must lie in `psum_rows`; operands in the shared HBM
+        are read there, others are copied into an operand slot, waiting for a free one if
+        need be); its ticket."""
         ticket = self.submitted + 1
+        if ticket - self.done > MAX_IN_FLIGHT:
+            self.wait(ticket - MAX_IN_FLIGHT)
         slot = ticket % SLOTS
-        self.wait(self._slot_ticket[slot])
+        base = _PSUM_BYTES + slot * _SLOT_BYTES
         (k, m), n = gemm.st.shape, gemm.mv.shape[1]
-        base = slot * _SLOT_BYTES
-        st = np.ndarray((k, m), gemm.st.dtype, self._slots.data, base)
-        mv = np.ndarray((k, n), gemm.mv.dtype, self._slots.data, base + _ST_BYTES)
-        np.copyto(st, gemm.st)
-        np.copyto(mv, gemm.mv)
-        codes = (_CODES[gemm.st.dtype], _CODES[gemm.mv.dtype])
+        operands: list[int] = []
+        for array, at in ((gemm.st, base), (gemm.mv, base + _ST_BYTES)):
+            span = self._in_hbm(array)
+            if span is None:
+                if self._slot_ticket[slot] != ticket:  # its last job's operands are read
+                    self.wait(self._slot_ticket[slot])
+                    self._slot_ticket[slot] = ticket
+                copy = np.ndarray(array.shape, array.dtype, self._map, at)
+                np.copyto(copy, array)
+                operands += (_CODES[array.dtype], _SLOT, at, *copy.strides)
+            else:
+                self._hbm_reads.append((*span, ticket))
+                first, end = self._sent
+                self._sent = (min(first, span[0]), max(end, span[1])) if end else span
+                offset = array.ctypes.data - self._hbm.ctypes.data  # type: ignore[union-attr]
+                operands += (_CODES[array.dtype], _HBM, offset, *array.strides)
         target = gemm.target
         offset = target.ctypes.data - self._psum_address
-        job = (ticket, slot, k, m, n, offset, *target.strides, int(gemm.accumulate))
-        os.write(self._out, _JOB.pack(*job, *codes))
-        self._slot_ticket[slot] = ticket
+        hbm_size = 0 if self._hbm is None else self._hbm.size
+        job = (ticket, k, m, n, offset, *target.strides, int(gemm.accumulate))
+        os.write(self._out, _JOB.pack(*job, *operands, hbm_size))
         self.submitted = ticket
         return ticket
 
@@ -253,10 +356,19 @@ class GemmWorker:
         if self._owner != os.getpid():
             return
         try:
-            os.write(self._out, _JOB.pack(-1, *(0,) * 10))
+            os.write(self._out, _JOB.pack(-1, *(0,) * (_JOB.size // 8 - 1)))
             self._proc.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
             self._proc.kill()
+
+
+def _span(
+    at: int, shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int
+) -> tuple[int, int]:
+    """The byte range [first, end) of the elements of a view at offset `at`."""
+    first = at + sum(min(0, s * (c - 1)) for s, c in zip(strides, shape, strict=True))
+    end = at + sum(max(0, s * (c - 1)) for s, c in zip(strides, shape, strict=True))
+    return first, end + itemsize
 
 
 def _read_exact(fd: int, count: int) -> bytes:
@@ -276,8 +388,14 @@ def _read_word(fd: int) -> int:
 def _serve(fd: int) -> None:
     """The worker's loop: map the shared file (descriptor `fd`), answer 0, then run jobs
     until told to stop."""
-    shared = mmap.mmap(fd, 0)
-    os.close(fd)
+    shared = mmap.mmap(fd, _MAP_BYTES)
+    regions: list[Any] = [shared, None]
+    """Where operands lie, by the code a job gives: the first mapping, the HBM region."""
+    hbm_size = 0
+    cache: dict[tuple[int, ...], tuple[int, int, Any]] = {}
+    """fp32 conversions of HBM operands, oldest first: key (dtype code, offset, strides,
+    shape) -> (first byte, end byte, array)."""
+    cached = 0
     hint = np.ndarray((1,), np.int64, shared, _HINT)
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     out.write(_WORD.pack(0))
@@ -289,17 +407,40 @@ def _serve(fd: int) -> None:
             data = inp.read(_JOB.size)
             if len(data) < _JOB.size:
                 return
-            ticket, slot, k, m, n, offset, s0, s1, accumulate, st_code, mv_code = _JOB.unpack(data)
+            ticket, k, m, n, offset, s0, s1, accumulate, *operands, size = _JOB.unpack(data)
             if ticket < 0:
                 return
+            if ticket == _FORGET:  # HBM bytes [k, m) are about to change
+                for key in [key for key, (lo, hi, _) in cache.items() if lo < m and k < hi]:
+                    cached -= cache.pop(key)[2].nbytes
+                continue
             try:
-                base = _PSUM_BYTES + slot * _SLOT_BYTES
+                if size > hbm_size:  # the simulator's HBM grew: map it anew
+                    regions[_HBM] = mmap.mmap(fd, size, offset=_HBM_AT)
+                    hbm_size = size
                 st: Any = st32[: k * m].reshape(k, m)
                 mv: Any = mv32[: k * n].reshape(k, n)
-                src = np.ndarray((k, m), _DTYPES[st_code], shared, base)
-                np.copyto(st, src, casting="unsafe")
-                src = np.ndarray((k, n), _DTYPES[mv_code], shared, base + _ST_BYTES)
-                np.copyto(mv, src, casting="unsafe")
+                fp32: list[Any] = []
+                for into, (code, region, at, r0, r1) in (
+                    (st, operands[:5]),
+                    (mv, operands[5:]),
+                ):
+                    key = (code, at, r0, r1, *into.shape)
+                    hit = cache.get(key) if region == _HBM else None
+                    if hit is not None:
+                        fp32.append(hit[2])
+                        continue
+                    src = np.ndarray(into.shape, _DTYPES[code], regions[region], at, (r0, r1))
+                    if region == _HBM:  # kept: weights and activations are read again
+                        into = np.empty(into.shape, np.float32)
+                        lo, hi = _span(at, into.shape, (r0, r1), src.itemsize)
+                        cache[key] = (lo, hi, into)
+                        cached += into.nbytes
+                        while cached > _CACHE_BYTES:
+                            cached -= cache.pop(next(iter(cache)))[2].nbytes
+                    np.copyto(into, src, casting="unsafe")
+                    fp32.append(into)
+                st, mv = fp32
                 target: Any = np.ndarray((m, n), np.float32, shared, offset, (s0, s1))
                 Gemm(st, mv, target, bool(accumulate)).run()
                 hint[0] = ticket

@@ -21,10 +21,21 @@ data another instruction wrote (`PsumAccumulateError`).
 
 The geometry of each distinct AP is computed once and cached, so the per-access cost is a
 dictionary lookup plus the numpy work.
+
+Pending loads: a copy from HBM into SBUF (`copy`, as `dma_copy` does) is checked and
+marked written at once, but its bytes are copied only when an access may touch them (a
+read, a write or a check of overlapping SBUF bytes goes through `_plan`, which copies
+such loads in first), when their HBM source is about to be written, or at `flush`. A
+matmul whose operand is exactly a pending load reads it from HBM (`operand`): a tile
+loaded for matmuls alone is not copied at all, and the GEMM helper (`gemm_worker`), which
+shares HBM, reads it in place. `hbm_guard` is called before any HBM write (the helper
+waits there for GEMMs still reading those bytes).
 """
 
 from __future__ import annotations
 
+import mmap
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +51,10 @@ from trnc.simulator.program import AP, Instr, Program, Tensor
 
 PSUM_NEVER, PSUM_MATMUL, PSUM_OTHER = 0, 1, 2
 """Values of `Memory.psum_writer`: which kind of instruction last wrote a PSUM byte."""
+_MMAP_MIN = 1 << 20
+"""Arrays of at least this many bytes get pages of their own (`_zeros`)."""
+MAX_PENDING_LOADS = 32
+"""Loads from HBM into SBUF left pending at most (the oldest is copied in beyond)."""
 _PAD = 256
 """Bytes of padding after each SBUF/PSUM partition row (see `Memory.__init__`)."""
 
@@ -60,10 +75,23 @@ class _Plan:
     byte_strides: tuple[int, ...] = ()
     """The AP's bytes as a per-byte view, contiguous runs merged into one dimension (so a
     fill or test of a 2 KiB PSUM row is one memset, not 512 four-byte pieces)."""
+    lo: int = 0
+    hi: int = 0
+    """The AP's byte range in its memory: flat HBM bytes, or bytes of each partition row."""
     matmul_epoch: int = -1
     """`Memory.psum_other_epoch` when a matmul last marked all of this AP's PSUM bytes
     `PSUM_MATMUL`: while the epoch is unchanged no byte has been marked otherwise since, so
     the accumulation check passes and re-marking is a no-op (both are skipped)."""
+
+
+@dataclass(slots=True)
+class _Load:
+    """A copy from HBM into SBUF recorded but not yet made (`Memory.copy`)."""
+
+    dst: AP
+    src: AP
+    plan: _Plan
+    src_plan: _Plan
 
 
 def _merge_runs(
@@ -81,6 +109,16 @@ def _merge_runs(
             merged.append((count, stride))
     merged.reverse()
     return tuple(c for c, _ in merged), tuple(s for _, s in merged)
+
+
+def _zeros(shape: tuple[int, ...], dtype: type) -> np.ndarray[Any, Any]:
+    """Zeros in pages of their own (an anonymous `mmap`): the system zeroes a page when it
+    is first touched, so memory a program never uses costs nothing. (`np.zeros` of tens of
+    MiB can come from the C heap, which clears every byte up front.)"""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if size < _MMAP_MIN:
+        return np.zeros(shape, dtype)
+    return np.frombuffer(mmap.mmap(-1, size), dtype).reshape(shape)
 
 
 def _who(instr: Instr | None) -> tuple[tuple[int, ...], tuple[str, ...]]:
@@ -108,6 +146,7 @@ class Memory:
         *,
         strict_uninitialized: bool = False,
         psum_rows: np.ndarray[Any, Any] | None = None,
+        hbm: np.ndarray[Any, Any] | None = None,
     ) -> None:
         self.program = program
         self.machine = machine
@@ -119,7 +158,7 @@ class Memory:
         )
         # Rows are padded by _PAD bytes: a partition stride that is a multiple of 4 KiB maps
         # every partition to the same cache set and makes numpy several times slower.
-        self._sbuf_rows = np.zeros((p, sb + _PAD), np.uint8)
+        self._sbuf_rows = _zeros((p, sb + _PAD), np.uint8)
         if psum_rows is None:
             psum_rows = np.zeros((p, ps + _PAD), np.uint8)
         elif psum_rows.shape != (p, ps + _PAD) or psum_rows.dtype != np.uint8:
@@ -127,12 +166,20 @@ class Memory:
         self._psum_rows = psum_rows
         """PSUM's bytes: zeros of our own, or the caller's (`gemm_worker` shares them)."""
         self._writer_rows = np.zeros((p, ps + _PAD), np.uint8)
-        self.hbm = np.zeros(program.hbm_bytes, np.uint8)
-        self.sbuf = self._sbuf_rows[:, :sb]
+        if hbm is None:
+            hbm = np.zeros(program.hbm_bytes, np.uint8)
+        elif hbm.shape != (program.hbm_bytes,) or hbm.dtype != np.uint8:
+            raise ValueError(f"hbm must be uint8 [{program.hbm_bytes}]")
+        self.hbm = hbm
+        """HBM's bytes: zeros of our own, or the caller's (`gemm_worker` shares them)."""
+        self.hbm_guard: Callable[[int, int], None] | None = None
+        """Called with a byte range [lo, hi) of HBM before it is written (`gemm_worker`
+        waits there for GEMMs that read those bytes in place)."""
+        self._sbuf = self._sbuf_rows[:, :sb]
         self.psum = self._psum_rows[:, :ps]
         self.psum_writer = self._writer_rows[:, :ps]
         """Per PSUM byte: `PSUM_NEVER`, `PSUM_MATMUL` (matmul/transpose) or `PSUM_OTHER`."""
-        self._sbuf_mask = np.zeros((p, sb + _PAD), np.bool_)
+        self._sbuf_mask = _zeros((p, sb + _PAD), np.bool_)
         self.written: dict[str, np.ndarray[Any, Any]] = {
             "hbm": np.zeros(self.hbm.shape, np.bool_),
             "sbuf": self._sbuf_mask[:, :sb],
@@ -156,10 +203,28 @@ class Memory:
         self._plans: dict[AP, _Plan] = {}
         self._by_id: dict[int, tuple[AP, _Plan]] = {}
         self._tensors = {t.name: t for t in program.tensors}
+        self._loaded: list[tuple[int, int]] = []
+        """HBM byte ranges `load_tensor` wrote whole."""
+        self._lazy: list[_Load] = []
+        """Loads from HBM into SBUF not yet copied, oldest first (see `copy`)."""
+
+    @property
+    def sbuf(self) -> np.ndarray[Any, Any]:
+        """SBUF's bytes `[partitions, bytes]` (pending loads copied in first)."""
+        self.flush()
+        return self._sbuf
 
     # --- geometry ---------------------------------------------------------------------
 
     def _plan(self, ap: AP, instr: Instr | None) -> _Plan:
+        """The AP's geometry, after copying in any pending load whose SBUF bytes it may
+        touch (every access that reads or writes data goes through here)."""
+        plan = self._geom(ap, instr)
+        if self._lazy and ap.mem == "sbuf":
+            self._complete_loads(ap, plan)
+        return plan
+
+    def _geom(self, ap: AP, instr: Instr | None) -> _Plan:
         # Fast path by identity: decoded instructions keep their AP objects, and hashing an
         # AP costs more than the rest of a small access. The entry holds `ap`, so its id
         # cannot be reused while cached.
@@ -216,6 +281,8 @@ class Memory:
             shape=(ap.partitions, *counts),
             strides=(pstride, *steps),
             initialized=False,
+            lo=lo,
+            hi=hi,
         )
 
     def view(self, ap: AP, instr: Instr | None = None) -> np.ndarray[Any, Any]:
@@ -241,6 +308,9 @@ class Memory:
             self._check(plan, ap, instr)
 
     def _check(self, plan: _Plan, ap: AP, instr: Instr | None) -> None:
+        if ap.mem == "hbm" and any(lo <= plan.lo and plan.hi <= hi for lo, hi in self._loaded):
+            plan.initialized = True  # inside a loaded tensor: no need to test each byte
+            return
         mask = self._byte_view(plan, ap, plan.mask)
         if mask.all():
             plan.initialized = True
@@ -289,6 +359,8 @@ class Memory:
         AP's dtype (see the module docstring); `by_matmul` marks PSUM bytes as written by a
         matmul or transpose."""
         plan = self._plan(ap, instr)
+        if ap.mem == "hbm":
+            self._writing_hbm(plan.lo, plan.hi)
         view = np.ndarray(plan.shape, ap.np_dtype, plan.buf, plan.offset, plan.strides)
         arr = np.asarray(values)
         if arr.ndim and arr.shape != plan.shape:
@@ -324,9 +396,82 @@ class Memory:
 
     def copy(self, dst: AP, src: AP, instr: Instr | None = None) -> None:
         """Copy the elements of `src` to `dst` bit-exactly (same dtype), in iteration
-        order (numpy makes overlapping regions safe)."""
+        order (numpy makes overlapping regions safe).
+
+        A copy from HBM into SBUF is checked and recorded now but its bytes are copied
+        only when something touches them (`_plan`) or writes its HBM source: a matmul
+        reading exactly that SBUF AP takes its operand from HBM instead (`operand`), so a
+        tile loaded for matmuls alone is never copied twice."""
         self.check_initialized(src, instr)
+        if dst.mem == "sbuf" and src.mem == "hbm":
+            self._defer_load(dst, src, instr)
+            return
         self.write(dst, self.view(src, instr), instr)
+
+    def _defer_load(self, dst: AP, src: AP, instr: Instr | None) -> None:
+        plan = self._geom(dst, instr)
+        if self._lazy:  # a pending load into the very same AP is overwritten whole
+            self._lazy = [load for load in self._lazy if load.dst != dst]
+        self.mark_written(dst, instr)  # (and copies in pending loads it overlaps)
+        self._lazy.append(_Load(dst, src, plan, self._geom(src, instr)))
+        if len(self._lazy) > MAX_PENDING_LOADS:
+            self._run_load(self._lazy.pop(0))
+
+    def _complete_loads(self, ap: AP, plan: _Plan) -> None:
+        """Copy in the pending loads whose SBUF bytes the access `ap` may touch (partition
+        range and byte range per partition overlap)."""
+        start, end = ap.start, ap.start + ap.partitions
+        keep: list[_Load] = []
+        for load in self._lazy:
+            other = load.dst
+            if (
+                other.start < end
+                and start < other.start + other.partitions
+                and load.plan.lo < plan.hi
+                and plan.lo < load.plan.hi
+            ):
+                self._run_load(load)
+            else:
+                keep.append(load)
+        self._lazy = keep
+
+    def _writing_hbm(self, lo: int, hi: int) -> None:
+        """Before HBM bytes [lo, hi) are written: copy in the pending loads whose source
+        they may change, and let `hbm_guard` wait for GEMMs reading them."""
+        if self._lazy:
+            keep: list[_Load] = []
+            for load in self._lazy:
+                if load.src_plan.lo < hi and lo < load.src_plan.hi:
+                    self._run_load(load)
+                else:
+                    keep.append(load)
+            self._lazy = keep
+        if self.hbm_guard is not None:
+            self.hbm_guard(lo, hi)
+
+    def _run_load(self, load: _Load) -> None:
+        dst, src = load.plan, load.src_plan
+        view = np.ndarray(dst.shape, load.dst.np_dtype, dst.buf, dst.offset, dst.strides)
+        values = np.ndarray(src.shape, load.src.np_dtype, src.buf, src.offset, src.strides)
+        np.copyto(view, values.reshape(dst.shape), casting="unsafe")
+
+    def flush(self) -> None:
+        """Copy in every pending load (`copy`): SBUF's bytes are then all as written."""
+        for load in self._lazy:
+            self._run_load(load)
+        self._lazy = []
+
+    def operand(self, ap: AP, instr: Instr | None = None) -> np.ndarray[Any, Any]:
+        """A matmul operand in its own dtype, `[partitions, free elements]`: a live view
+        of the HBM bytes a pending load (`copy`) put in exactly `ap`, else `read_as`
+        (also live where it can be); callers must not write to it or keep it across
+        writes."""
+        for load in self._lazy:
+            if load.dst == ap:
+                src = load.src_plan
+                values = np.ndarray(src.shape, ap.np_dtype, src.buf, src.offset, src.strides)
+                return values.reshape(ap.partitions, -1)
+        return self.read_as(ap, ap.np_dtype, instr).reshape(ap.partitions, -1)
 
     def copy_where(
         self, dst: AP, src: AP, where: np.ndarray[Any, Any], instr: Instr | None = None
@@ -338,6 +483,8 @@ class Memory:
         written (PSUM: by a non-matmul instruction)."""
         self.check_initialized(src, instr)
         plan = self._plan(dst, instr)
+        if dst.mem == "hbm":
+            self._writing_hbm(plan.lo, plan.hi)
         selected = np.asarray(where, np.bool_).reshape(plan.shape)
         values = self.view(src, instr).reshape(plan.shape)
         if selected.all():
@@ -398,6 +545,7 @@ class Memory:
         `name` and mark its bytes written."""
         t = self.tensor(name)
         arr = np.asarray(array)
+        self._writing_hbm(t.address, t.address + t.nbytes)
         view = self._tensor_view(t)
         if arr.size != view.size:
             raise ValueError(
@@ -408,6 +556,7 @@ class Memory:
             arr = _saturate(arr, t.np_dtype)
         np.copyto(view, arr.reshape(view.shape), casting="unsafe")
         self.written["hbm"][t.address : t.address + t.nbytes] = True
+        self._loaded.append((t.address, t.address + t.nbytes))
 
     def read_tensor(self, name: str) -> np.ndarray[Any, Any]:
         """A copy of HBM tensor `name` with its shape and dtype."""

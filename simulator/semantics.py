@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from trnc.simulator.blas import gemm_tn
 from trnc.simulator.errors import UnsupportedError
 from trnc.simulator.memory import Memory
 from trnc.simulator.program import AP, Instr
@@ -316,12 +317,9 @@ class Gemm:
     accumulate: bool
 
     def run(self) -> None:
-        st = self.st.astype(F32, copy=False)
-        mv = self.mv.astype(F32, copy=False)
-        if self.accumulate:
-            self.target += st.T @ mv
-        else:
-            np.matmul(st.T, mv, out=self.target)
+        st = np.ascontiguousarray(self.st, F32)
+        mv = np.ascontiguousarray(self.mv, F32)
+        gemm_tn(st, mv, self.target, self.accumulate)
 
 
 def prepare_matmul(instr: Instr, mem: Memory) -> Gemm | None:
@@ -335,8 +333,8 @@ def prepare_matmul(instr: Instr, mem: Memory) -> Gemm | None:
     defer = deferrable(instr)
     st_ap, mv_ap = args["stationary"], args["moving"]
     if defer:  # in their own dtype: the GEMM (or the worker) converts them
-        st = mem.read_as(st_ap, st_ap.np_dtype, instr).reshape(st_ap.partitions, -1)
-        mv = mem.read_as(mv_ap, mv_ap.np_dtype, instr).reshape(mv_ap.partitions, -1)
+        st = mem.operand(st_ap, instr)
+        mv = mem.operand(mv_ap, instr)
     else:
         st = _operand(mem, st_ap, instr)
         mv = _operand(mem, mv_ap, instr)

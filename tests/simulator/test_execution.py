@@ -250,6 +250,48 @@ def test_a_parked_instructions_error_comes_before_a_later_ones(
         parked.clear()
 
 
+def test_a_gemm_operand_overwritten_in_hbm_and_loaded_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker reads loaded operands from HBM in place and keeps their fp32
+    conversions: a store over `b`'s bytes must wait for the GEMM reading them and drop
+    the conversion, so that the second matmul sees the new `b` (a^T b, rounded to bf16)."""
+    cast = (
+        "  trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 8192, [[1, 512]], bf16>, "
+        "src #trn_isa.ap<psum[0:128] + 0, [[1, 512]], f32> on vector "
+        "wait [tensor.s0 >= 1] signal [vector.s0]\n"
+    )
+    over_b = (
+        "  trn_isa.dma_copy dst #trn_isa.ap<hbm + 32768, [[512, 128], [1, 512]], bf16>, "
+        "src #trn_isa.ap<sbuf[0:128] + 8192, [[1, 512]], bf16> on dma2 "
+        "wait [vector.s0 >= 1] signal [dma2.s0]\n"
+    )
+    reload_b = (
+        "  trn_isa.dma_copy dst #trn_isa.ap<sbuf[0:128] + 256, [[1, 512]], bf16>, "
+        "src #trn_isa.ap<hbm + 32768, [[512, 128], [1, 512]], bf16> on dma1 "
+        "wait [dma2.s0 >= 1] signal [dma1.s0]\n"
+    )
+    body = (
+        _mm(0, False, LOADED)
+        + cast
+        + over_b
+        + reload_b
+        + _mm(1, False, "wait [dma1.s0 >= 2] signal [tensor.s0]")
+        + _evacuate(1, 12288, "wait [tensor.s0 >= 2] signal [vector.s0]")
+        + _store(12288, 1, "wait [vector.s0 >= 2]")
+    )
+    program = _program(body)
+    assert sum(map(deferrable, program.instrs)) == 2
+    inputs = _inputs(program)
+    worker, inline = _both(program, inputs, monkeypatch)
+    _same(worker.outputs, inline.outputs)
+    a = inputs["a"].astype(np.float32)
+    new_b = (a.T @ inputs["b"].astype(np.float32)).astype(inputs["b"].dtype)
+    np.testing.assert_allclose(
+        worker.outputs["y"][1], a.T @ new_b.astype(np.float32), rtol=1e-4, atol=1e-2
+    )
+
+
 def test_a_race_is_reported_before_an_execution_error() -> None:
     # The evacuation does not wait for the matmul (a race); the store reads bytes never
     # written (an error when strict).
