@@ -362,6 +362,48 @@ class GemmWorker:
             self._proc.kill()
 
 
+class _Conversions:
+    """The worker's fp32 conversions of HBM operands, by (dtype code, offset, strides,
+    shape), oldest first, within `budget` bytes. Arrays dropped are kept for reuse (a
+    fresh 256 KiB array is new pages, and page faults cost more than the conversion)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.entries: dict[tuple[int, ...], tuple[int, int, np.ndarray[Any, Any]]] = {}
+        self.spare: dict[tuple[int, ...], list[np.ndarray[Any, Any]]] = {}
+        self.held = 0
+        """Bytes of every array held, converted or spare."""
+
+    def get(self, key: tuple[int, ...]) -> np.ndarray[Any, Any] | None:
+        entry = self.entries.get(key)
+        return None if entry is None else entry[2]
+
+    def new(
+        self, key: tuple[int, ...], span: tuple[int, int], shape: tuple[int, ...]
+    ) -> np.ndarray[Any, Any]:
+        """An fp32 array to convert into, entered under `key` for HBM bytes `span`."""
+        spare = self.spare.get(shape)
+        if spare:
+            array = spare.pop()
+        else:
+            array = np.empty(shape, np.float32)
+            self.held += array.nbytes
+        self.entries[key] = (*span, array)
+        while self.held > self.budget and len(self.entries) > 1:
+            if any(self.spare.values()):
+                dropped = next(arrays for arrays in self.spare.values() if arrays).pop()
+            else:
+                dropped = self.entries.pop(next(iter(self.entries)))[2]
+            self.held -= dropped.nbytes
+        return array
+
+    def forget(self, lo: int, hi: int) -> None:
+        """Drop the conversions of HBM bytes that overlap [lo, hi)."""
+        for key in [key for key, (a, b, _) in self.entries.items() if a < hi and lo < b]:
+            array = self.entries.pop(key)[2]
+            self.spare.setdefault(array.shape, []).append(array)
+
+
 def _span(
     at: int, shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int
 ) -> tuple[int, int]:
@@ -392,10 +434,7 @@ def _serve(fd: int) -> None:
     regions: list[Any] = [shared, None]
     """Where operands lie, by the code a job gives: the first mapping, the HBM region."""
     hbm_size = 0
-    cache: dict[tuple[int, ...], tuple[int, int, Any]] = {}
-    """fp32 conversions of HBM operands, oldest first: key (dtype code, offset, strides,
-    shape) -> (first byte, end byte, array)."""
-    cached = 0
+    cache = _Conversions(_CACHE_BYTES)
     hint = np.ndarray((1,), np.int64, shared, _HINT)
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     out.write(_WORD.pack(0))
@@ -411,8 +450,7 @@ def _serve(fd: int) -> None:
             if ticket < 0:
                 return
             if ticket == _FORGET:  # HBM bytes [k, m) are about to change
-                for key in [key for key, (lo, hi, _) in cache.items() if lo < m and k < hi]:
-                    cached -= cache.pop(key)[2].nbytes
+                cache.forget(k, m)
                 continue
             try:
                 if size > hbm_size:  # the simulator's HBM grew: map it anew
@@ -426,18 +464,15 @@ def _serve(fd: int) -> None:
                     (mv, operands[5:]),
                 ):
                     key = (code, at, r0, r1, *into.shape)
-                    hit = cache.get(key) if region == _HBM else None
-                    if hit is not None:
-                        fp32.append(hit[2])
-                        continue
-                    src = np.ndarray(into.shape, _DTYPES[code], regions[region], at, (r0, r1))
                     if region == _HBM:  # kept: weights and activations are read again
-                        into = np.empty(into.shape, np.float32)
-                        lo, hi = _span(at, into.shape, (r0, r1), src.itemsize)
-                        cache[key] = (lo, hi, into)
-                        cached += into.nbytes
-                        while cached > _CACHE_BYTES:
-                            cached -= cache.pop(next(iter(cache)))[2].nbytes
+                        hit = cache.get(key)
+                        if hit is not None:
+                            fp32.append(hit)
+                            continue
+                    src = np.ndarray(into.shape, _DTYPES[code], regions[region], at, (r0, r1))
+                    if region == _HBM:
+                        span = _span(at, into.shape, (r0, r1), src.itemsize)
+                        into = cache.new(key, span, into.shape)
                     np.copyto(into, src, casting="unsafe")
                     fp32.append(into)
                 st, mv = fp32
