@@ -5,11 +5,12 @@
 costs, latencies, DMA model and semaphores (`timing.schedule`, which also detects
 deadlock), checks that every pair of conflicting accesses from different queues is
 ordered by semaphores (`hazards.check_races`) and, unless `timing_only`, executes every
-instruction on real data in an order the schedule allows (`execution.Execution`, running
-`semantics.execute` on `memory.Memory`, which checks bounds, PSUM accumulation and
-never-written reads; large GEMMs go to a helper process, `gemm_worker`, and the race check
-runs in steps between). A race is reported before any error the execution met. It
-returns the output tensors and a `Report`.
+instruction on real data in order of scheduled start, as the schedule fixes start times
+(`execution.Execution`, running `semantics.execute` on `memory.Memory`, which checks
+bounds, PSUM accumulation and never-written reads; large GEMMs go to a helper process,
+`gemm_worker`, and the race check runs in steps between). A deadlock, then a race, is
+reported before any error the execution met. It returns the output tensors and a
+`Report`.
 """
 
 from __future__ import annotations
@@ -138,22 +139,25 @@ def prepare_inputs(
 
 def _execute(
     program: Program,
-    plan: Any,
     inputs: dict[str, np.ndarray],
     *,
     strict_uninitialized: bool,
     seed: int,
     weights_dir: Path | None,
-) -> tuple[list[str], list[str], dict[str, np.ndarray]]:
-    """Check races and run the program on data (`execution.Execution`): the race check
-    runs while deferred GEMMs finish on the helper process (parked instructions run between
-    its steps), and its `RaceError` wins over any error the execution met (as if it had
-    run first). Returns the notes on inputs, the warnings and the outputs."""
+) -> tuple[Any, list[str], list[str], dict[str, np.ndarray]]:
+    """Schedule, check races and run the program on data (`execution.Execution`):
+    instructions run as the timing simulation fixes their start times (so that GEMMs
+    start on the helper process at once), and the race check runs while deferred GEMMs
+    finish (parked instructions run between its steps). A `DeadlockError` from the
+    schedule, then a `RaceError`, win over any error the execution met (as if they had
+    been found first). Returns the schedule, the notes on inputs, the warnings and the
+    outputs."""
     from trnc.simulator.execution import Execution
     from trnc.simulator.gemm_worker import GemmWorker
     from trnc.simulator.hazards import race_check_steps
     from trnc.simulator.memory import Memory
     from trnc.simulator.semantics import deferrable
+    from trnc.simulator.timing import schedule
 
     data, notes = prepare_inputs(program, inputs, weights_dir=weights_dir, seed=seed)
     worker = GemmWorker.get() if any(deferrable(i) for i in program.instrs) else None
@@ -170,12 +174,18 @@ def _execute(
             memory.hbm_guard = worker.guard_hbm
         for name, array in data.items():
             memory.load_tensor(name, array)
-        execution = Execution(program, plan, memory, worker)
+        execution = Execution(program, memory, worker)
         failure: SimulationError | None = None
-        try:
-            execution.issue()
-        except SimulationError as error:
-            failure = error
+
+        def started(batch: list[int]) -> None:
+            nonlocal failure
+            if failure is None:
+                try:
+                    execution.issue(batch)
+                except SimulationError as error:
+                    failure = error
+
+        plan = schedule(program, on_started=started)
         for _ in race_check_steps(program, plan):
             if failure is None:
                 execution.poll()
@@ -188,7 +198,7 @@ def _execute(
         if enabled:
             gc.enable()
     outputs = {t.name: memory.read_tensor(t.name) for t in program.tensors if t.role == "output"}
-    return notes, [str(w) for w in memory.warnings], outputs
+    return plan, notes, [str(w) for w in memory.warnings], outputs
 
 
 def simulate(
@@ -211,16 +221,15 @@ def simulate(
 
     start = time.perf_counter()
     program = module if isinstance(module, Program) else decode(module)
-    plan = schedule(program)
     notes: list[str] = []
     warnings: list[str] = []
     outputs: dict[str, np.ndarray] = {}
     if timing_only:
+        plan = schedule(program)
         check_races(program, plan)
     else:
-        notes, warnings, outputs = _execute(
+        plan, notes, warnings, outputs = _execute(
             program,
-            plan,
             inputs or {},
             strict_uninitialized=strict_uninitialized,
             seed=seed,

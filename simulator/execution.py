@@ -1,5 +1,7 @@
-"""Functional execution of a scheduled program on data: `Execution(program, schedule,
-memory, worker)`, then `issue()`, `poll()` as often as convenient, and `finish()`.
+"""Functional execution of a scheduled program on data: `Execution(program, memory,
+worker)`, then `issue(batch)` for successive batches of instructions in order of scheduled
+start (as `timing.schedule` gives them to its `on_started`), `poll()` as often as
+convenient, and `finish()`.
 
 Order. Instructions are taken in order of scheduled start (an order the happens-before
 relation allows). One may run before an earlier one that has to wait (below) when the two
@@ -36,7 +38,6 @@ from trnc.simulator.gemm_worker import GemmWorker
 from trnc.simulator.memory import Memory
 from trnc.simulator.program import Program
 from trnc.simulator.semantics import deferrable, execute, prepare_matmul
-from trnc.simulator.timing import Schedule
 
 _PSUM = MEM_IDS["psum"]
 MAX_PARKED = 64
@@ -47,21 +48,18 @@ POLL_EVERY_S = 2e-5
 
 class Execution:
     """Runs `program` on `memory` as the schedule orders it, overlapping GEMMs (see the
-    module docstring). `issue()` runs or submits every instruction (parking some);
+    module docstring). `issue(batch)` runs or submits instructions (parking some);
     `poll()` runs parked ones whose GEMMs are done; `finish()` runs the rest as their
     GEMMs complete. The caller reserves and releases the worker (`GemmWorker.get`)."""
 
     def __init__(
         self,
         program: Program,
-        schedule: Schedule,
         memory: Memory,
         worker: GemmWorker | None = None,
     ) -> None:
         self.program = program
         self.memory = memory
-        start = schedule.start_ns
-        self._order = sorted(range(len(program.instrs)), key=lambda i: (start[i], i))
         self._bank_bytes = program.machine.psum_bank_bytes
         self._worker = worker
         self._bank_ticket: dict[int, int] = {}
@@ -184,12 +182,12 @@ class Execution:
             for index in parked:
                 self._run_or_park(index)
 
-    def issue(self) -> None:
-        """Run every instruction in start order, submitting deferrable GEMMs and parking
-        what must wait for them (when `MAX_PARKED` wait, first waiting for the GEMM the
-        earliest of them needs)."""
+    def issue(self, batch: list[int]) -> None:
+        """Run `batch` (instructions in start order, after those of earlier batches),
+        submitting deferrable GEMMs and parking what must wait for them (when
+        `MAX_PARKED` wait, first waiting for the GEMM the earliest of them needs)."""
         with np.errstate(all="ignore"):
-            for index in self._order:
+            for index in batch:
                 self.poll()
                 if len(self._parked) >= MAX_PARKED and self._worker is not None:
                     self._worker.wait(self._wake)

@@ -41,6 +41,7 @@ from __future__ import annotations
 import gc
 import heapq
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from trnc.simulator.costs import (
@@ -55,6 +56,8 @@ from trnc.simulator.footprint import footprint, overlap
 from trnc.simulator.program import AP, FIRST_DMA_QUEUE, QUEUE_NAMES, Program
 
 _SIGNAL = 0
+_STREAM_EVERY = 8
+"""Events between batches given to `schedule`'s `on_started`."""
 _DMA_FLOW = 2
 _EPS_BYTES = 1e-6
 
@@ -99,20 +102,25 @@ class Schedule:
         return self.busy_ns[queue] / self.total_ns if self.total_ns else 0.0
 
 
-def schedule(program: Program) -> Schedule:
-    """Simulate the timing of `program`; raise `DeadlockError` if it cannot finish."""
+def schedule(program: Program, on_started: Callable[[list[int]], None] | None = None) -> Schedule:
+    """Simulate the timing of `program`; raise `DeadlockError` if it cannot finish.
+
+    `on_started`, if given, receives every instruction once, in batches, in order of
+    start time (ties by index), each batch as soon as those start times are final: an
+    event at time t only starts instructions at t or later, so once the next event is at
+    T every start before T is known. Functional execution runs them meanwhile."""
     # The simulation makes no reference cycles; the collector's passes over the freshly
     # decoded program would cost ~20 % of the run.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _schedule(program)
+        return _schedule(program, on_started)
     finally:
         if enabled:
             gc.enable()
 
 
-def _schedule(program: Program) -> Schedule:
+def _schedule(program: Program, on_started: Callable[[list[int]], None] | None) -> Schedule:
     m = program.machine
     instrs = program.instrs
     n = len(instrs)
@@ -173,6 +181,8 @@ def _schedule(program: Program) -> Schedule:
     fluid = FluidDMA(m.hbm_gbps)
 
     push = heapq.heappush
+    started: list[tuple[float, int]] | None = [] if on_started is not None else None
+    """(start, index) of instructions started and not yet given to `on_started`."""
     fixed_latency = m.dma_fixed_latency_ns
     instr_reads = [ins.reads for ins in instrs]
     instr_writes = [ins.writes for ins in instrs]
@@ -220,6 +230,8 @@ def _schedule(program: Program) -> Schedule:
                 f = t_wait
             ptr[q] = k + 1
             start[i] = f
+            if started is not None:
+                push(started, (f, i))
             push(heap, (f + fixed_latency, _DMA_FLOW, seq, i))
             seq += 1
             return
@@ -253,6 +265,8 @@ def _schedule(program: Program) -> Schedule:
             vis = e + lat[i]
             start[i] = s
             end[i] = e
+            if started is not None:
+                push(started, (s, i))
             visible[i] = vis
             busy[q] += e - s
             free[q] = e
@@ -288,7 +302,16 @@ def _schedule(program: Program) -> Schedule:
     inf = float("inf")
     next_done = inf
     pop = heapq.heappop
+    events = 0
     while True:
+        events += 1
+        if started and events % _STREAM_EVERY == 0 and on_started is not None:
+            cut = min(heap[0][0], next_done) if heap else next_done
+            batch = []
+            while started and started[0][0] < cut:
+                batch.append(pop(started)[1])
+            if batch:
+                on_started(batch)
         if heap:
             head = heap[0]
             if head[0] < next_done or (head[0] == next_done and head[1] == _SIGNAL):
@@ -313,6 +336,8 @@ def _schedule(program: Program) -> Schedule:
     stuck = [q for q in range(nq) if ptr[q] < len(queues[q])]
     if stuck:
         _raise_deadlock(program, queues, ptr, blocked, sem_val, stuck)
+    if started and on_started is not None:
+        on_started([pop(started)[1] for _ in range(len(started))])
 
     return Schedule(
         start_ns=start,

@@ -387,3 +387,53 @@ def test_dma_queue_is_in_order_and_waits_on_semaphores() -> None:
     # A.4 delay of the waiting TensorE: 64 cycles at 2.8 GHz.
     assert plan.start_ns[2] == pytest.approx(one + 64 / TENSOR_GHZ)
     assert plan.total_ns == pytest.approx(2 * one)
+
+
+# --- start order as the schedule goes (functional execution runs it meanwhile) ---------
+
+
+@pytest.mark.parametrize("size", ["small", "functional"])
+def test_on_started_gives_every_instruction_in_start_order(size: str) -> None:
+    from test_kernels import K  # benchmarks/kernels.py, loaded by path
+
+    problem = K.SMALL if size == "small" else K.Problem(512, 1024, 1024)
+    program = decode(K.build_tiled(problem, K.Config()))
+    batches: list[list[int]] = []
+    plan = schedule(program, on_started=batches.append)
+    assert len(batches) > 3  # given as the simulation goes, not all at the end
+    order = [i for batch in batches for i in batch]
+    assert order == sorted(range(len(program.instrs)), key=lambda i: (plan.start_ns[i], i))
+    assert plan == schedule(program)  # the same schedule as without it
+
+
+def test_a_deadlock_wins_over_an_error_of_instructions_already_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # #0 reads never-written SBUF (an error when strict) and runs (batches after every
+    # event here) before the schedule finds that #1 and #2 wait for each other.
+    from trnc.simulator import simulate, timing
+    from trnc.simulator.errors import UninitializedReadError
+    from trnc.simulator.execution import Execution
+
+    monkeypatch.setattr(timing, "_STREAM_EVERY", 1)
+    failed: list[list[int]] = []
+    issue = Execution.issue
+
+    def spy(self: Execution, batch: list[int]) -> None:
+        try:
+            issue(self, batch)
+        except UninitializedReadError:
+            failed.append(batch)
+            raise
+
+    monkeypatch.setattr(Execution, "issue", spy)
+    program = _program(
+        f"trn_isa.tensor_copy dst {_sb(0, 64)}, src {_sb(2048, 64)} on vector\n"
+        f"trn_isa.tensor_copy dst {_sb(256, 64)}, src {_sb(0, 64)} on vector "
+        "wait [scalar.s0 >= 1] signal [vector.s0]\n"
+        f"trn_isa.activation exp dst {_sb(4096, 64)}, src {_sb(256, 64)} on scalar "
+        "wait [vector.s0 >= 1] signal [scalar.s0]"
+    )
+    with pytest.raises(DeadlockError):
+        simulate(program, strict_uninitialized=True)
+    assert failed == [[0]]
