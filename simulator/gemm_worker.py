@@ -179,6 +179,9 @@ class GemmWorker:
         self._slot_ticket = [0] * SLOTS
         self._hbm: np.ndarray[Any, Any] | None = None
         """The shared HBM region as mapped here (`hbm`), or None."""
+        self._hbm_view: np.ndarray[Any, Any] | None = None
+        """The part of it `hbm` last gave a simulation (operands of its `Gemm`s with an
+        HBM offset are read there)."""
         self._hbm_reads: list[tuple[int, int, int]] = []
         """(first byte, end byte, ticket) of HBM bytes that submitted GEMMs read."""
         self._sent = (0, 0)
@@ -238,7 +241,7 @@ class GemmWorker:
             except OSError:
                 return None
             self._hbm = np.ndarray((size,), np.uint8, region)
-        view = self._hbm[:nbytes]
+        view = self._hbm_view = self._hbm[:nbytes]
         self._forget(0, self._hbm.size)  # the worker's conversions are of the last run's
         view.fill(0)
         return view
@@ -270,16 +273,6 @@ class GemmWorker:
             self.wait(need)
         self._forget(lo, hi)
 
-    def _in_hbm(self, a: np.ndarray[Any, Any]) -> tuple[int, int] | None:
-        """The byte range [first, end) of view `a` in the shared HBM, if it lies there."""
-        hbm = self._hbm
-        if hbm is None or a.flags.owndata:
-            return None
-        first, end = _span(a.ctypes.data - hbm.ctypes.data, a.shape, a.strides, a.itemsize)
-        if first < 0 or end > hbm.size:
-            return None
-        return first, end
-
     def submit(self, gemm: Gemm) -> int:
         """Queue `gemm` (its target must lie in `psum_rows`; operands in the shared HBM
         are read there, others are copied into an operand slot, waiting for a free one if
@@ -291,9 +284,12 @@ class GemmWorker:
         base = _PSUM_BYTES + slot * _SLOT_BYTES
         (k, m), n = gemm.st.shape, gemm.mv.shape[1]
         operands: list[int] = []
-        for array, at in ((gemm.st, base), (gemm.mv, base + _ST_BYTES)):
-            span = self._in_hbm(array)
-            if span is None:
+        shared = gemm.hbm is not None and gemm.hbm is self._hbm_view
+        for array, hbm_at, at in (
+            (gemm.st, gemm.st_at, base),
+            (gemm.mv, gemm.mv_at, base + _ST_BYTES),
+        ):
+            if hbm_at < 0 or not shared:
                 if self._slot_ticket[slot] != ticket:  # its last job's operands are read
                     self.wait(self._slot_ticket[slot])
                     self._slot_ticket[slot] = ticket
@@ -301,11 +297,11 @@ class GemmWorker:
                 np.copyto(copy, array)
                 operands += (_CODES[array.dtype], _SLOT, at, *copy.strides)
             else:
+                span = _span(hbm_at, array.shape, array.strides, array.itemsize)
                 self._hbm_reads.append((*span, ticket))
                 first, end = self._sent
                 self._sent = (min(first, span[0]), max(end, span[1])) if end else span
-                offset = array.ctypes.data - self._hbm.ctypes.data  # type: ignore[union-attr]
-                operands += (_CODES[array.dtype], _HBM, offset, *array.strides)
+                operands += (_CODES[array.dtype], _HBM, hbm_at, *array.strides)
         target = gemm.target
         offset = target.ctypes.data - self._psum_address
         hbm_size = 0 if self._hbm is None else self._hbm.size

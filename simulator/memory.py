@@ -411,7 +411,11 @@ class Memory:
     def _defer_load(self, dst: AP, src: AP, instr: Instr | None) -> None:
         plan = self._geom(dst, instr)
         if self._lazy:  # a pending load into the very same AP is overwritten whole
-            self._lazy = [load for load in self._lazy if load.dst != dst]
+            self._lazy = [
+                load
+                for load in self._lazy
+                if load.dst.offset != dst.offset or (load.dst is not dst and load.dst != dst)
+            ]
         self.mark_written(dst, instr)  # (and copies in pending loads it overlaps)
         self._lazy.append(_Load(dst, src, plan, self._geom(src, instr)))
         if len(self._lazy) > MAX_PENDING_LOADS:
@@ -461,17 +465,23 @@ class Memory:
             self._run_load(load)
         self._lazy = []
 
-    def operand(self, ap: AP, instr: Instr | None = None) -> np.ndarray[Any, Any]:
-        """A matmul operand in its own dtype, `[partitions, free elements]`: a live view
-        of the HBM bytes a pending load (`copy`) put in exactly `ap`, else `read_as`
-        (also live where it can be); callers must not write to it or keep it across
-        writes."""
+    def operand(self, ap: AP, instr: Instr | None = None) -> tuple[np.ndarray[Any, Any], int]:
+        """A matmul operand in its own dtype, `[partitions, free elements]`, and where it
+        lies in `hbm` (the byte offset of its first element, or -1): a live view of the
+        HBM bytes a pending load (`copy`) put in exactly `ap`, else `read_as` (also live
+        where it can be). Callers must not write to it or keep it across writes."""
         for load in self._lazy:
-            if load.dst == ap:
+            other = load.dst
+            if other is ap or (other.offset == ap.offset and other == ap):
                 src = load.src_plan
+                merged = _merge_runs(src.shape[1:], src.strides[1:])
+                if len(merged[0]) == 1:  # the free dims are one strided run: a 2-D view
+                    shape, strides = (src.shape[0], *merged[0]), (src.strides[0], *merged[1])
+                    view = np.ndarray(shape, ap.np_dtype, src.buf, src.offset, strides)
+                    return view, src.offset
                 values = np.ndarray(src.shape, ap.np_dtype, src.buf, src.offset, src.strides)
-                return values.reshape(ap.partitions, -1)
-        return self.read_as(ap, ap.np_dtype, instr).reshape(ap.partitions, -1)
+                return values.reshape(ap.partitions, -1), -1  # (a copy)
+        return self.read_as(ap, ap.np_dtype, instr).reshape(ap.partitions, -1), -1
 
     def copy_where(
         self, dst: AP, src: AP, where: np.ndarray[Any, Any], instr: Instr | None = None

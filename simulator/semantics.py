@@ -315,6 +315,11 @@ class Gemm:
     mv: Array
     target: Array
     accumulate: bool
+    st_at: int = -1
+    mv_at: int = -1
+    """Where `st` and `mv` lie in `hbm` (byte offset of element 0), or -1."""
+    hbm: Array | None = None
+    """The `Memory.hbm` they are views of, if either is."""
 
     def run(self) -> None:
         st = np.ascontiguousarray(self.st, F32)
@@ -333,11 +338,12 @@ def prepare_matmul(instr: Instr, mem: Memory) -> Gemm | None:
     defer = deferrable(instr)
     st_ap, mv_ap = args["stationary"], args["moving"]
     if defer:  # in their own dtype: the GEMM (or the worker) converts them
-        st = mem.operand(st_ap, instr)
-        mv = mem.operand(mv_ap, instr)
+        st, st_at = mem.operand(st_ap, instr)
+        mv, mv_at = mem.operand(mv_ap, instr)
     else:
         st = _operand(mem, st_ap, instr)
         mv = _operand(mem, mv_ap, instr)
+        st_at = mv_at = -1
     if accumulate:
         mem.check_accumulate(dst, instr)
     target = mem.psum_f32_matrix(dst, instr) if dst.dtype == "f32" else None
@@ -350,7 +356,7 @@ def prepare_matmul(instr: Instr, mem: Memory) -> Gemm | None:
     if accumulate:  # fp32 PSUM in place: the same fp32 sums, one pass fewer
         mem.check_initialized(dst, instr)
     mem.mark_written(dst, instr, by_matmul=True)
-    gemm = Gemm(st, mv, target, accumulate)
+    gemm = Gemm(st, mv, target, accumulate, st_at, mv_at, mem.hbm)
     if defer:
         return gemm
     gemm.run()
