@@ -41,13 +41,26 @@ _PRUNE_EVERY = 64
 STEP = 32
 """Instructions checked between two yields of `race_check_steps`."""
 
-# A live access: (instruction, queue, 1-based position in its queue, is_write, footprint).
+# A live access: (instruction, its queue's clock component, 1-based position in its queue,
+# is_write, footprint).
 _Access = tuple[int, int, int, bool, Footprint]
 
 
+def queue_slots(program: Program) -> list[int]:
+    """Per queue, its component in the vector clocks: only queues with instructions have
+    one (-1 otherwise), so that clocks are as short as the program allows (a kernel uses a
+    few of the 20 queues, and joining clocks is most of the work)."""
+    slots = [-1] * len(QUEUE_NAMES)
+    for k, q in enumerate(sorted({ins.queue for ins in program.instrs})):
+        slots[q] = k
+    return slots
+
+
 def vector_clocks(program: Program, schedule: Schedule) -> list[tuple[int, ...]]:
-    """The HB vector clock of every instruction (see the module docstring)."""
-    nq = len(QUEUE_NAMES)
+    """The HB vector clock of every instruction (see the module docstring), with one
+    component per queue that has instructions (`queue_slots`)."""
+    slots = queue_slots(program)
+    nq = max(slots) + 1
     instrs = program.instrs
     n = len(instrs)
     order = sorted(range(n), key=lambda i: (schedule.start_ns[i], i))
@@ -60,7 +73,7 @@ def vector_clocks(program: Program, schedule: Schedule) -> list[tuple[int, ...]]
     one_queue = [_one_queue(program, incs) for incs in schedule.signal_order]
     for i in order:
         ins = instrs[i]
-        q = ins.queue
+        q = slots[ins.queue]
         vc = qclock[q]
         for sem, v in ins.waits:
             if v <= 0:
@@ -68,7 +81,7 @@ def vector_clocks(program: Program, schedule: Schedule) -> list[tuple[int, ...]]
             incs = schedule.signal_order[sem]
             if one_queue[sem]:
                 other = clocks[incs[v - 1]]
-                r = instrs[incs[v - 1]].queue
+                r = slots[instrs[incs[v - 1]].queue]
                 if vc[r] >= other[r]:  # already known to happen before: nothing to add
                     continue
             else:
@@ -94,7 +107,7 @@ def _one_queue(program: Program, incs: list[int]) -> bool:
 
 def happens_before(clocks: list[tuple[int, ...]], program: Program, a: int, b: int) -> bool:
     """Whether instruction `a` happens before (or is) instruction `b`."""
-    qa = program.instrs[a].queue
+    qa = queue_slots(program)[program.instrs[a].queue]
     return clocks[b][qa] >= clocks[a][qa]
 
 
@@ -118,14 +131,16 @@ def race_check_steps(program: Program, schedule: Schedule) -> Iterator[None]:
     n = len(instrs)
     if n == 0:
         return
-    nq = len(QUEUE_NAMES)
+    slots = queue_slots(program)
+    nq = max(slots) + 1
     clocks = vector_clocks(program, schedule)
     order = sorted(range(n), key=lambda i: (schedule.start_ns[i], i))
 
-    # Per queue: its instructions in program order, and how many were processed.
+    # Per queue (by clock component): its instructions in program order, and how many
+    # were processed.
     per_queue: list[list[int]] = [[] for _ in range(nq)]
     for ins in instrs:
-        per_queue[ins.queue].append(ins.index)
+        per_queue[slots[ins.queue]].append(ins.index)
     done = [0] * nq
 
     # Live accesses by number; buckets keyed (memory, block, is_write) hold numbers, so a
@@ -178,7 +193,7 @@ def race_check_steps(program: Program, schedule: Schedule) -> Iterator[None]:
 
     for step, i in enumerate(order):
         ins = instrs[i]
-        q = ins.queue
+        q = slots[ins.queue]
         vc = clocks[i]
         mine: list[_Access] = []
         for fp, is_write in accesses(ins):

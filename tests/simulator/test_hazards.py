@@ -184,6 +184,9 @@ def test_vector_clocks_follow_semaphores() -> None:
     assert not happens_before(clocks, program, 1, 2)
     assert happens_before(clocks, program, 1, 3)
     assert not happens_before(clocks, program, 2, 0)
+    # One component per queue with instructions (dma0, tensor), not one per queue.
+    assert {len(c) for c in clocks} == {2}
+    assert clocks[3] == (2, 2)  # after both loads, second on its own queue
 
 
 def _pipeline(iterations: int, drop_wait_at: int | None = None) -> Program:
