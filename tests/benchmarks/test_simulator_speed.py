@@ -5,15 +5,32 @@ speed is measured by the benchmark, not by tests)."""
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from load_by_path import ROOT, load_by_path
 
-speed = load_by_path(ROOT / "benchmarks" / "simulator_speed.py", "trnc_bench_simulator_speed")
+
+@pytest.fixture
+def speed(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """The benchmark module. Run as a file, it puts the repository root first on
+    `sys.path` to import `benchmarks.kernels`; that would make the source `frontend/`
+    shadow `tests/frontend` for later tests, so the path and the modules it imports are
+    put back afterwards."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    before = set(sys.modules)
+    yield load_by_path(ROOT / "benchmarks" / "simulator_speed.py", "trnc_bench_simulator_speed")
+    for name in set(sys.modules) - before:
+        if name == "benchmarks" or name.startswith(("benchmarks.", "trnc_bench_simulator")):
+            del sys.modules[name]
 
 
-def test_writes_every_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_writes_every_row(
+    speed: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "speed.json"
     args = ["--timing-size", "small", "--repeat", "1", "--functional-repeat", "2"]
     assert speed.main([*args, "--out", str(out)]) == 0

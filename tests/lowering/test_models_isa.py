@@ -11,6 +11,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from load_by_path import ROOT, load_by_path
 
 from trnc.onnx_backend import TrncBackend
 from trnc.tools.trn_compile import TOLERANCE
@@ -67,10 +68,9 @@ def test_transformer_at_isa_level(model: str, dtype: str) -> None:
     int64 token ids, embedding gathers (one-hot matmuls), the attention mask's integer and
     boolean logic, where, the heads' [0, 2, 1, 3] / [0, 2, 3, 1] transposes, softmax,
     layer norm, GELU."""
-    from frontend.test_models import MANIFEST, _dims, _inputs
-
-    entry = {"file": model, **MANIFEST[model]}
-    feeds = _inputs(entry, _dims(entry, second=False), seed=2)
+    models = load_by_path(ROOT / "tests" / "frontend" / "test_models.py", "trnc_tests_models")
+    entry = {"file": model, **models.MANIFEST[model]}
+    feeds = models._inputs(entry, models._dims(entry, second=False), seed=2)
     path = MODELS / model
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     expected = session.run(None, feeds)
