@@ -19,8 +19,9 @@ raised when `strict_uninitialized`; PSUM also records, per byte, whether a matmu
 transpose wrote it last, so that `check_accumulate` rejects a matmul accumulating onto
 data another instruction wrote (`PsumAccumulateError`).
 
-The geometry of each distinct AP is computed once and cached, so the per-access cost is a
-dictionary lookup plus the numpy work.
+The geometry of each distinct AP is computed once and kept by the program
+(`Program.cache`, for its later simulations too), so the per-access cost is a dictionary
+lookup plus the numpy work.
 
 Pending loads: a copy from HBM into SBUF (`copy`, as `dma_copy` does) is checked and
 marked written at once, but its bytes are copied only when an access may touch them (a
@@ -202,6 +203,15 @@ class Memory:
         `_Plan.matmul_epoch`)."""
         self._plans: dict[AP, _Plan] = {}
         self._by_id: dict[int, tuple[AP, _Plan]] = {}
+        known = program.cache.setdefault(
+            ("geometry", p, sb + _PAD, ps + _PAD, program.hbm_bytes), ({}, {})
+        )
+        self._known: dict[int, tuple[AP, int, tuple[Any, ...]]] = known[0]
+        """Per AP object (by `id`): the AP, a number shared by equal APs, and its geometry
+        (offset, shape, strides, lo, hi); kept by the program for later simulations, each
+        of which makes its own `_Plan`s from them (`_by_number`)."""
+        self._numbers: dict[AP, int] = known[1]
+        self._by_number: dict[int, _Plan] = {}
         self._tensors = {t.name: t for t in program.tensors}
         self._loaded: list[tuple[int, int]] = []
         """HBM byte ranges `load_tensor` wrote whole."""
@@ -228,15 +238,31 @@ class Memory:
         # Fast path by identity: decoded instructions keep their AP objects, and hashing an
         # AP costs more than the rest of a small access. The entry holds `ap`, so its id
         # cannot be reused while cached.
-        entry = self._by_id.get(id(ap))
+        key = id(ap)
+        entry = self._by_id.get(key)
         if entry is not None and entry[0] is ap:
             return entry[1]
-        plan = self._plans.get(ap)
-        if plan is None:
-            plan = self._make_plan(ap, instr)
-            self._plans[ap] = plan
-        self._by_id[id(ap)] = (ap, plan)
-        return plan
+        known = self._known.get(key)
+        if known is not None and known[0] is ap:
+            number = known[1]
+            found = self._by_number.get(number)
+            if found is None:
+                offset, shape, strides, lo, hi = known[2]
+                found = _Plan(
+                    self._bufs[ap.mem], self._masks[ap.mem], offset, shape, strides, False
+                )
+                found.lo, found.hi = lo, hi
+                self._by_number[number] = found
+        else:  # (an OutOfBoundsError is raised here, each time)
+            found = self._plans.get(ap)
+            if found is None:
+                found = self._plans[ap] = self._make_plan(ap, instr)
+            number = self._numbers.setdefault(ap, len(self._numbers))
+            self._by_number[number] = found
+            geometry = (found.offset, found.shape, found.strides, found.lo, found.hi)
+            self._known[key] = (ap, number, geometry)
+        self._by_id[key] = (ap, found)
+        return found
 
     def _make_plan(self, ap: AP, instr: Instr | None) -> _Plan:
         size = ap.itemsize

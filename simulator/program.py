@@ -187,6 +187,9 @@ class Program:
     semaphore_names: list[str]
     weights_file: str | None = None
     machine: MachineModel = field(default=TRN1)
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    """What simulations derive from the program alone and keep for the next one (the
+    geometry of its access patterns in memory: `memory.Memory`)."""
 
     @property
     def hbm_bytes(self) -> int:

@@ -1,6 +1,7 @@
 """Loads from HBM into SBUF that `Memory.copy` leaves pending: every way of touching
 their bytes sees what an eager copy would have left, and a matmul operand that is exactly
-a pending load is read from HBM (`Memory.operand`)."""
+a pending load is read from HBM (`Memory.operand`). Also the AP geometry a program keeps
+for its next simulation."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pytest
 from semantics_helpers import ap, ins, memory, randn, sb, tensor
 
 from trnc.simulator import memory as memory_module
+from trnc.simulator.errors import OutOfBoundsError
 from trnc.simulator.memory import Memory
+from trnc.simulator.program import Program
 from trnc.simulator.semantics import execute
 
 
@@ -131,3 +134,18 @@ def test_matmul_on_pending_loads_and_uninitialized_reads_as_if_eager() -> None:
     assert mem.warnings == []
     mem.read(sb(512, 4))  # never written, loaded or not: still a warning
     assert len(mem.warnings) == 1
+
+
+def test_a_second_memory_reuses_the_programs_geometry_and_still_bounds_checks() -> None:
+    program = Program("t", [tensor("x", (128, 64), "f32", 0, "input")], [], [])
+    x = randn(128, 64)
+    tile, outside = sb(0, 64), sb(196608 - 128, 64)  # the second ends past SBUF's bytes
+    for run in range(2):
+        mem = Memory(program, strict_uninitialized=True)
+        mem.load_tensor("x", x)
+        mem.write(tile, x + run)
+        np.testing.assert_array_equal(mem.read(tile), x + run)
+        with pytest.raises(OutOfBoundsError):
+            mem.read(outside)
+        (geometry, _), *_ = (v for k, v in program.cache.items() if k[0] == "geometry")
+        assert [entry[0] for entry in geometry.values()] == [tile]  # kept: tile, not outside
