@@ -7,9 +7,10 @@ Order. Instructions are taken in order of scheduled start (an order the happens-
 relation allows). One may run before an earlier one that has to wait (below) when the two
 commute: their byte boxes (memory, partitions, free bytes; `footprint.py`) share nothing
 that either writes. Running commuting instructions in either order computes the same
-bytes, so the outputs, warnings and the first error in start order are those of running in
-start order; when an instruction fails while earlier ones wait, those are finished first
-and the earliest failure is raised.
+bytes, so the outputs and the first error in start order are those of running in start
+order; when an instruction fails while earlier ones wait (also when it is retried), those
+are finished first and the earliest failure is raised; warnings are listed in start order
+(`finish` sorts them).
 
 Overlap. A large matmul into a flat fp32 PSUM matrix (`semantics.deferrable`) has its
 checks and bookkeeping done in order here (`semantics.prepare_matmul`), and its GEMM is
@@ -75,6 +76,8 @@ class Execution:
         self._polled = 0.0
         """When `poll` last read the worker's answers (`time.perf_counter`)."""
         self._banks_of: dict[int, tuple[int, ...]] = {}
+        self._rank: dict[int, int] = {}
+        """Instruction -> its position in start order (as `issue` was given them)."""
 
     # --- what an instruction touches --------------------------------------------------
 
@@ -160,7 +163,12 @@ class Execution:
         parked = self._parked
         self._parked, self._blocked, self._wake = [], [], 0
         for index in parked:
-            if not self._run(index):
+            try:
+                ran = self._run(index)
+            except SimulationError:
+                self._settle()  # those still parked come before it: their failure first
+                raise
+            if not ran:
                 self._park(index)
 
     def _run_or_park(self, index: int) -> None:
@@ -186,8 +194,10 @@ class Execution:
         """Run `batch` (instructions in start order, after those of earlier batches),
         submitting deferrable GEMMs and parking what must wait for them (when
         `MAX_PARKED` wait, first waiting for the GEMM the earliest of them needs)."""
+        rank = self._rank
         with np.errstate(all="ignore"):
             for index in batch:
+                rank[index] = len(rank)
                 self.poll()
                 if len(self._parked) >= MAX_PARKED and self._worker is not None:
                     self._worker.wait(self._wake)
@@ -216,3 +226,7 @@ class Execution:
         if self._worker is not None:
             self._worker.wait(self._worker.submitted)
         self.memory.flush()
+        # Parked instructions ran after later ones that commute with them: list the
+        # warnings as start order would have met them.
+        rank = self._rank
+        self.memory.warnings.sort(key=lambda w: rank.get(w.instrs[0], -1) if w.instrs else -1)

@@ -26,7 +26,8 @@ lookup plus the numpy work.
 Pending loads: a copy from HBM into SBUF (`copy`, as `dma_copy` does) is checked and
 marked written at once, but its bytes are copied only when an access may touch them (a
 read, a write or a check of overlapping SBUF bytes goes through `_plan`, which copies
-such loads in first), when their HBM source is about to be written, or at `flush`. A
+such loads in first), when their HBM source is about to be written, or at `flush` (a
+load into a pattern that names some byte twice is copied at once). A
 matmul whose operand is exactly a pending load reads it from HBM (`operand`): a tile
 loaded for matmuls alone is not copied at all, and the GEMM helper (`gemm_worker`), which
 shares HBM, reads it in place. `hbm_guard` is called before any HBM write (the helper
@@ -93,6 +94,17 @@ class _Load:
     src: AP
     plan: _Plan
     src_plan: _Plan
+
+
+def _distinct(counts: tuple[int, ...], steps: tuple[int, ...], itemsize: int) -> bool:
+    """Whether no two elements of a pattern share a byte: ordered by |step|, each step
+    clears the extent of the dims inside it (sufficient; what tile layouts satisfy)."""
+    extent = itemsize
+    for step, count in sorted((abs(s), c) for s, c in zip(steps, counts, strict=True) if c > 1):
+        if step < extent:
+            return False
+        extent += step * (count - 1)
+    return True
 
 
 def _merge_runs(
@@ -436,6 +448,11 @@ class Memory:
 
     def _defer_load(self, dst: AP, src: AP, instr: Instr | None) -> None:
         plan = self._geom(dst, instr)
+        if not _distinct(plan.shape[1:], plan.strides[1:], dst.itemsize):
+            # Some bytes are written twice (the last write stays): SBUF's bytes then differ
+            # from the source's elements, so copy now (an operand is then read from SBUF).
+            self.write(dst, self.view(src, instr), instr)
+            return
         if self._lazy:  # a pending load into the very same AP is overwritten whole
             self._lazy = [
                 load
