@@ -156,11 +156,11 @@ def _execute(
     from trnc.simulator.gemm_worker import GemmWorker
     from trnc.simulator.hazards import race_check_steps
     from trnc.simulator.memory import Memory
-    from trnc.simulator.semantics import deferrable
+    from trnc.simulator.semantics import deferrable_flags
     from trnc.simulator.timing import schedule
 
     data, notes = prepare_inputs(program, inputs, weights_dir=weights_dir, seed=seed)
-    worker = GemmWorker.get() if any(deferrable(i) for i in program.instrs) else None
+    worker = GemmWorker.get() if any(deferrable_flags(program)) else None
     enabled = gc.isenabled()
     gc.disable()  # execution makes no reference cycles; see timing.schedule
     try:

@@ -38,7 +38,7 @@ from trnc.simulator.footprint import MEM_IDS, Footprint, accesses
 from trnc.simulator.gemm_worker import GemmWorker
 from trnc.simulator.memory import Memory
 from trnc.simulator.program import Program
-from trnc.simulator.semantics import deferrable, execute, prepare_matmul
+from trnc.simulator.semantics import deferrable_flags, execute, prepare_matmul
 
 _PSUM = MEM_IDS["psum"]
 MAX_PARKED = 64
@@ -75,7 +75,9 @@ class Execution:
         (0: none waits for a GEMM)."""
         self._polled = 0.0
         """When `poll` last read the worker's answers (`time.perf_counter`)."""
-        self._banks_of: dict[int, tuple[int, ...]] = {}
+        self._banks_of: dict[int, tuple[int, ...]] = program.cache.setdefault("psum_banks", {})
+        """Instruction -> the PSUM banks it touches (kept by the program)."""
+        self._deferrable = deferrable_flags(program)
         self._rank: dict[int, int] = {}
         """Instruction -> its position in start order (as `issue` was given them)."""
 
@@ -129,7 +131,7 @@ class Execution:
     def _run(self, index: int) -> bool:
         """Run or submit instruction `index` unless it must wait; whether it ran."""
         instr = self.program.instrs[index]
-        if deferrable(instr):
+        if self._deferrable[index]:
             if self._conflicts(index):
                 return False
             gemm = prepare_matmul(instr, self.memory)

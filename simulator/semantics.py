@@ -49,7 +49,7 @@ import numpy as np
 from trnc.simulator.blas import gemm_tn
 from trnc.simulator.errors import UnsupportedError
 from trnc.simulator.memory import Memory
-from trnc.simulator.program import AP, Instr
+from trnc.simulator.program import AP, Instr, Program
 
 Array = np.ndarray[Any, Any]
 F32 = np.dtype(np.float32)
@@ -303,6 +303,15 @@ def deferrable(instr: Instr) -> bool:
         and st.free_elems <= GEMM_MAX_KMN[1]
         and mv.free_elems <= GEMM_MAX_KMN[2]
     )
+
+
+def deferrable_flags(program: Program) -> list[bool]:
+    """`deferrable` of each of the program's instructions (computed once per program and
+    kept in `Program.cache`)."""
+    flags: list[bool] | None = program.cache.get("deferrable")
+    if flags is None:
+        flags = program.cache["deferrable"] = [deferrable(i) for i in program.instrs]
+    return flags
 
 
 @dataclass(slots=True)
