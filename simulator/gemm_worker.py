@@ -242,6 +242,7 @@ class GemmWorker:
                 return None
             self._hbm = np.ndarray((size,), np.uint8, region)
         view = self._hbm_view = self._hbm[:nbytes]
+        self._hbm_reads = []  # (every GEMM of the last simulation is done)
         self._forget(0, self._hbm.size)  # the worker's conversions are of the last run's
         view.fill(0)
         return view
@@ -298,6 +299,8 @@ class GemmWorker:
                 operands += (_CODES[array.dtype], _SLOT, at, *copy.strides)
             else:
                 span = _span(hbm_at, array.shape, array.strides, array.itemsize)
+                if len(self._hbm_reads) > 4 * MAX_IN_FLIGHT:  # (a program that writes no HBM)
+                    self._hbm_reads = [read for read in self._hbm_reads if read[2] > self.done]
                 self._hbm_reads.append((*span, ticket))
                 first, end = self._sent
                 self._sent = (min(first, span[0]), max(end, span[1])) if end else span

@@ -14,7 +14,7 @@ from test_kernels import K  # benchmarks/kernels.py, loaded by path
 from trnc.simulator import simulate
 from trnc.simulator.errors import PsumAccumulateError, RaceError, UninitializedReadError
 from trnc.simulator.execution import Execution
-from trnc.simulator.gemm_worker import GemmWorker, WorkerError
+from trnc.simulator.gemm_worker import MAX_IN_FLIGHT, GemmWorker, WorkerError
 from trnc.simulator.program import Program, decode
 from trnc.simulator.semantics import Gemm, deferrable
 from trnc.tools.context import parse_source
@@ -396,3 +396,23 @@ def test_a_forked_child_starts_its_own_worker() -> None:
     before = parent_worker.submitted
     _same(simulate(program, inputs).outputs, expected)
     assert parent_worker.submitted > before  # the parent's worker still serves it
+
+
+def test_in_place_hbm_reads_stay_bounded_without_hbm_writes() -> None:
+    """GEMMs reading the shared HBM in place are remembered until done (an HBM write must
+    wait for them); with no HBM write to prune the list, `submit` prunes it."""
+    worker = _started_worker()
+    assert GemmWorker.get() is worker
+    try:
+        hbm = worker.hbm(4096)
+        assert hbm is not None
+        st = np.ndarray((8, 8), np.float32, hbm, 0)
+        mv = np.ndarray((8, 8), np.float32, hbm, 256)
+        target = worker.psum_rows[:8, :32].view(np.float32)
+        for _ in range(4 * MAX_IN_FLIGHT + 100):
+            worker.submit(Gemm(st, mv, target, False, 0, 256, hbm))
+        worker.wait(worker.submitted)
+        assert len(worker._hbm_reads) <= 4 * MAX_IN_FLIGHT + 2
+        np.testing.assert_array_equal(target, st.T @ mv)  # (zeros: a fresh HBM)
+    finally:
+        worker.release()
