@@ -49,6 +49,7 @@ from trnc.simulator.errors import (
     PsumAccumulateError,
     UninitializedReadError,
 )
+from trnc.simulator.layout import describe, distinct, merge_runs
 from trnc.simulator.program import AP, Instr, Program, Tensor
 
 PSUM_NEVER, PSUM_MATMUL, PSUM_OTHER = 0, 1, 2
@@ -96,34 +97,6 @@ class _Load:
     src_plan: _Plan
 
 
-def _distinct(counts: tuple[int, ...], steps: tuple[int, ...], itemsize: int) -> bool:
-    """Whether no two elements of a pattern share a byte: ordered by |step|, each step
-    clears the extent of the dims inside it (sufficient; what tile layouts satisfy)."""
-    extent = itemsize
-    for step, count in sorted((abs(s), c) for s, c in zip(steps, counts, strict=True) if c > 1):
-        if step < extent:
-            return False
-        extent += step * (count - 1)
-    return True
-
-
-def _merge_runs(
-    shape: tuple[int, ...], strides: tuple[int, ...]
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The same elements with every dimension that continues its inner neighbour's run
-    (stride = inner count x inner stride) merged into it; size-1 dimensions dropped."""
-    dims = [(c, s) for c, s in zip(shape, strides, strict=True) if c != 1] or [(1, 1)]
-    merged = [dims[-1]]
-    for count, stride in reversed(dims[:-1]):
-        inner_count, inner_stride = merged[-1]
-        if stride == inner_count * inner_stride:
-            merged[-1] = (count * inner_count, inner_stride)
-        else:
-            merged.append((count, stride))
-    merged.reverse()
-    return tuple(c for c, _ in merged), tuple(s for _, s in merged)
-
-
 def _zeros(shape: tuple[int, ...], dtype: type) -> np.ndarray[Any, Any]:
     """Zeros in pages of their own (an anonymous `mmap`): the system zeroes a page when it
     is first touched, so memory a program never uses costs nothing. (`np.zeros` of tens of
@@ -138,14 +111,6 @@ def _who(instr: Instr | None) -> tuple[tuple[int, ...], tuple[str, ...]]:
     if instr is None:
         return (), ()
     return (instr.index,), (f"{instr.loc} [{instr.opcode} #{instr.index}]",)
-
-
-def describe(ap: AP) -> str:
-    """A short text form of an AP for messages, like the trn_isa syntax."""
-    dims = ", ".join(f"[{s}, {c}]" for s, c in ap.dims)
-    if ap.mem == "hbm":
-        return f"hbm + {ap.offset}, [[{ap.pstep}, {ap.partitions}]{', ' if dims else ''}{dims}]"
-    return f"{ap.mem}[{ap.start}:{ap.start + ap.partitions}] + {ap.offset}, [{dims}]"
 
 
 class Memory:
@@ -332,7 +297,7 @@ class Memory:
     def _byte_view(self, plan: _Plan, ap: AP, array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """The bytes of the AP's elements in a per-byte array shaped like the memory."""
         if not plan.byte_shape:
-            plan.byte_shape, plan.byte_strides = _merge_runs(
+            plan.byte_shape, plan.byte_strides = merge_runs(
                 (*plan.shape, ap.itemsize), (*plan.strides, 1)
             )
         return np.ndarray(plan.byte_shape, array.dtype, array, plan.offset, plan.byte_strides)
@@ -448,7 +413,7 @@ class Memory:
 
     def _defer_load(self, dst: AP, src: AP, instr: Instr | None) -> None:
         plan = self._geom(dst, instr)
-        if not _distinct(plan.shape[1:], plan.strides[1:], dst.itemsize):
+        if not distinct(plan.shape[1:], plan.strides[1:], dst.itemsize):
             # Some bytes are written twice (the last write stays): SBUF's bytes then differ
             # from the source's elements, so copy now (an operand is then read from SBUF).
             self.write(dst, self.view(src, instr), instr)
@@ -517,7 +482,7 @@ class Memory:
             other = load.dst
             if other is ap or (other.offset == ap.offset and other == ap):
                 src = load.src_plan
-                merged = _merge_runs(src.shape[1:], src.strides[1:])
+                merged = merge_runs(src.shape[1:], src.strides[1:])
                 if len(merged[0]) == 1:  # the free dims are one strided run: a 2-D view
                     shape, strides = (src.shape[0], *merged[0]), (src.strides[0], *merged[1])
                     view = np.ndarray(shape, ap.np_dtype, src.buf, src.offset, strides)
