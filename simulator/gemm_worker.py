@@ -173,7 +173,6 @@ class GemmWorker:
         os.set_blocking(self._in, False)
         self.psum_rows = np.ndarray((TRN1.partitions, _PSUM_ROW), np.uint8, self._map, 0)
         """The PSUM bytes the worker writes into; `Memory(psum_rows=...)` uses them."""
-        self._slots = np.ndarray((SLOTS * _SLOT_BYTES,), np.uint8, self._map, _PSUM_BYTES)
         self._psum_address = self.psum_rows.ctypes.data
         self._hint = np.ndarray((1,), np.int64, self._map, _HINT)
         self._slot_ticket = [0] * SLOTS

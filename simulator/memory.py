@@ -178,16 +178,18 @@ class Memory:
         self.psum_other_epoch = 0
         """How many PSUM writes by non-matmul instructions there have been (see
         `_Plan.matmul_epoch`)."""
-        self._plans: dict[AP, _Plan] = {}
         self._by_id: dict[int, tuple[AP, _Plan]] = {}
-        known = program.cache.setdefault(
-            ("geometry", p, sb + _PAD, ps + _PAD, program.hbm_bytes), ({}, {})
+        kept = program.cache.setdefault(
+            ("geometry", p, sb + _PAD, ps + _PAD, program.hbm_bytes), ({}, {}, [])
         )
-        self._known: dict[int, tuple[AP, int, tuple[Any, ...]]] = known[0]
-        """Per AP object (by `id`): the AP, a number shared by equal APs, and its geometry
-        (offset, shape, strides, lo, hi); kept by the program for later simulations, each
-        of which makes its own `_Plan`s from them (`_by_number`)."""
-        self._numbers: dict[AP, int] = known[1]
+        self._known: dict[int, tuple[AP, int]] = kept[0]
+        """Per AP object (by `id`): the AP and its number (`_numbers`)."""
+        self._numbers: dict[AP, int] = kept[1]
+        """Per distinct AP (equal APs share one): its number."""
+        self._geometries: list[tuple[Any, ...]] = kept[2]
+        """Per number: the AP's geometry (offset, shape, strides, lo, hi). These three are
+        kept by the program for its later simulations; each makes its own `_Plan`s from
+        them (`_by_number`)."""
         self._by_number: dict[int, _Plan] = {}
         self._tensors = {t.name: t for t in program.tensors}
         self._loaded: list[tuple[int, int]] = []
@@ -222,22 +224,21 @@ class Memory:
         known = self._known.get(key)
         if known is not None and known[0] is ap:
             number = known[1]
-            found = self._by_number.get(number)
-            if found is None:
-                offset, shape, strides, lo, hi = known[2]
-                found = _Plan(
-                    self._bufs[ap.mem], self._masks[ap.mem], offset, shape, strides, False
-                )
-                found.lo, found.hi = lo, hi
-                self._by_number[number] = found
-        else:  # (an OutOfBoundsError is raised here, each time)
-            found = self._plans.get(ap)
-            if found is None:
-                found = self._plans[ap] = self._make_plan(ap, instr)
-            number = self._numbers.setdefault(ap, len(self._numbers))
+        else:
+            found_number = self._numbers.get(ap)
+            if found_number is None:  # bounds are checked here (an error each time)
+                plan = self._make_plan(ap, instr)
+                found_number = self._numbers[ap] = len(self._geometries)
+                self._geometries.append((plan.offset, plan.shape, plan.strides, plan.lo, plan.hi))
+                self._by_number[found_number] = plan
+            number = found_number
+            self._known[key] = (ap, number)
+        found = self._by_number.get(number)
+        if found is None:
+            offset, shape, strides, lo, hi = self._geometries[number]
+            found = _Plan(self._bufs[ap.mem], self._masks[ap.mem], offset, shape, strides, False)
+            found.lo, found.hi = lo, hi
             self._by_number[number] = found
-            geometry = (found.offset, found.shape, found.strides, found.lo, found.hi)
-            self._known[key] = (ap, number, geometry)
         self._by_id[key] = (ap, found)
         return found
 

@@ -147,5 +147,5 @@ def test_a_second_memory_reuses_the_programs_geometry_and_still_bounds_checks() 
         np.testing.assert_array_equal(mem.read(tile), x + run)
         with pytest.raises(OutOfBoundsError):
             mem.read(outside)
-        (geometry, _), *_ = (v for k, v in program.cache.items() if k[0] == "geometry")
+        ((geometry, *_),) = (v for k, v in program.cache.items() if k[0] == "geometry")
         assert [entry[0] for entry in geometry.values()] == [tile]  # kept: tile, not outside
