@@ -6,16 +6,16 @@ to `benchmarks/results/simulator_speed.json`.
 - functional: full `simulate` (schedule, race check and execution on data) of the tiled
   kernel at `FUNCTIONAL`'s size, whose tiles are 128 x 512 (matmul moving tiles, PSUM
   evacuation, DMA); target >= 10,000 instructions/s. The inputs are seeded random arrays
-  made before timing (as a test passes its inputs); the GEMM helper process
-  (`simulator/gemm_worker.py`, ~0.3 s once per Python process) is started, and one run
-  made, before timing; the best of `--functional-repeat` runs is reported (and the
-  median in the JSON). These runs come first, before the timing-only program (~99k
+  made before timing (as a test passes its inputs), and one run made before timing
+  (warm-up); the best of `--functional-repeat` runs is reported (and the median in the
+  JSON). GEMMs run in this process on one BLAS thread (docs/SIMULATOR.md,
+  "Determinism"). These runs come first, before the timing-only program (~99k
   instructions) is built. The "blas floor" row is numpy's time for the same 256 GEMMs
   alone, on one core.
 
 Usage, from the repository root::
 
-    OPENBLAS_NUM_THREADS=1 .venv/bin/python -m benchmarks.simulator_speed [--out PATH]
+    .venv/bin/python -m benchmarks.simulator_speed [--out PATH]
         [--timing-size a6|small] [--repeat N] [--functional-repeat N]
 """
 
@@ -35,7 +35,6 @@ if __package__ in (None, ""):  # run as a file: make `benchmarks` this directory
 
 from benchmarks.kernels import A6, SMALL, Config, Problem, build_tiled
 from trnc.simulator import prepare_inputs, simulate
-from trnc.simulator.gemm_worker import GemmWorker
 from trnc.simulator.hazards import check_races
 from trnc.simulator.program import Program, decode
 from trnc.simulator.timing import schedule
@@ -88,7 +87,6 @@ def main(argv: list[str] | None = None) -> int:
     functional = decode(build_tiled(FUNCTIONAL, Config()))
     m = len(functional.instrs)
     inputs, _ = prepare_inputs(functional, {}, weights_dir=None, seed=0)
-    GemmWorker.start()  # the GEMM helper process (once per process, ~0.3 s)
     simulate(functional, inputs)  # warm-up
     full_s = []
     for _ in range(args.functional_repeat):

@@ -7,9 +7,8 @@ deadlock), checks that every pair of conflicting accesses from different queues 
 ordered by semaphores (`hazards.check_races`) and, unless `timing_only`, executes every
 instruction on real data in order of scheduled start, as the schedule fixes start times
 (`execution.Execution`, running `semantics.execute` on `memory.Memory`, which checks
-bounds, PSUM accumulation and never-written reads; large GEMMs go to a helper process,
-`gemm_worker`, and the race check runs in steps between). A deadlock, then a race, is
-reported before any error the execution met. It returns the output tensors and a
+bounds, PSUM accumulation and never-written reads). A deadlock, then a race, is reported
+before any error the execution met. It returns the output tensors and a
 `Report`.
 """
 
@@ -146,35 +145,23 @@ def _execute(
     weights_dir: Path | None,
 ) -> tuple[Any, list[str], list[str], dict[str, np.ndarray]]:
     """Schedule, check races and run the program on data (`execution.Execution`):
-    instructions run as the timing simulation fixes their start times (so that GEMMs
-    start on the helper process at once), and the race check runs while deferred GEMMs
-    finish (parked instructions run between its steps). A `DeadlockError` from the
-    schedule, then a `RaceError`, win over any error the execution met (as if they had
-    been found first). Returns the schedule, the notes on inputs, the warnings and the
-    outputs."""
+    instructions run in order of scheduled start as the timing simulation fixes their
+    start times. A `DeadlockError` from the schedule, then a `RaceError`, win over any
+    error the execution met (as if they had been found first). Returns the schedule, the
+    notes on inputs, the warnings and the outputs."""
     from trnc.simulator.execution import Execution
-    from trnc.simulator.gemm_worker import GemmWorker
-    from trnc.simulator.hazards import race_check_steps
+    from trnc.simulator.hazards import check_races
     from trnc.simulator.memory import Memory
-    from trnc.simulator.semantics import deferrable_flags
     from trnc.simulator.timing import schedule
 
     data, notes = prepare_inputs(program, inputs, weights_dir=weights_dir, seed=seed)
-    worker = GemmWorker.get() if any(deferrable_flags(program)) else None
     enabled = gc.isenabled()
     gc.disable()  # execution makes no reference cycles; see timing.schedule
     try:
-        memory = Memory(
-            program,
-            strict_uninitialized=strict_uninitialized,
-            psum_rows=None if worker is None else worker.psum_rows,
-            hbm=None if worker is None else worker.hbm(program.hbm_bytes),
-        )
-        if worker is not None:
-            memory.hbm_guard = worker.guard_hbm
+        memory = Memory(program, strict_uninitialized=strict_uninitialized)
         for name, array in data.items():
             memory.load_tensor(name, array)
-        execution = Execution(program, memory, worker)
+        execution = Execution(program, memory)
         failure: SimulationError | None = None
 
         def started(batch: list[int]) -> None:
@@ -186,15 +173,11 @@ def _execute(
                     failure = error
 
         plan = schedule(program, on_started=started)
-        for _ in race_check_steps(program, plan):
-            if failure is None:
-                execution.poll()
+        check_races(program, plan)
         if failure is not None:
             raise failure
         execution.finish()
     finally:
-        if worker is not None:
-            worker.release()
         if enabled:
             gc.enable()
     outputs = {t.name: memory.read_tensor(t.name) for t in program.tensors if t.role == "output"}
@@ -228,13 +211,16 @@ def simulate(
         plan = schedule(program)
         check_races(program, plan)
     else:
-        plan, notes, warnings, outputs = _execute(
-            program,
-            inputs or {},
-            strict_uninitialized=strict_uninitialized,
-            seed=seed,
-            weights_dir=Path(weights_dir) if weights_dir is not None else None,
-        )
+        from trnc.simulator.semantics import single_threaded_blas
+
+        with single_threaded_blas():  # the same sums whatever the thread count
+            plan, notes, warnings, outputs = _execute(
+                program,
+                inputs or {},
+                strict_uninitialized=strict_uninitialized,
+                seed=seed,
+                weights_dir=Path(weights_dir) if weights_dir is not None else None,
+            )
     wall = time.perf_counter() - start
     report = build_report(
         program, plan, timing_only=timing_only, wall_seconds=wall, warnings=warnings, notes=notes

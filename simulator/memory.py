@@ -29,15 +29,12 @@ read, a write or a check of overlapping SBUF bytes goes through `_plan`, which c
 such loads in first), when their HBM source is about to be written, or at `flush` (a
 load into a pattern that names some byte twice is copied at once). A
 matmul whose operand is exactly a pending load reads it from HBM (`operand`): a tile
-loaded for matmuls alone is not copied at all, and the GEMM helper (`gemm_worker`), which
-shares HBM, reads it in place. `hbm_guard` is called before any HBM write (the helper
-waits there for GEMMs still reading those bytes).
+loaded for matmuls alone is not copied at all.
 """
 
 from __future__ import annotations
 
 import mmap
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,8 +120,6 @@ class Memory:
         machine: MachineModel = TRN1,
         *,
         strict_uninitialized: bool = False,
-        psum_rows: np.ndarray[Any, Any] | None = None,
-        hbm: np.ndarray[Any, Any] | None = None,
     ) -> None:
         self.program = program
         self.machine = machine
@@ -137,22 +132,9 @@ class Memory:
         # Rows are padded by _PAD bytes: a partition stride that is a multiple of 4 KiB maps
         # every partition to the same cache set and makes numpy several times slower.
         self._sbuf_rows = _zeros((p, sb + _PAD), np.uint8)
-        if psum_rows is None:
-            psum_rows = np.zeros((p, ps + _PAD), np.uint8)
-        elif psum_rows.shape != (p, ps + _PAD) or psum_rows.dtype != np.uint8:
-            raise ValueError(f"psum_rows must be uint8 [{p}, {ps + _PAD}]")
-        self._psum_rows = psum_rows
-        """PSUM's bytes: zeros of our own, or the caller's (`gemm_worker` shares them)."""
+        self._psum_rows = np.zeros((p, ps + _PAD), np.uint8)
         self._writer_rows = np.zeros((p, ps + _PAD), np.uint8)
-        if hbm is None:
-            hbm = np.zeros(program.hbm_bytes, np.uint8)
-        elif hbm.shape != (program.hbm_bytes,) or hbm.dtype != np.uint8:
-            raise ValueError(f"hbm must be uint8 [{program.hbm_bytes}]")
-        self.hbm = hbm
-        """HBM's bytes: zeros of our own, or the caller's (`gemm_worker` shares them)."""
-        self.hbm_guard: Callable[[int, int], None] | None = None
-        """Called with a byte range [lo, hi) of HBM before it is written (`gemm_worker`
-        waits there for GEMMs that read those bytes in place)."""
+        self.hbm = np.zeros(program.hbm_bytes, np.uint8)
         self._sbuf = self._sbuf_rows[:, :sb]
         self.psum = self._psum_rows[:, :ps]
         self.psum_writer = self._writer_rows[:, :ps]
@@ -450,7 +432,7 @@ class Memory:
 
     def _writing_hbm(self, lo: int, hi: int) -> None:
         """Before HBM bytes [lo, hi) are written: copy in the pending loads whose source
-        they may change, and let `hbm_guard` wait for GEMMs reading them."""
+        they may change."""
         if self._lazy:
             keep: list[_Load] = []
             for load in self._lazy:
@@ -459,8 +441,6 @@ class Memory:
                 else:
                     keep.append(load)
             self._lazy = keep
-        if self.hbm_guard is not None:
-            self.hbm_guard(lo, hi)
 
     def _run_load(self, load: _Load) -> None:
         dst, src = load.plan, load.src_plan
@@ -474,11 +454,10 @@ class Memory:
             self._run_load(load)
         self._lazy = []
 
-    def operand(self, ap: AP, instr: Instr | None = None) -> tuple[np.ndarray[Any, Any], int]:
-        """A matmul operand in its own dtype, `[partitions, free elements]`, and where it
-        lies in `hbm` (the byte offset of its first element, or -1): a live view of the
-        HBM bytes a pending load (`copy`) put in exactly `ap`, else `read_as` (also live
-        where it can be). Callers must not write to it or keep it across writes."""
+    def operand(self, ap: AP, instr: Instr | None = None) -> np.ndarray[Any, Any]:
+        """A matmul operand in its own dtype, `[partitions, free elements]`: a live view of
+        the HBM bytes a pending load (`copy`) put in exactly `ap`, else `read_as` (also
+        live where it can be). Callers must not write to it or keep it across writes."""
         for load in self._lazy:
             other = load.dst
             if other is ap or (other.offset == ap.offset and other == ap):
@@ -486,11 +465,10 @@ class Memory:
                 merged = merge_runs(src.shape[1:], src.strides[1:])
                 if len(merged[0]) == 1:  # the free dims are one strided run: a 2-D view
                     shape, strides = (src.shape[0], *merged[0]), (src.strides[0], *merged[1])
-                    view = np.ndarray(shape, ap.np_dtype, src.buf, src.offset, strides)
-                    return view, src.offset
+                    return np.ndarray(shape, ap.np_dtype, src.buf, src.offset, strides)
                 values = np.ndarray(src.shape, ap.np_dtype, src.buf, src.offset, src.strides)
-                return values.reshape(ap.partitions, -1), -1  # (a copy)
-        return self.read_as(ap, ap.np_dtype, instr).reshape(ap.partitions, -1), -1
+                return values.reshape(ap.partitions, -1)  # (a copy)
+        return self.read_as(ap, ap.np_dtype, instr).reshape(ap.partitions, -1)
 
     def copy_where(
         self, dst: AP, src: AP, where: np.ndarray[Any, Any], instr: Instr | None = None

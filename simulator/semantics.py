@@ -40,16 +40,16 @@ a few float32 ulps when evaluated in float32 as the simulator does).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
-from trnc.simulator.blas import gemm_tn
 from trnc.simulator.errors import UnsupportedError
 from trnc.simulator.memory import Memory
-from trnc.simulator.program import AP, Instr, Program
+from trnc.simulator.program import AP, Instr
 
 Array = np.ndarray[Any, Any]
 F32 = np.dtype(np.float32)
@@ -275,107 +275,76 @@ def _scalar(mem: Memory, value: AP | float, instr: Instr, bitvec: bool = False) 
     return value
 
 
-GEMM_MAX_KMN = (128, 128, 512)
-"""Largest deferrable GEMM (K, M, N): one stationary and one moving tile (trn1.md A.2)."""
-GEMM_MIN_MACS = 1 << 22
-"""Matmuls of at least this many multiply-adds (K * M * N; ~50 us of BLAS) are
-`deferrable`: big enough that handing their GEMM to the helper process pays."""
+_BLAS: list[ThreadpoolController] = []
+"""The process's BLAS libraries (found once, when first needed)."""
+_single = 0
+"""How many `single_threaded_blas` contexts are open."""
 
 
-def deferrable(instr: Instr) -> bool:
-    """Whether `prepare_matmul` gives `instr` a deferred GEMM: a matmul of at least
-    `GEMM_MIN_MACS` and at most `GEMM_MAX_KMN` into a flat fp32 PSUM matrix of the
-    operands' result shape."""
-    if instr.opcode != "matmul":
-        return False
-    args = instr.args
-    dst: AP = args["dst"]
-    st: AP = args["stationary"]
-    mv: AP = args["moving"]
-    return (
-        dst.mem == "psum"
-        and dst.dtype == "f32"
-        and len(dst.dims) == 1
-        and dst.partitions == st.free_elems
-        and dst.dims[0][1] == mv.free_elems
-        and st.partitions * st.free_elems * mv.free_elems >= GEMM_MIN_MACS
-        and st.partitions <= GEMM_MAX_KMN[0]
-        and st.free_elems <= GEMM_MAX_KMN[1]
-        and mv.free_elems <= GEMM_MAX_KMN[2]
-    )
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """BLAS limited to one thread meanwhile (OpenBLAS sums in another order with more
+    threads on some CPUs). `simulate` opens one for a whole run; `matmul_f32` opens its
+    own when called outside one."""
+    global _single
+    if _single:
+        _single += 1
+        try:
+            yield
+        finally:
+            _single -= 1
+        return
+    if not _BLAS:
+        _BLAS.append(ThreadpoolController())
+    with _BLAS[0].limit(limits=1, user_api="blas"):
+        _single += 1
+        try:
+            yield
+        finally:
+            _single -= 1
 
 
-def deferrable_flags(program: Program) -> list[bool]:
-    """`deferrable` of each of the program's instructions (computed once per program and
-    kept in `Program.cache`)."""
-    flags: list[bool] | None = program.cache.get("deferrable")
-    if flags is None:
-        flags = program.cache["deferrable"] = [deferrable(i) for i in program.instrs]
-    return flags
+def matmul_f32(st: Array, mv: Array) -> Array:
+    """`st[K, M]^T @ mv[K, N]` in fp32: the one GEMM every matmul goes through.
 
-
-@dataclass(slots=True)
-class Gemm:
-    """A matmul's arithmetic: `target (+)= st.T @ mv` in fp32, in place in PSUM. `st` and
-    `mv` may be live views of memory in their own dtype: run the GEMM, or copy them (as
-    `gemm_worker` does), before anything else writes memory."""
-
-    st: Array
-    mv: Array
-    target: Array
-    accumulate: bool
-    st_at: int = -1
-    mv_at: int = -1
-    """Where `st` and `mv` lie in `hbm` (byte offset of element 0), or -1."""
-    hbm: Array | None = None
-    """The `Memory.hbm` they are views of, if either is."""
-
-    def run(self) -> None:
-        st = np.ascontiguousarray(self.st, F32)
-        mv = np.ascontiguousarray(self.mv, F32)
-        gemm_tn(st, mv, self.target, self.accumulate)
-
-
-def prepare_matmul(instr: Instr, mem: Memory) -> Gemm | None:
-    """Run a matmul's checks and bookkeeping (operand reads, the PSUM accumulation rule,
-    marking `dst` written); for a `deferrable` one return its arithmetic as a `Gemm` over
-    live views of the operands (see there: run it before anything else writes memory),
-    else compute it now and return None."""
-    args = instr.args
-    dst: AP = args["dst"]
-    accumulate = bool(args.get("accumulate", False))
-    defer = deferrable(instr)
-    st_ap, mv_ap = args["stationary"], args["moving"]
-    if defer:  # in their own dtype: the GEMM (or the worker) converts them
-        st, st_at = mem.operand(st_ap, instr)
-        mv, mv_at = mem.operand(mv_ap, instr)
-    else:
-        st = _operand(mem, st_ap, instr)
-        mv = _operand(mem, mv_ap, instr)
-        st_at = mv_at = -1
-    if accumulate:
-        mem.check_accumulate(dst, instr)
-    target = mem.psum_f32_matrix(dst, instr) if dst.dtype == "f32" else None
-    if target is None or target.shape != (st.shape[1], mv.shape[1]):  # never deferrable
-        result = st.T @ mv
-        if accumulate:
-            result += _operand(mem, dst, instr).reshape(result.shape)
-        mem.write(dst, result, instr, by_matmul=True)
-        return None
-    if accumulate:  # fp32 PSUM in place: the same fp32 sums, one pass fewer
-        mem.check_initialized(dst, instr)
-    mem.mark_written(dst, instr, by_matmul=True)
-    gemm = Gemm(st, mv, target, accumulate, st_at, mv_at, mem.hbm)
-    if defer:
-        return gemm
-    gemm.run()
-    return None
+    Both operands become C-contiguous fp32 arrays first, so numpy takes the same BLAS
+    call (`sgemm`, or `sgemv`/`sdot` when a dimension is 1) for the same shapes however
+    the operands lay in memory, and BLAS runs on one thread: the sums' order is then a
+    function of the shapes alone, and a program's results are bit-identical from run to
+    run and process to process on one machine (docs/SIMULATOR.md, "Determinism")."""
+    st32 = np.ascontiguousarray(st, F32)
+    mv32 = np.ascontiguousarray(mv, F32)
+    if _single:
+        return np.matmul(st32.T, mv32)
+    with single_threaded_blas():
+        return np.matmul(st32.T, mv32)
 
 
 def _matmul(instr: Instr, mem: Memory) -> None:
-    gemm = prepare_matmul(instr, mem)
-    if gemm is not None:
-        gemm.run()
+    """`dst (+)= stationary^T @ moving`: operands read (pending loads straight from HBM),
+    the product formed by `matmul_f32`, the PSUM accumulation rule checked, then `dst`
+    written (fp32 PSUM in place: the same fp32 sums as `product + dst`, one pass
+    fewer)."""
+    args = instr.args
+    dst: AP = args["dst"]
+    accumulate = bool(args.get("accumulate", False))
+    st = mem.operand(args["stationary"], instr)
+    mv = mem.operand(args["moving"], instr)
+    product = matmul_f32(st, mv)
+    if accumulate:
+        mem.check_accumulate(dst, instr)
+    target = mem.psum_f32_matrix(dst, instr) if dst.dtype == "f32" else None
+    if target is None or target.shape != product.shape:
+        if accumulate:
+            product += _operand(mem, dst, instr).reshape(product.shape)
+        mem.write(dst, product, instr, by_matmul=True)
+        return
+    if accumulate:
+        mem.check_initialized(dst, instr)
+        target += product
+    else:
+        target[...] = product
+    mem.mark_written(dst, instr, by_matmul=True)
 
 
 def _transpose(instr: Instr, mem: Memory) -> None:

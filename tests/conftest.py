@@ -1,6 +1,11 @@
 """Shared pytest setup: tests/ importable for its helper modules (`onnx_node_cases`; the
-suite runs with --import-mode=importlib, which does not add it), and the ONNX node-test
-counts in the terminal summary."""
+suite runs with --import-mode=importlib, which does not add it), the `slow` tier, and the
+ONNX node-test counts in the terminal summary.
+
+The fast tier for daily work is `pytest -m "not slow"` (about a minute on 2 cores); the
+whole suite (the README's test command, and CI) runs everything. A test is slow when it
+is marked `@pytest.mark.slow`, lies in one of `SLOW_MODULES`, or is a lit file under one
+of `test_lit.SLOW_DIRS` (those start a tool process per RUN line)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,30 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS))
+
+SLOW_MODULES = {
+    "test_onnx_node_isa.py",  # every ONNX node case compiled and simulated
+    "test_robustness.py",  # the trn-opt mutation fuzzer
+    "test_plugin_example.py",  # pip-installs the example plug-in
+    "lowering/test_models_isa.py",  # the bundled models at the ISA level, both dtypes
+    "frontend/test_cli_models.py",  # trn-compile on the models in subprocesses
+}
+"""Test modules (relative to tests/) that belong to the slow tier as a whole."""
+SLOW_TESTS = {"test_any_permutation_matches_reference"}
+"""Single slow tests, by function name."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.fspath)).resolve()
+        relative = path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else ""
+        name = getattr(item, "originalname", item.name)
+        if relative in SLOW_MODULES or name in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -12,11 +12,14 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 SUITE = Path(__file__).parent / "filecheck"
 BIN = Path(sys.executable).parent
+SLOW_DIRS = ("tools/", "frontend/", "examples/")
+"""Lit files here start trn-opt / trn-run / trn-compile once per RUN line: the slow tier."""
 
 
 def _lit_files() -> list[str]:
@@ -29,14 +32,41 @@ def _lit_files() -> list[str]:
     return files
 
 
+def _params() -> list[Any]:
+    return [
+        pytest.param(f, marks=pytest.mark.slow) if f.startswith(SLOW_DIRS) else f
+        for f in _lit_files()
+    ]
+
+
 @pytest.fixture(scope="session")
-def lit_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str]]:
+def lit_results(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[str, str]]:
+    """lit's verdict on each lit file that this pytest session selected (all of them
+    unless `-m`, `-k` or node ids narrowed the selection), from one lit run."""
+    selected = sorted(
+        {
+            str(item.callspec.params["test_file"])
+            for item in request.session.items
+            if isinstance(item, pytest.Function)
+            and item.originalname == "test_filecheck"
+            and hasattr(item, "callspec")
+        }
+    )
     report = tmp_path_factory.mktemp("lit") / "lit.xml"
     lit = BIN / "lit"
     command = [str(lit)] if lit.exists() else [sys.executable, "-m", "lit.main"]
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     completed = subprocess.run(
-        [*command, "-q", f"-j{os.cpu_count() or 2}", "--xunit-xml-output", str(report), str(SUITE)],
+        [
+            *command,
+            "-q",
+            f"-j{os.cpu_count() or 2}",
+            "--xunit-xml-output",
+            str(report),
+            *(str(SUITE / f) for f in selected),
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -60,7 +90,7 @@ def lit_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str
     return results
 
 
-@pytest.mark.parametrize("test_file", _lit_files())
+@pytest.mark.parametrize("test_file", _params())
 def test_filecheck(test_file: str, lit_results: dict[str, tuple[str, str]]) -> None:
     assert test_file in lit_results, f"lit did not report {test_file}: {sorted(lit_results)}"
     status, output = lit_results[test_file]

@@ -1,41 +1,29 @@
-"""Functional execution with GEMMs on the helper process (`simulator/execution.py`,
-`simulator/gemm_worker.py`): the same bytes, warnings and errors as running everything
-inline (`TRNC_GEMM_WORKER=0`), for the A.6 kernels and for hand-written programs that
-make instructions wait for GEMMs (PSUM read mid-group, bank reuse, transposes)."""
+"""Functional execution (`simulator/execution.py`): results against the simulator's own
+GEMM (`semantics.matmul_f32`) and numpy references, the same bytes from run to run, and
+warnings and errors in start order, for the A.6 kernels and hand-written programs (PSUM
+read mid-group, bank reuse, transposes, operands overwritten in HBM and loaded again)."""
 
 from __future__ import annotations
-
-import os
 
 import numpy as np
 import pytest
 from test_kernels import K  # benchmarks/kernels.py, loaded by path
 
-from trnc.simulator import simulate
+from trnc.simulator import SimulationResult, simulate
 from trnc.simulator.errors import PsumAccumulateError, RaceError, UninitializedReadError
-from trnc.simulator.execution import Execution
-from trnc.simulator.gemm_worker import MAX_IN_FLIGHT, GemmWorker, WorkerError
 from trnc.simulator.program import Program, decode
-from trnc.simulator.semantics import Gemm, deferrable
+from trnc.simulator.semantics import matmul_f32
 from trnc.tools.context import parse_source
 
 
-def _started_worker() -> GemmWorker:
-    """The GEMM worker, once it has started (it starts without blocking the simulator,
-    which runs GEMMs inline meanwhile)."""
-    worker = GemmWorker.start()
-    assert worker is not None, "the GEMM worker should start here"
-    return worker
-
-
-def _both(program: Program, inputs: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch):
-    """Outputs and warnings with the worker, then inline."""
-    _started_worker()
-    with_worker = simulate(program, inputs)
-    monkeypatch.setenv("TRNC_GEMM_WORKER", "0")
-    inline = simulate(program, inputs)
-    monkeypatch.delenv("TRNC_GEMM_WORKER")
-    return with_worker, inline
+def _twice(program: Program, inputs: dict[str, np.ndarray]) -> SimulationResult:
+    """Two simulations of the same program and inputs: their outputs must be the same
+    bytes and their warnings the same (the first result is returned)."""
+    first = simulate(program, inputs)
+    second = simulate(program, inputs)
+    _same(first.outputs, second.outputs)
+    assert first.report.warnings == second.report.warnings
+    return first
 
 
 def _same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
@@ -46,23 +34,18 @@ def _same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
 
 
 @pytest.mark.parametrize("structure", K.STRUCTURES)
-def test_a6_kernels_match_inline_bit_for_bit(
-    structure: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a6_kernels_are_repeatable_and_right(structure: str) -> None:
     program = decode(K.BUILDERS[structure](K.SMALL, K.SMALL_CONFIG))
-    assert sum(map(deferrable, program.instrs)) >= 8
     rng = np.random.default_rng(3)
     inputs = {
         t.name: rng.standard_normal(t.shape).astype(t.np_dtype)
         for t in program.tensors
         if t.role in ("input", "weight")
     }
-    worker, inline = _both(program, inputs, monkeypatch)
-    _same(worker.outputs, inline.outputs)
-    assert worker.report.warnings == inline.report.warnings
-    a_t = inputs["a_t"].astype(np.float32)
-    b = inputs["b"].astype(np.float32)
-    got = worker.outputs["c"].astype(np.float32)
+    result = _twice(program, inputs)
+    a_t = inputs["a_t"].astype(np.float64)
+    b = inputs["b"].astype(np.float64)
+    got = result.outputs["c"].astype(np.float64)
     np.testing.assert_allclose(got, a_t.T @ b, rtol=2e-2, atol=2e-1)
 
 
@@ -130,44 +113,21 @@ MID_GROUP = (
 )
 
 
-def _count_parks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Instruction indices as they are parked (a spy on `Execution._park`)."""
-    parked: list[int] = []
-    original = Execution._park
-
-    def spy(self: Execution, index: int) -> None:
-        parked.append(index)
-        original(self, index)
-
-    monkeypatch.setattr(Execution, "_park", spy)
-    return parked
-
-
-def test_psum_read_mid_group_and_bank_reuse(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_psum_read_mid_group_and_bank_reuse() -> None:
     program = _program(MID_GROUP)
     inputs = _inputs(program)
-    parked = _count_parks(monkeypatch)
-    _started_worker()
-    worker = simulate(program, inputs)
-    # With the worker, the first evacuation (#3) waits for its GEMM (the matmul reusing
-    # bank 0 after it may or may not find it done); inline, nothing waits.
-    assert 3 in parked
-    parked.clear()
-    monkeypatch.setenv("TRNC_GEMM_WORKER", "0")
-    inline = simulate(program, inputs)
-    assert parked == []
-    _same(worker.outputs, inline.outputs)
-    product = inputs["a"].astype(np.float32).T @ inputs["b"].astype(np.float32)
-    y = worker.outputs["y"]
-    np.testing.assert_allclose(y[0], product, rtol=1e-5, atol=1e-4)
-    np.testing.assert_allclose(y[1], 3 * product, rtol=1e-5, atol=1e-3)
+    y = _twice(program, inputs).outputs["y"]
+    # the simulator's own GEMM: y[0] is P exactly, y[1] is (P + P) + P in fp32
+    product = matmul_f32(inputs["a"], inputs["b"])
+    np.testing.assert_array_equal(y[0], product)
+    np.testing.assert_array_equal(y[1], (product + product) + product)
+    exact = inputs["a"].astype(np.float64).T @ inputs["b"].astype(np.float64)
+    np.testing.assert_allclose(y[0], exact, rtol=1e-5, atol=1e-4)
 
 
-def test_transpose_into_a_bank_with_a_pending_gemm_waits(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A TensorE transpose (run here, not on the worker) writes the bank a GEMM is still
-    filling: it must run after the GEMM, as its start order says."""
+def test_transpose_into_a_bank_after_a_gemm() -> None:
+    """A TensorE transpose writes part of the bank a GEMM filled: it runs after the GEMM,
+    as its start order says."""
     transpose = (
         "  trn_isa.transpose dst #trn_isa.ap<psum[0:128] + 0, [[1, 128]], f32>, "
         "src #trn_isa.ap<sbuf[0:128] + 0, [[1, 128]], bf16> on tensor signal [tensor.s0]\n"
@@ -180,19 +140,17 @@ def test_transpose_into_a_bank_with_a_pending_gemm_waits(
     )
     program = _program(body)
     inputs = _inputs(program)
-    worker, inline = _both(program, inputs, monkeypatch)
-    _same(worker.outputs, inline.outputs)
-    y0 = worker.outputs["y"][0]
+    y0 = _twice(program, inputs).outputs["y"][0]
     a = inputs["a"].astype(np.float32)
     np.testing.assert_array_equal(y0[:, :128], a.T)
-    product = a.T @ inputs["b"].astype(np.float32)
-    np.testing.assert_allclose(y0[:, 128:], product[:, 128:], rtol=1e-5, atol=1e-4)
+    product = matmul_f32(inputs["a"], inputs["b"])
+    np.testing.assert_array_equal(y0[:, 128:], product[:, 128:])
 
 
-def test_errors_are_those_of_start_order(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_errors_are_those_of_start_order() -> None:
     # An accumulation onto a bank the vector engine wrote (PSUM rule), before a store of
-    # never-written bytes (an error when strict): the PSUM error comes first, with or
-    # without the worker; once it is mended, the store's.
+    # never-written bytes (an error when strict): the PSUM error comes first; once it is
+    # mended, the store's.
     memset = (
         "  trn_isa.memset dst #trn_isa.ap<psum[0:128] + 2048, [[1, 512]], f32>, value 0.0 "
         "on vector signal [vector.s0]\n"
@@ -206,25 +164,19 @@ def test_errors_are_those_of_start_order(monkeypatch: pytest.MonkeyPatch) -> Non
     )
     program = _program(body)
     inputs = _inputs(program)
-    _started_worker()
-    for setting in ("1", "0"):
-        monkeypatch.setenv("TRNC_GEMM_WORKER", setting)
-        with pytest.raises(PsumAccumulateError) as info:
-            simulate(program, inputs, strict_uninitialized=True)
-        assert info.value.instrs == (4,)
-        fixed = _program(body.replace("{accumulate = true}", "{accumulate = false}"))
-        with pytest.raises(UninitializedReadError) as unread:
-            simulate(fixed, inputs, strict_uninitialized=True)
-        assert unread.value.instrs == (6,)
+    with pytest.raises(PsumAccumulateError) as info:
+        simulate(program, inputs, strict_uninitialized=True)
+    assert info.value.instrs == (4,)
+    fixed = _program(body.replace("{accumulate = true}", "{accumulate = false}"))
+    with pytest.raises(UninitializedReadError) as unread:
+        simulate(fixed, inputs, strict_uninitialized=True)
+    assert unread.value.instrs == (6,)
 
 
-def test_a_parked_instructions_error_comes_before_a_later_ones(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_first_error_in_start_order_is_reported() -> None:
     # A matmul writes 64 PSUM partitions; the evacuation (#3) reads all 128 and so fails
-    # when strict, but with the worker it is parked first, waiting for the GEMM; the store
-    # (#4, after it in start order) touches none of its bytes, runs, and fails too. The
-    # earlier failure in start order is the one reported, with or without the worker.
+    # when strict; the store (#4, after it in start order) would fail too. The earlier
+    # failure in start order is the one reported.
     half = (
         "  trn_isa.matmul dst #trn_isa.ap<psum[0:64] + 0, [[1, 512]], f32>, "
         "stationary #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], bf16>, "
@@ -236,26 +188,16 @@ def test_a_parked_instructions_error_comes_before_a_later_ones(
         + _store(12288, 0, "wait [vector.s0 >= 1]")
     )
     program = _program(body)
-    assert deferrable(program.instrs[2])
     inputs = _inputs(program)
-    parked = _count_parks(monkeypatch)
-    _started_worker()
-    for setting in ("1", "0"):
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("TRNC_GEMM_WORKER", setting)
-            with pytest.raises(UninitializedReadError) as info:
-                simulate(program, inputs, strict_uninitialized=True)
-        assert info.value.instrs == (3,)
-        assert parked == ([3] if setting == "1" else [])
-        parked.clear()
+    with pytest.raises(UninitializedReadError) as info:
+        simulate(program, inputs, strict_uninitialized=True)
+    assert info.value.instrs == (3,)
 
 
-def test_a_gemm_operand_overwritten_in_hbm_and_loaded_again(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The worker reads loaded operands from HBM in place and keeps their fp32
-    conversions: a store over `b`'s bytes must wait for the GEMM reading them and drop
-    the conversion, so that the second matmul sees the new `b` (a^T b, rounded to bf16)."""
+def test_a_gemm_operand_overwritten_in_hbm_and_loaded_again() -> None:
+    """Matmuls read operands that are pending loads from HBM in place: a store over `b`'s
+    bytes must not change what the first matmul read, and the second matmul sees the new
+    `b` (a^T b, rounded to bf16)."""
     cast = (
         "  trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 8192, [[1, 512]], bf16>, "
         "src #trn_isa.ap<psum[0:128] + 0, [[1, 512]], f32> on vector "
@@ -281,15 +223,10 @@ def test_a_gemm_operand_overwritten_in_hbm_and_loaded_again(
         + _store(12288, 1, "wait [vector.s0 >= 2]")
     )
     program = _program(body)
-    assert sum(map(deferrable, program.instrs)) == 2
     inputs = _inputs(program)
-    worker, inline = _both(program, inputs, monkeypatch)
-    _same(worker.outputs, inline.outputs)
-    a = inputs["a"].astype(np.float32)
-    new_b = (a.T @ inputs["b"].astype(np.float32)).astype(inputs["b"].dtype)
-    np.testing.assert_allclose(
-        worker.outputs["y"][1], a.T @ new_b.astype(np.float32), rtol=1e-4, atol=1e-2
-    )
+    y1 = _twice(program, inputs).outputs["y"][1]
+    new_b = matmul_f32(inputs["a"], inputs["b"]).astype(inputs["b"].dtype)
+    np.testing.assert_array_equal(y1, matmul_f32(inputs["a"], new_b))
 
 
 def test_a_race_is_reported_before_an_execution_error() -> None:
@@ -302,117 +239,3 @@ def test_a_race_is_reported_before_an_execution_error() -> None:
     )
     with pytest.raises(RaceError):
         simulate(_program(body), strict_uninitialized=True)
-
-
-def test_a_dead_worker_is_restarted(monkeypatch: pytest.MonkeyPatch) -> None:
-    program = _program(MID_GROUP)
-    inputs = _inputs(program)
-    worker = _started_worker()
-    first = simulate(program, inputs).outputs
-    worker._proc.kill()
-    worker._proc.wait()
-    assert _started_worker() is not worker
-    _same(simulate(program, inputs).outputs, first)
-
-
-@pytest.mark.parametrize(
-    ("executable", "starts"),
-    [("/nonexistent/python", False), ("false", True)],  # `false` runs and exits at once
-)
-def test_a_worker_that_cannot_start_means_inline(
-    executable: str, starts: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    program = _program(MID_GROUP)
-    inputs = _inputs(program)
-    expected = simulate(program, inputs).outputs
-    monkeypatch.setattr(GemmWorker, "_instance", None)  # both restored after the test
-    monkeypatch.setattr(GemmWorker, "_failed", False)
-    monkeypatch.setattr("sys.executable", executable)
-    worker = GemmWorker.get()
-    assert (worker is not None) == starts
-    if worker is not None:
-        GemmWorker._lock.release()
-        worker._proc.wait()
-        assert not worker.ready()
-    assert GemmWorker._failed and GemmWorker.get() is None
-    _same(simulate(program, inputs).outputs, expected)
-
-
-def test_a_failing_gemm_is_reported_and_the_worker_restarted() -> None:
-    worker = _started_worker()
-    assert GemmWorker.get() is worker  # reserved for this test until release()
-    try:
-        outside = np.zeros((128, 512), np.float32)  # not in the shared PSUM
-        gemm = Gemm(
-            np.zeros((128, 128), np.float32), np.zeros((128, 512), np.float32), outside, False
-        )
-        ticket = worker.submit(gemm)
-        with pytest.raises(WorkerError, match="the GEMM worker failed: ValueError"):
-            worker.wait(ticket)
-    finally:
-        worker.release()
-    assert _started_worker() is not worker
-
-
-def test_a_worker_killed_while_busy_is_an_error_not_a_hang() -> None:
-    worker = _started_worker()
-    assert GemmWorker.get() is worker
-    try:
-        worker._proc.kill()
-        worker._proc.wait()
-        with pytest.raises(WorkerError, match="exited"):
-            worker.wait(worker.submitted + 1)
-    finally:
-        worker.release()
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_a_forked_child_starts_its_own_worker() -> None:
-    program = _program(MID_GROUP)
-    inputs = _inputs(program)
-    expected = simulate(program, inputs).outputs
-    parent_worker = _started_worker()
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: the parent's worker is not for it
-        ok = False
-        try:
-            worker = GemmWorker.get()
-            ok = worker is not None and worker is not parent_worker
-            if worker is not None:
-                GemmWorker._lock.release()
-            got = simulate(program, inputs).outputs
-            ok = ok and all(got[k].tobytes() == expected[k].tobytes() for k in expected)
-            parent_worker.stop()  # as the child's atexit would: must leave it running
-        finally:
-            os.write(write, b"1" if ok else b"0")
-            os._exit(0)
-    os.close(write)
-    answer = os.read(read, 1)
-    os.close(read)
-    os.waitpid(pid, 0)
-    assert answer == b"1"
-    assert GemmWorker._instance is parent_worker
-    before = parent_worker.submitted
-    _same(simulate(program, inputs).outputs, expected)
-    assert parent_worker.submitted > before  # the parent's worker still serves it
-
-
-def test_in_place_hbm_reads_stay_bounded_without_hbm_writes() -> None:
-    """GEMMs reading the shared HBM in place are remembered until done (an HBM write must
-    wait for them); with no HBM write to prune the list, `submit` prunes it."""
-    worker = _started_worker()
-    assert GemmWorker.get() is worker
-    try:
-        hbm = worker.hbm(4096)
-        assert hbm is not None
-        st = np.ndarray((8, 8), np.float32, hbm, 0)
-        mv = np.ndarray((8, 8), np.float32, hbm, 256)
-        target = worker.psum_rows[:8, :32].view(np.float32)
-        for _ in range(4 * MAX_IN_FLIGHT + 100):
-            worker.submit(Gemm(st, mv, target, False, 0, 256, hbm))
-        worker.wait(worker.submitted)
-        assert len(worker._hbm_reads) <= 4 * MAX_IN_FLIGHT + 2
-        np.testing.assert_array_equal(target, st.T @ mv)  # (zeros: a fresh HBM)
-    finally:
-        worker.release()

@@ -1,29 +1,25 @@
-"""Review of pending loads (`memory.py`), the GEMM helper's shared HBM and conversion cache
-(`gemm_worker.py`) and streamed execution: each pending-load state must be what an eager
-copy would have left, and results, warnings and errors must be the same with the helper
-on or off and from one simulation to the next.
+"""Review of pending loads (`memory.py`) and streamed execution: each pending-load state
+must be what an eager copy would have left, and results, warnings and errors must be the
+same from one simulation to the next.
 
 Tests named `test_bug_*` are regression tests for bugs a review found (each failed before
-its fix: operands of loads into aliasing SBUF patterns read from HBM, warnings and the
-first error out of start order with GEMMs pending); the others guard tricky cases."""
+its fix: operands of loads into aliasing SBUF patterns read from HBM); the others guard
+tricky cases."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from semantics_helpers import BF16, ap, ins, memory, sb, tensor
 
+from trnc.simulator import SimulationResult, simulate
 from trnc.simulator import memory as memory_module
-from trnc.simulator import simulate
 from trnc.simulator.errors import SimulationError, UninitializedReadError
-from trnc.simulator.execution import Execution
-from trnc.simulator.gemm_worker import GemmWorker
-from trnc.simulator.memory import Memory
 from trnc.simulator.program import AP, Instr, Program, decode
-from trnc.simulator.semantics import deferrable, execute
-from trnc.simulator.timing import schedule
+from trnc.simulator.semantics import execute
 from trnc.tools.context import parse_source
 
 # --- helpers ----------------------------------------------------------------------------
@@ -50,19 +46,9 @@ def _same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
         assert a[name].tobytes() == b[name].tobytes(), name
 
 
-@pytest.fixture
-def worker() -> GemmWorker:
-    """The GEMM helper, started and ready."""
-    started = GemmWorker.start()
-    if started is None:
-        pytest.skip("the GEMM worker cannot start here")
-    return started
-
-
-def _inline(monkeypatch: pytest.MonkeyPatch, program: Program, inputs: dict[str, np.ndarray]):
-    with monkeypatch.context() as patch:
-        patch.setenv("TRNC_GEMM_WORKER", "0")
-        return simulate(program, inputs)
+def _fresh(program: Program, inputs: dict[str, np.ndarray]) -> SimulationResult:
+    """A simulation of a freshly decoded copy of `program` (nothing kept in its cache)."""
+    return simulate(dataclasses.replace(program, cache={}), inputs)
 
 
 HEAD = (
@@ -118,170 +104,24 @@ def test_bug_operand_of_a_load_into_an_aliasing_pattern_is_read_from_hbm() -> No
     mem.load_tensor("x", x)
     dst = ap("sbuf", 0, [(0, 2), (1, 32)])  # both halves of each row land on 32 slots
     execute(ins("dma_copy", dst=dst, src=ap("hbm", 0, [(1, 64)], pstep=64)), mem)
-    operand, _ = mem.operand(dst)
+    operand = mem.operand(dst)
     eager = mem.read(dst).reshape(128, -1)  # copies the load in, reads SBUF
     np.testing.assert_array_equal(eager, np.concatenate([x[:, 32:], x[:, 32:]], axis=1))
     np.testing.assert_array_equal(operand, eager)
 
 
-def test_bug_matmul_on_an_aliasing_load_differs_from_eager(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A deferrable matmul whose moving operand is a load into an aliasing pattern must
-    see the SBUF bytes (the later write of each slot), as when the load is copied first."""
+def test_bug_matmul_on_an_aliasing_load_differs_from_eager() -> None:
+    """A matmul whose moving operand is a load into an aliasing pattern must see the SBUF
+    bytes (the later write of each slot), as when the load is copied first."""
     plain, touched = _aliased_load_program(False), _aliased_load_program(True)
-    assert deferrable(plain.instrs[2])
     inputs = _inputs(plain, 1)
-    expected = _inline(monkeypatch, touched, inputs).outputs
+    expected = _fresh(touched, inputs).outputs
     a = inputs["a"].astype(np.float32)
     upper = inputs["b"].astype(np.float32)[:, 256:]
     np.testing.assert_allclose(
         expected["y"], a.T @ np.concatenate([upper, upper], axis=1), rtol=1e-4, atol=1e-3
     )
-    _same(_inline(monkeypatch, plain, inputs).outputs, expected)
-
-
-def test_bug_aliasing_load_operand_with_the_worker(
-    worker: GemmWorker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The same with the GEMM helper (which reads the operand from the shared HBM)."""
-    plain, touched = _aliased_load_program(False), _aliased_load_program(True)
-    inputs = _inputs(plain, 2)
-    expected = _inline(monkeypatch, touched, inputs).outputs
-    _same(simulate(plain, inputs).outputs, expected)
-
-
-# --- bugs older than this change: start order with GEMMs pending (a deterministic helper) --
-
-
-class _SlowWorker:
-    """A stand-in for the GEMM helper that finishes one GEMM per `poll` (deterministic)."""
-
-    def __init__(self) -> None:
-        self.jobs: list = []
-        self.submitted = 0
-        self.done = 0
-
-    def ready(self) -> bool:
-        return True
-
-    def submit(self, gemm) -> int:
-        self.jobs.append(gemm)
-        self.submitted += 1
-        return self.submitted
-
-    def _advance(self, ticket: int) -> None:
-        while self.done < min(ticket, self.submitted):
-            self.jobs[self.done].run()
-            self.done += 1
-
-    def poll(self, *, read: bool = False) -> int:
-        self._advance(self.done + 1)
-        return self.done
-
-    def wait(self, ticket: int) -> None:
-        self._advance(ticket)
-
-
-def _execute_with(
-    program: Program, inputs: dict[str, np.ndarray], worker: _SlowWorker, strict: bool
-) -> tuple[list[str], SimulationError | None]:
-    """Warnings and the first error of running `program` as `simulate` does, with
-    `worker` as the GEMM helper (no race check)."""
-    memory_ = Memory(program, strict_uninitialized=strict)
-    for name, array in inputs.items():
-        memory_.load_tensor(name, array)
-    execution = Execution(program, memory_, worker)  # type: ignore[arg-type]
-    failures: list[SimulationError] = []
-
-    def started(batch: list[int]) -> None:
-        if not failures:
-            try:
-                execution.issue(batch)
-            except SimulationError as error:
-                failures.append(error)
-
-    schedule(program, on_started=started)
-    if not failures:
-        try:
-            execution.finish()
-        except SimulationError as error:
-            failures.append(error)
-    return [str(w) for w in memory_.warnings], (failures[0] if failures else None)
-
-
-def test_bug_warnings_are_in_start_order_with_the_worker(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """(Older than this change.) A PSUM read parked behind its GEMMs and a later commuting
-    instruction both read never-written bytes: their warnings must come in start order,
-    as inline."""
-    head = HEAD + (
-        "  trn_isa.dma_copy dst #trn_isa.ap<sbuf[0:128] + 256, [[1, 512]], bf16>, "
-        "src #trn_isa.ap<hbm + 32768, [[512, 128], [1, 512]], bf16> on dma1 signal [dma1.s0]\n"
-    )
-    mv = "moving #trn_isa.ap<sbuf[0:128] + 256, [[1, 512]], bf16>"
-    body = "".join(  # eight GEMMs on bank 0
-        f"  trn_isa.matmul dst {BANK0}, {ST}, {mv} {{accumulate = {str(k > 0).lower()}}} "
-        "on tensor wait [dma0.s0 >= 1, dma1.s0 >= 1] signal [tensor.s0]\n"
-        for k in range(8)
-    ) + (
-        # banks 0 (the GEMMs') and 1 (never written): parked, then a warning
-        "  trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 4096, [[1, 1024]], f32>, "
-        "src #trn_isa.ap<psum[0:128] + 0, [[1, 1024]], f32> on vector "
-        "wait [tensor.s0 >= 8] signal [vector.s0]\n"
-        # after it on the same queue, bytes of neither: runs while it waits, a warning
-        "  trn_isa.tensor_copy dst #trn_isa.ap<sbuf[0:128] + 12288, [[1, 16]], f32>, "
-        "src #trn_isa.ap<sbuf[0:128] + 16384, [[1, 16]], f32> on vector signal [vector.s0]\n"
-    )
-    program = _program(head, body)
-    inputs = _inputs(program, 3)
-    inline = _inline(monkeypatch, program, inputs).report.warnings
-    assert [w.split(" ")[1] for w in inline] == ["[tensor_copy", "[tensor_copy"]
-    assert "#10]" in inline[0] and "#11]" in inline[1]
-    warnings, failure = _execute_with(program, inputs, _SlowWorker(), strict=False)
-    assert failure is None and warnings == inline
-
-
-def test_bug_a_parked_instruction_retried_early_fails_before_an_earlier_one() -> None:
-    """(Older than this change.) Two parked PSUM readers (#11 waits for GEMM 9, #12 for
-    GEMM 8) both read never-written SBUF: once GEMM 8 is done, #12 runs in
-    `Execution._retry` and fails; the error raised must still be #11's, the earlier in
-    start order (as inline)."""
-    head = HEAD + (
-        "  trn_isa.dma_copy dst #trn_isa.ap<sbuf[0:128] + 256, [[1, 512]], bf16>, "
-        "src #trn_isa.ap<hbm + 32768, [[512, 128], [1, 512]], bf16> on dma1 signal [dma1.s0]\n"
-    )
-    mv = "moving #trn_isa.ap<sbuf[0:128] + 256, [[1, 512]], bf16>"
-    bank1 = "#trn_isa.ap<psum[0:128] + 2048, [[1, 512]], f32>"
-    body = "".join(
-        f"  trn_isa.matmul dst {BANK0}, {ST}, {mv} {{accumulate = {str(k > 0).lower()}}} "
-        "on tensor wait [dma0.s0 >= 1, dma1.s0 >= 1] signal [tensor.s0]\n"
-        for k in range(8)
-    ) + (
-        f"  trn_isa.matmul dst {bank1}, {ST}, {mv} {{accumulate = false}} "
-        "on tensor signal [tensor.s0]\n"
-        f"  trn_isa.tensor_tensor add dst #trn_isa.ap<sbuf[0:128] + 4096, [[1, 512]], f32>, "
-        f"lhs {bank1}, rhs #trn_isa.ap<sbuf[0:128] + 20480, [[1, 512]], f32> on vector "
-        "wait [tensor.s0 >= 9] signal [vector.s0]\n"
-        f"  trn_isa.tensor_tensor add dst #trn_isa.ap<sbuf[0:128] + 8192, [[1, 512]], f32>, "
-        f"lhs {BANK0}, rhs #trn_isa.ap<sbuf[0:128] + 28672, [[1, 512]], f32> on vector "
-        "signal [vector.s0]\n"
-    )
-    body += "".join(  # later work that polls the helper meanwhile
-        f"  trn_isa.memset dst #trn_isa.ap<sbuf[0:128] + {40960 + 64 * k}, [[1, 16]], f32>, "
-        f"value 1.0 on gpsimd {'wait [vector.s0 >= 2]' if k == 0 else ''}\n"
-        for k in range(32)
-    )
-    program = _program(head, body)
-    inputs = _inputs(program, 0)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TRNC_GEMM_WORKER", "0")
-        with pytest.raises(UninitializedReadError) as inline:
-            simulate(program, inputs, strict_uninitialized=True)
-    assert inline.value.instrs == (11,)
-    _, failure = _execute_with(program, inputs, _SlowWorker(), strict=True)
-    assert failure is not None and failure.instrs == (11,)
+    _same(_fresh(plain, inputs).outputs, expected)
 
 
 # --- pending loads against eager copies, memory level ------------------------------------
@@ -346,7 +186,7 @@ def _random_program(seed: int) -> Iterator[Instr]:
         count = int(rng.integers(1, 129 - p0))
         free = int(rng.choice([1, 4, 6, 8, 12, 16, 32]))
         if r < 0.35:
-            if rng.random() < 0.4:  # a tile a matmul may take whole (K = 128: deferrable)
+            if rng.random() < 0.4:  # a tile a matmul may take whole (K = 128)
                 p0, count, free = 0, 128, int(rng.choice([64, 512]))
             dst = _onchip(rng, p0, count, free, aliasing=False)
             base = _X if rng.random() < 0.85 else _Y
@@ -521,43 +361,20 @@ def _reload_head(base: int) -> str:
     )
 
 
-def test_successive_simulations_with_new_data_and_growing_hbm(
-    worker: GemmWorker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The same program with new inputs, then one whose HBM lies past the helper's first
-    16 MiB mapping, then the first again: bit for bit as inline, and a^T c each time."""
+def test_successive_simulations_with_new_data_and_growing_hbm() -> None:
+    """The same program with new inputs, then one whose HBM lies past 16 MiB, then the
+    first again: bit for bit as a freshly decoded copy (nothing kept in `Program.cache`),
+    and a^T c each time."""
     small = _reload_program(_reload_head(0), 0)
     far = 20 << 20
     large = _reload_program(_reload_head(far), far)
     assert large.hbm_bytes > 16 << 20
-    before = worker.submitted
     for k, program in enumerate((small, small, large, small, large)):
         inputs = _inputs(program, 10 + k)
         got = simulate(program, inputs).outputs
-        _same(got, _inline(monkeypatch, program, inputs).outputs)
+        _same(got, _fresh(program, inputs).outputs)
         a, c = inputs["a"].astype(np.float32), inputs["c"].astype(np.float32)
         np.testing.assert_allclose(got["y"], a.T @ c, rtol=1e-4, atol=1e-3)
-    assert worker.submitted - before == 10  # every GEMM went to the helper
-
-
-def test_a_worker_not_ready_yet_runs_gemms_inline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A fresh helper (still starting) leaves GEMMs inline, sharing HBM: same bytes."""
-    program = _reload_program(_reload_head(0), 0)
-    inputs = _inputs(program, 20)
-    expected = _inline(monkeypatch, program, inputs).outputs
-    monkeypatch.setattr(GemmWorker, "_instance", None)  # restored after the test
-    fresh = GemmWorker.get()
-    if fresh is None:
-        pytest.skip("the GEMM worker cannot start here")
-    GemmWorker._lock.release()
-    try:
-        ready = fresh.ready()
-        got = simulate(program, inputs).outputs
-        _same(got, expected)
-        if not ready:
-            assert fresh.submitted == 0
-    finally:
-        fresh.stop()
 
 
 def test_a_deadlock_still_wins_with_streaming() -> None:
@@ -573,11 +390,3 @@ def test_a_deadlock_still_wins_with_streaming() -> None:
     with pytest.raises(SimulationError) as info:
         simulate(program, _inputs(program, 0), strict_uninitialized=True)
     assert type(info.value).__name__ == "DeadlockError"
-
-
-def test_memory_accepts_only_hbm_of_the_programs_size() -> None:
-    """A caller's HBM of another size or dtype is refused."""
-    program = Program("t", [tensor("x", (4,), "f32", 0, "input")], [], [])
-    with pytest.raises(ValueError, match="hbm must be"):
-        Memory(program, hbm=np.zeros(8, np.uint8))
-    assert Memory(program, hbm=np.zeros(16, np.uint8)).hbm.size == 16
