@@ -40,8 +40,10 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import (
     AnyFloat,
     ArrayAttr,
+    BFloat16Type,
     DenseArrayBase,
     DictionaryAttr,
+    Float32Type,
     FunctionType,
     IntegerType,
     ModuleOp,
@@ -220,10 +222,11 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
         name: str,
         role: str,
         owner: Operation,
+        stored: Attribute | None = None,
     ) -> SSAValue:
         """A new HBM buffer argument of the lowered function for a tensor of `shape` and
-        graph element type `element` (stored as `storage(element, role)`); errors name
-        `owner`."""
+        graph element type `element` (stored as `stored`, by default as
+        `storage(element, role)`); errors name `owner`."""
         t = f"tensor<{'x'.join(map(str, (*shape, element)))}>"
         if 0 in shape:
             raise LoweringError(
@@ -232,7 +235,7 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
                 owner,
             )
         try:
-            buf = hbm(flat2d(shape), storage(element, role))
+            buf = hbm(flat2d(shape), stored if stored is not None else storage(element, role))
         except (VerifyException, ValueError) as error:
             raise LoweringError(
                 f"graph-to-tile: tensor '{name}' ({t}) is not lowered yet: {str(error).strip()}",
@@ -247,6 +250,21 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
         self.shapes.append(shape)
         self.sources.append({} if buf.element_type == element else {ELEMENT_ATTR: element})
         return arg
+
+    def weight_storage(self, value: SSAValue) -> Attribute | None:
+        """How a weight is stored in HBM: with `dtype=bf16`, an f32 weight that only
+        matmuls read is stored as bf16 (its data converted, round to nearest even, when it
+        is placed in HBM): the matmuls read it in bf16 anyway, so its bytes halve and no
+        engine casts its tiles; None keeps `storage`'s choice."""
+        if (
+            self.dtype == "bf16"
+            and isinstance(value.type, TensorType)
+            and isinstance(value.type.get_element_type(), Float32Type)
+            and value.uses
+            and all(isinstance(use.operation, g.MatmulOp) for use in value.uses)
+        ):
+            return BFloat16Type()
+        return None
 
     def require_finite(self, buffer: SSAValue, owner: Operation) -> None:
         """Record that a float buffer must hold finite values (`FINITE_ATTR` on its
@@ -285,7 +303,9 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
             t = value.type
             assert isinstance(t, TensorType)
             owner = value.owner if isinstance(value.owner, Operation) else fn
-            return self.new_buffer(tuple(t.get_shape()), t.get_element_type(), name, role, owner)
+            shape, element = tuple(t.get_shape()), t.get_element_type()
+            stored = self.weight_storage(value) if role == "weight" else None
+            return self.new_buffer(shape, element, name, role, owner, stored)
 
         for arg_value, name in zip(block.args, in_names, strict=True):
             if not _empty(arg_value):  # a tensor without elements has no buffer

@@ -22,6 +22,7 @@ from trnc.dialects import graph as g
 from trnc.dialects import tile
 from trnc.dialects.graph.base import get_ints
 from trnc.dialects.isa_common import ActivationFunc, AluOp, byte_size
+from trnc.dialects.tile.types import BufferType
 from trnc.lowering.graph_to_tile_host import LowererHost
 from trnc.lowering.tile_builder import (
     FREE_ELEMS,
@@ -396,7 +397,9 @@ class Compute(LowererHost):
         buffers are 2-D row-major; x0, w0, o0 = `rows`)."""
         m, k, n = mkn
         x0, w0, o0 = rows
-        cast = element != lhs_t.get_element_type()
+        w_type = w.type
+        assert isinstance(w_type, BufferType)
+        cast = element != w_type.element_type  # (a bf16-stored weight needs no cast)
         part, moving = TRN1.partitions, TRN1.matmul_max_moving_free
         for m0 in range(0, m, part):
             mt = min(part, m - m0)

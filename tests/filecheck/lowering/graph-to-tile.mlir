@@ -49,6 +49,32 @@ func.func @mm(%x: tensor<200x300xf32>, %w: tensor<300x600xf32>) -> tensor<200x60
 
 // -----
 
+// With dtype=bf16 an f32 weight that only matmuls read is stored in HBM as bf16 (its
+// graph type in tile.tensor_element; the data is converted when placed in HBM), so its
+// tiles are loaded as bf16 with half the bytes and no GpSimdE cast. A weight that another
+// op also reads (the bias b) keeps f32, as every weight does in fp32 mode.
+
+// CHECK-LABEL: func.func @weights(
+// CHECK-SAME:    !tile.buffer<300x600xf32, hbm> {graph.name = "w", tile.role = "weight"
+// CHECK-NOT:     tile.tensor_element
+// CHECK-SAME:    !tile.buffer<1x600xf32, hbm> {graph.name = "b", tile.role = "weight"
+// BF16-LABEL: func.func @weights(
+// BF16-SAME:     !tile.buffer<300x600xbf16, hbm> {graph.name = "w", tile.role = "weight", tile.tensor_shape = array<i64: 300, 600>, tile.tensor_element = f32, tile.weight_file = "w.bin", tile.weight_offset = 0 : i64}
+// BF16-SAME:     !tile.buffer<1x600xf32, hbm> {graph.name = "b", tile.role = "weight", tile.tensor_shape = array<i64: 600>, tile.weight_file = "w.bin", tile.weight_offset = 720000 : i64}
+// BF16-NOT:      on gpsimd
+// BF16:          tile.dma {{.*}} : !tile.buffer<128x512xbf16, hbm> -> !tile.buffer<128x512xbf16, sbuf, {{.*}}>
+// BF16-NOT:      on gpsimd
+// BF16:          tile.matmul {{.*}} : !tile.buffer<128x128xbf16, sbuf, {{.*}}>, !tile.buffer<128x512xbf16, sbuf, {{.*}}> -> !tile.buffer<128x512xf32, psum, {{.*}}>
+func.func @weights(%x: tensor<200x300xf32>) -> tensor<200x600xf32> {
+  %w = graph.weight "w" from "w.bin" at 0 : tensor<300x600xf32>
+  %b = graph.weight "b" from "w.bin" at 720000 : tensor<600xf32>
+  %0 = graph.matmul %x, %w : (tensor<200x300xf32>, tensor<300x600xf32>) -> tensor<200x600xf32>
+  %1 = graph.add %0, %b : (tensor<200x600xf32>, tensor<600xf32>) -> tensor<200x600xf32>
+  func.return %1 : tensor<200x600xf32>
+}
+
+// -----
+
 // Integers and booleans are exact f32 values on chip: an int64 input is an i32 HBM buffer
 // (its graph type in tile.tensor_element) that the DMA converts; a bool intermediate is an
 // f32 scratch buffer. `x != 0` makes the bool; where is a predicated copy with a ui8
