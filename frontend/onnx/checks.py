@@ -34,6 +34,10 @@ _KEEP_DATA = 1024
 """Shape inference sees the data of initializers up to this many elements (shape-like
 values); larger ones go in as dims only, so the check copies no weights."""
 
+_SHOWN = 3
+"""Tensors larger than HBM named one by one (the first, in input, output, weight and
+intermediate order); the rest are counted."""
+
 _FIELD: dict[int, str] = {
     TensorProto.FLOAT: "float_data",
     TensorProto.DOUBLE: "double_data",
@@ -288,8 +292,6 @@ def hbm_problems(model: onnx.ModelProto, shapes: Mapping[str, tuple[int, ...]]) 
                 f"{size_text(nbytes)}; {_hbm_text()}"
             )
 
-    for tensor in model.graph.initializer:
-        add("weights", tensor.name, tensor.data_type, tuple(tensor.dims))
     for value in graph.input:
         known = _known_shape(value)
         if known is not None and value.name not in initializers:
@@ -298,12 +300,17 @@ def hbm_problems(model: onnx.ModelProto, shapes: Mapping[str, tuple[int, ...]]) 
         known = _known_shape(value)
         if known is not None:
             add("outputs", value.name, *known)
+    for tensor in model.graph.initializer:
+        add("weights", tensor.name, tensor.data_type, tuple(tensor.dims))
     for value in graph.value_info:
         known = _known_shape(value)
         if known is not None:
             node = producer.get(value.name)
             kind = "weights" if node is not None and node.op_type == "Constant" else None
             add(kind or "intermediate values", value.name, *known)
+    if len(problems) > _SHOWN:
+        more = len(problems) - _SHOWN
+        problems[_SHOWN:] = [f"... and {more} more tensor{'s' * (more > 1)} larger than HBM"]
     total = sum(totals.values())
     if not problems and total > HBM_BYTES:
         parts = ", ".join(f"{k} {size_text(v)}" for k, v in totals.items() if v)

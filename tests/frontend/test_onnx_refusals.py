@@ -348,11 +348,25 @@ def test_input_pinned_to_2_31(tmp_path: Path) -> None:
     ]
     model = _model(nodes, [("ids", 7, ["batch", "seq"])], [("y", 1, None)], [table])
     import_model(model, input_shapes={"ids": ids.shape}, weights_path=tmp_path / "w")
-    problems = _refused(model, tmp_path, input_shapes={"ids": [1, HUGE]})
-    assert f"intermediate value 'e' (output of node 'embed') is [1, {HUGE}, 8] FLOAT" in problems
-    assert (
-        f"output 'y' (output of node 'add') is [1, {HUGE}, 8] FLOAT: {HUGE * 32} bytes" in problems
-    )
+    problems = _refused(model, tmp_path, input_shapes={"ids": [1, HUGE]}).splitlines()
+    over = f"{HUGE * 32} bytes (64.0 GiB); HBM holds {TRN1.hbm_bytes} bytes (16.0 GiB) per core"
+    assert problems == [
+        f"output 'y' (output of node 'add') is [1, {HUGE}, 8] FLOAT: {over}",
+        f"intermediate value 'e' (output of node 'embed') is [1, {HUGE}, 8] FLOAT: {over}",
+        f"intermediate value 'zeros' (output of node 'zeros') is [1, {HUGE}, 8] FLOAT: {over}",
+    ]
+
+
+def test_many_tensors_larger_than_hbm_are_counted(tmp_path: Path) -> None:
+    """The first three are named, the others counted (an input pinned to 2^31-1 makes
+    every value of a model too large)."""
+    problems = _refused(_chain(6, [HUGE, 4]), tmp_path).splitlines()
+    assert [p.split(" is ")[0] for p in problems[:3]] == [
+        "input 'x'",
+        "output 'h6' (output of node 'add5')",
+        "intermediate value 'h1' (output of node 'add0')",
+    ]
+    assert problems[3:] == ["... and 4 more tensors larger than HBM"]
 
 
 def test_tensors_together_larger_than_hbm(tmp_path: Path) -> None:
