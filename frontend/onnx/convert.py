@@ -300,15 +300,17 @@ def convert(
             continue
         ctx.node = node
         try:
-            if not _fold(ctx, node):
-                converter = (
-                    converters.get(proto.op_type) if proto.domain in ("", "ai.onnx") else None
-                )
+            converter = converters.get(proto.op_type) if proto.domain in ("", "ai.onnx") else None
+            if not _fold(ctx, node, has_converter=converter is not None):
                 if converter is None:
                     raise Unsupported()
                 converter(ctx, node)
                 missing = [o for o in node.outputs if o and o not in ctx.values]
-                assert not missing, f"converter for {proto.op_type} left {missing} undefined"
+                if missing:
+                    raise Unsupported(
+                        f"output {', '.join(repr(o) for o in missing)} of {proto.op_type} "
+                        "(only its other outputs are converted)"
+                    )
         except Unsupported as error:
             op_type = _op_label(proto)
             if str(error):
@@ -385,8 +387,10 @@ def _check_declared(out: onnx.ValueInfoProto, value: SSAValue, problems: Problem
             )
 
 
-def _fold(ctx: Context, node: Node) -> bool:
-    """Evaluate `node` at import time when its inputs are known; True if it was."""
+def _fold(ctx: Context, node: Node, *, has_converter: bool = True) -> bool:
+    """Evaluate `node` at import time when its inputs are known; True if it was. When
+    `onnx.reference` cannot evaluate it, the converter (`has_converter`) emits it instead,
+    or a `ConversionError` gives the reason."""
     op_type = node.op_type
     if node.proto.domain not in ("", "ai.onnx") or op_type in _NOT_FOLDED:
         return False
@@ -409,9 +413,18 @@ def _fold(ctx: Context, node: Node) -> bool:
         return False
     if op_type in ("If", "Loop", "Scan"):
         return False
-    evaluator = onnx.reference.ReferenceEvaluator(node.proto, opsets={"": ctx.opset})
     feeds = {i: ctx.const(i) for i in names}
-    outputs = evaluator.run(None, feeds)
+    try:
+        evaluator = onnx.reference.ReferenceEvaluator(node.proto, opsets={"": ctx.opset})
+        outputs = evaluator.run(None, feeds)
+    except Exception as error:  # onnx.reference raises anything, MemoryError included
+        if has_converter:
+            return False
+        text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ConversionError(
+            f"cannot evaluate it on its constant inputs: {type(error).__name__}"
+            + (f": {text}" if text else "")
+        ) from None
     for name, value in zip(node.outputs, outputs, strict=False):
         if name:
             ctx.set(name, np.asarray(value))

@@ -20,6 +20,8 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import TensorProto, external_data_helper
 
+from trnc.frontend.onnx.checks import checker_problems, hbm_problems, tensor_problems
+
 MIN_OPSET = 13
 """Models older than this go through `onnx.version_converter` first."""
 MAX_DIM = 2**31 - 1
@@ -98,7 +100,11 @@ def load_model(
     `bound` will be bound to constants and need no shape."""
     name, model, folder = _read(source, base_dir)
     _check_structure(model, name)
+    _raise(name, tensor_problems(model, data=False))
     _load_external(model, name, folder)
+    _raise(name, tensor_problems(model, data=True))
+    _sort_nodes(model, name)
+    _raise(name, checker_problems(model))
     opset = _default_opset(model)
     notes: list[str] = []
     if opset < MIN_OPSET:
@@ -114,9 +120,14 @@ def load_model(
             ) from None
         notes.append(f"converted from opset {opset} to opset {MIN_OPSET}")
         opset = MIN_OPSET
-    _sort_nodes(model, name)
     shapes = _pin_inputs(model, name, input_shapes or {}, bound)
+    _raise(name, hbm_problems(model, shapes))
     return LoadedModel(model, name, opset, shapes, notes)
+
+
+def _raise(name: str, problems: list[str]) -> None:
+    if problems:
+        raise OnnxImportError(name, problems)
 
 
 # --------------------------------------------------------------------------------------
@@ -198,10 +209,21 @@ def _check_structure(model: onnx.ModelProto, name: str) -> None:
 
 
 def _external_location(tensor: TensorProto) -> tuple[str, int, int | None]:
+    """(location, offset, length) of external data; `ValueError` naming a bad field."""
     info = {entry.key: entry.value for entry in tensor.external_data}
-    offset = int(info.get("offset", "0") or 0)
-    length = int(info["length"]) if info.get("length") else None
-    return info.get("location", ""), offset, length
+    numbers: dict[str, int | None] = {}
+    for key in ("offset", "length"):
+        text = info.get(key)
+        if text is None:
+            numbers[key] = None
+        elif text.isascii() and text.isdigit():
+            numbers[key] = int(text)
+        else:
+            raise ValueError(f"external data {key} '{text}' is not a non-negative integer")
+    location = info.get("location", "")
+    if "\0" in location:
+        raise ValueError(f"external data path {location!r} contains a NUL character")
+    return location, numbers["offset"] or 0, numbers["length"]
 
 
 def _all_tensors(graph: onnx.GraphProto) -> list[TensorProto]:
@@ -234,7 +256,11 @@ def _load_external(model: onnx.ModelProto, name: str, folder: Path | None) -> No
         )
     root = folder.resolve()
     for tensor in tensors:
-        location, offset, length = _external_location(tensor)
+        try:
+            location, offset, length = _external_location(tensor)
+        except ValueError as error:
+            problems.append(f"tensor '{tensor.name}': {error}")
+            continue
         target = (root / location).resolve()
         if not location or os.path.isabs(location) or not target.is_relative_to(root):
             problems.append(
