@@ -24,13 +24,15 @@ class UserError(Exception):
 def load_npz(path: str) -> dict[str, np.ndarray]:
     """The arrays of an .npz file by name; any unreadable file or entry is a `UserError`."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not hasattr(archive, "files"):
-                raise UserError(f"cannot read '{path}': not an .npz archive (a single array?)")
-            return {k: archive[k] for k in archive.files}
-    except UserError:
-        raise
+        archive = np.load(path, allow_pickle=False)
     except Exception as error:  # OSError, ValueError, BadZipFile, EOFError, pickle errors
+        raise UserError(f"cannot read '{path}': {_reason(error)}") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise UserError(f"cannot read '{path}': a single .npy array, not an .npz archive")
+    try:
+        with archive:
+            return {k: archive[k] for k in archive.files}
+    except Exception as error:
         raise UserError(f"cannot read '{path}': {_reason(error)}") from None
 
 

@@ -373,6 +373,9 @@ class TrnOptMain(xDSLOptMain):
             result = import_model(path, input_shapes=shapes, weights_path=weights, weights_ref=ref)
         except OnnxImportError as error:
             return [Diagnostic("error", p) for p in error.problems], None
+        except OSError as error:  # the weights file cannot be written there
+            reason = error.strerror or str(error)
+            return [Diagnostic("error", f"cannot write weights file '{weights}': {reason}")], None
         finally:
             self.timings.append(("(import)", time.perf_counter() - start))
         self.args.print_debuginfo = True  # keep the ONNX node names through text
