@@ -9,9 +9,14 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    """`trnc.compile` (imported on first use, so `import trnc` stays cheap)."""
+    """`trnc.compile` and `trnc.load` (imported on first use, so `import trnc` stays
+    cheap)."""
     if name == "compile":
         from trnc.compiler import compile
 
         return compile
+    if name == "load":
+        from trnc.compiler import load
+
+        return load
     raise AttributeError(f"module 'trnc' has no attribute {name!r}")

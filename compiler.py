@@ -82,6 +82,8 @@ class CompiledModel:
     """Per integer input that indexes a gather: the indexed dim's size (`index_bounds`)."""
     last_report: Any = None
     """The simulator's `Report` of the last `run`."""
+    base_dir: Path = field(default_factory=Path.cwd)
+    """The directory relative weights file names are relative to."""
     _last_result: Any = None
     _workdir: Any = None
 
@@ -90,6 +92,8 @@ class CompiledModel:
         if level not in LEVELS:
             raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
         if level not in self.texts:
+            if level not in self.levels:
+                raise CompileError(f"this model has no {level} level (loaded from a file?)")
             self.texts[level] = module_text(self.levels[level])
         return self.texts[level]
 
@@ -135,14 +139,127 @@ class CompiledModel:
             raise CompileError("write_trace needs a run first")
         write_trace(path, decode(self.module), self._last_result.schedule)
 
-    def ir_with_weights_file(self, name: str) -> str:
-        """The isa text with the program naming `name` (an .npz of the weights, beside the
-        .mlir file) as its weights file, so `trn-run` finds them."""
-        module = self.module.clone()
-        for op in module.walk():
-            if isinstance(op, isa.ProgramOp):
-                op.properties["weights_file"] = StringAttr(name)
+    def ir_file(self, level: str, out: str | os.PathLike[str]) -> str:
+        """The text of `level` for the file `out`: its external weights are copied into
+        `weights_path(out)` (raw, `frontend/onnx/weights.py`), which the text names
+        relative to `out`'s directory, so the pair can be moved together."""
+        from trnc.tools.weights_io import WeightsError, relocate
+
+        self.ir(level)  # a clear error for a level the model does not have
+        out = Path(out)
+        module = self.levels[level].clone()
+        if level == "isa":
+            _mark_finite(module, self.finite_inputs)
+        weights = weights_path(out)
+        try:
+            relocate(module, self.base_dir, weights, weights.name)
+        except WeightsError as error:
+            raise CompileError(str(error)) from None
         return module_text(module)
+
+    def ir_inline(self, level: str) -> str:
+        """The text of `level` with every weight inline (`tools/weights_io.inline`): a
+        self-contained module to print where no weights file can go beside it (stdout)."""
+        from trnc.tools.weights_io import WeightsError, inline
+
+        self.ir(level)
+        module = self.levels[level].clone()
+        if level == "isa":
+            _mark_finite(module, self.finite_inputs)
+        try:
+            inline(module, self.base_dir)
+        except WeightsError as error:
+            raise CompileError(str(error)) from None
+        return module_text(module)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the `trn_isa` program to `path` and its weights to `weights_path(path)`
+        beside it (named relative to it); `trnc.load(path)` reads them back. Returns the
+        weights file's path (written only when the program has external weights)."""
+        text = self.ir_file("isa", path)
+        try:
+            Path(path).write_text(text)
+        except OSError as error:
+            raise CompileError(f"cannot write '{path}': {error.strerror or error}") from None
+        return weights_path(Path(path))
+
+
+def weights_path(out: Path) -> Path:
+    """Where the weights of the IR file `out` go: `model.mlir` -> `model.weights`."""
+    weights = out.with_suffix(".weights")
+    return weights if weights != out else out.with_name(out.name + ".weights")
+
+
+def _mark_finite(module: ModuleOp, names: set[str]) -> None:
+    """Mark the HBM tensors `run` checks for finiteness (kept by `save`, read by `load`)."""
+    from xdsl.dialects.builtin import UnitAttr
+
+    for op in module.walk():
+        if isinstance(op, isa.HbmTensorOp) and op.sym_name.data in names:
+            op.attributes[FINITE_ATTR] = UnitAttr()
+
+
+def load(path: str | os.PathLike[str]) -> CompiledModel:
+    """A `CompiledModel` from a file `CompiledModel.save` (or `trn-compile -o`) wrote:
+    its `trn_isa` program and the weights it names. `run` gives the results the saved
+    model gave; `ir` has the `isa` level only. Raises `CompileError` naming the file."""
+    from xdsl.utils.exceptions import ParseError
+
+    from trnc.simulator.program import DecodeError, decode
+    from trnc.tools.context import parse_source
+    from trnc.tools.diagnostics import Diagnostic
+    from trnc.tools.weights_io import WeightsError, weight_refs
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CompileError(f"cannot read '{path}': {error}") from None
+    try:
+        module = parse_source(text, str(path))
+    except ParseError as error:
+        raise CompileError(Diagnostic.from_parse_error(error).format(str(path))) from None
+    problems = verify_ops(module)
+    if problems:
+        raise CompileError(problems[0].format(str(path)))
+    try:
+        program = decode(module)
+    except DecodeError as error:
+        raise CompileError(f"{path}: {error}") from None
+    weights: dict[str, np.ndarray] = {}
+    try:
+        for ref in weight_refs(module):
+            weights[ref.name] = ref.read(path.parent)
+    except WeightsError as error:
+        raise CompileError(str(error)) from None
+    for t in program.tensors:
+        if t.role == "weight" and t.name not in weights:
+            if t.value is None:
+                raise CompileError(f"{path}: weight '{t.name}' has no data (no weights file)")
+            weights[t.name] = np.broadcast_to(t.value, t.shape)
+    finite = {
+        op.sym_name.data
+        for op in module.walk()
+        if isinstance(op, isa.HbmTensorOp) and FINITE_ATTR in op.attributes
+    }
+    roles = {
+        role: [t.name for t in program.tensors if t.role == role] for role in ("input", "output")
+    }
+    return CompiledModel(
+        module,
+        weights,
+        roles["input"],
+        roles["output"],
+        {t.name: t.shape for t in program.tensors},
+        texts={"isa": text},
+        levels={"isa": module},
+        dtypes={
+            t.name: t.source_dtype if t.source_dtype is not None else t.np_dtype
+            for t in program.tensors
+        },
+        finite_inputs=finite,
+        base_dir=path.parent,
+    )
 
 
 EXACT_INTEGERS = 2**24
@@ -388,6 +505,7 @@ def compile(
         dtypes=names["dtypes"],
         index_bounds=bounds,
         finite_inputs=finite,
+        base_dir=weights_dir,
         _workdir=workdir,  # the weights files `ir("graph")` names; removed with it
     )
 

@@ -58,24 +58,36 @@ def random_input(shape: tuple[int, ...], dtype: np.dtype, rng: np.random.Generat
 
 def _stored_weight(tensor: Tensor, weights_dir: Path | None, notes: list[str]) -> Any:
     """A weight's data from the source its `hbm_tensor` names (an inline value, or bytes of
-    a raw weights file relative to `weights_dir`), or None (with a note if it is missing)."""
+    a raw weights file relative to `weights_dir`), or None when it names none. A weights
+    file that is missing, unreadable or too short is an `InputError` naming it: running on
+    made-up weights would be a silently wrong answer."""
     dtype = tensor.source_dtype if tensor.source_dtype is not None else tensor.np_dtype
     if tensor.value is not None:
         return np.broadcast_to(np.asarray(tensor.value, dtype), tensor.shape)
     if tensor.weight_file is None:
         return None
-    if weights_dir is None:
-        notes.append(f"weight '{tensor.name}': no directory to find {tensor.weight_file} in")
-        return None
-    path = weights_dir / tensor.weight_file
+    path = Path(tensor.weight_file)
+    if not path.is_absolute():
+        if weights_dir is None:
+            raise InputError(
+                f"weight '{tensor.name}': no directory to find its weights file "
+                f"'{tensor.weight_file}' in"
+            )
+        path = weights_dir / path
     count = int(np.prod(tensor.shape))
     try:
         data = np.fromfile(path, dtype=dtype, count=count, offset=tensor.weight_offset)
-    except OSError:
-        data = np.empty(0, dtype)
+    except (OSError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise InputError(
+            f"weight '{tensor.name}': cannot read weights file '{path}': {reason}"
+        ) from None
     if data.size != count:
-        notes.append(f"weight '{tensor.name}': {count} elements not found in '{path}'")
-        return None
+        end = tensor.weight_offset + count * dtype.itemsize
+        raise InputError(
+            f"weight '{tensor.name}' needs bytes [{tensor.weight_offset}, {end}) of weights "
+            f"file '{path}', which is shorter"
+        )
     return data.reshape(tensor.shape)
 
 
@@ -98,11 +110,12 @@ def prepare_inputs(
     notes: list[str] = []
     if program.weights_file and weights_dir is not None:
         path = weights_dir / program.weights_file
-        if path.exists():
-            with np.load(path) as archive:
+        try:
+            with np.load(path, allow_pickle=False) as archive:
                 weights = {k: archive[k] for k in archive.files}
-        else:
-            notes.append(f"weights file '{path}' not found")
+        except Exception as error:  # missing, unreadable, not an .npz
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+            raise InputError(f"cannot read the weights file '{path}': {reason}") from None
     rng = np.random.default_rng(seed)
     data: dict[str, np.ndarray] = {}
     random_names: list[str] = []
@@ -184,6 +197,48 @@ def _execute(
     return plan, notes, [str(w) for w in memory.warnings], outputs
 
 
+HOST_MEMORY_LIMIT = 8 * 2**30
+"""The most host memory a functional simulation may need (`host_bytes`); more is refused
+(timing-only simulation needs none of it)."""
+
+
+def host_bytes(program: Program) -> int:
+    """Host memory a functional simulation of `program` needs at least: its HBM, a
+    written-map of the same size, and the data of its inputs and weights."""
+    data = sum(t.nbytes for t in program.tensors if t.role in ("input", "weight"))
+    return 2 * program.hbm_bytes + data
+
+
+def _available_memory() -> int | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_host_memory(program: Program) -> None:
+    """Refuse, with the sizes, a functional simulation that cannot fit in host memory
+    (above `HOST_MEMORY_LIMIT`, or above the memory the host has available)."""
+    need = host_bytes(program)
+    available = _available_memory()
+    limit = HOST_MEMORY_LIMIT if available is None else min(HOST_MEMORY_LIMIT, available)
+    if need <= limit:
+        return
+    largest = max(program.tensors, key=lambda t: t.nbytes)
+    gib = 2**30
+    raise InputError(
+        f"program '{program.name}' uses {program.hbm_bytes / gib:.2f} GiB of HBM (largest "
+        f"tensor '{largest.name}': {largest.nbytes / gib:.2f} GiB); simulating it on data needs "
+        f"{need / gib:.2f} GiB of host memory, over the {limit / gib:.2f} GiB limit"
+        f"{' (memory available)' if limit != HOST_MEMORY_LIMIT else ''}; "
+        "--timing-only simulates its timing without the data"
+    )
+
+
 def simulate(
     module: ModuleOp | Program,
     inputs: dict[str, np.ndarray] | None = None,
@@ -204,6 +259,8 @@ def simulate(
 
     start = time.perf_counter()
     program = module if isinstance(module, Program) else decode(module)
+    if not timing_only:
+        check_host_memory(program)
     notes: list[str] = []
     warnings: list[str] = []
     outputs: dict[str, np.ndarray] = {}

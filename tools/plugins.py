@@ -8,6 +8,10 @@ contributes is collected into one `xdsl.universe.Universe`:
   would publish), or the one attribute named after `:`;
 * otherwise every `Dialect` object and every `ModulePass` subclass defined in the module
   itself, so a single file with a dialect and a pass needs no packaging at all.
+
+A universe's factories import lazily; each is wrapped so that a failing one is a
+`PluginError` naming the plug-in, the dialect or pass and the error (the tools print it as
+a one-line error), not an internal error of trnc.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import sys
 from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 from xdsl.ir import Dialect
 from xdsl.passes import ModulePass
@@ -45,6 +50,39 @@ def _import(spec: str) -> ModuleType:
     return importlib.import_module(spec)
 
 
+_GUARDED: dict[tuple[str, str, int], Callable[[], Any]] = {}
+
+
+def _guarded(spec: str, kind: str, name: str, factory: Callable[[], Any]) -> Callable[[], Any]:
+    """`factory`, raising a `PluginError` that names the plug-in when it fails (one wrapper
+    per factory, so the same plug-in loaded twice is not two definitions)."""
+    key = (kind, name, id(factory))
+    if key in _GUARDED:
+        return _GUARDED[key]
+
+    def load() -> Any:
+        try:
+            return factory()
+        except PluginError:
+            raise
+        except (Exception, SystemExit) as error:
+            raise PluginError(
+                f"plugin '{spec}': cannot load {kind} '{name}': {type(error).__name__}: {error}"
+            ) from None
+
+    load.__wrapped__ = factory  # type: ignore[attr-defined]
+    _GUARDED[key] = load
+    return load
+
+
+def _guard(spec: str, universe: Universe) -> Universe:
+    return Universe(
+        all_dialects={n: _guarded(spec, "dialect", n, f) for n, f in universe.all_dialects.items()},
+        all_passes={n: _guarded(spec, "pass", n, f) for n, f in universe.all_passes.items()},
+        all_targets=dict(universe.all_targets),
+    )
+
+
 def _const_dialect(dialect: Dialect) -> Callable[[], Dialect]:
     return lambda: dialect
 
@@ -55,12 +93,16 @@ def _const_pass(pass_type: type[ModulePass]) -> Callable[[], type[ModulePass]]:
 
 def load_plugin(spec: str) -> Universe:
     """Import the plug-in `spec` and return what it contributes as one universe."""
+    return _guard(spec, _load(spec))
+
+
+def _load(spec: str) -> Universe:
     module_name, _, attribute = spec.partition(":") if not spec.endswith(".py") else (spec, "", "")
     try:
         module = _import(module_name)
     except PluginError:
         raise
-    except Exception as error:  # the plug-in's own import failed: say why, no traceback
+    except (Exception, SystemExit) as error:  # the plug-in's own import failed: say why
         raise PluginError(f"cannot load plugin '{spec}': {type(error).__name__}: {error}") from None
 
     if attribute:

@@ -1,17 +1,25 @@
 """trn-compile: compile an ONNX model to a `trn_isa` program, and optionally run and check it.
 
     trn-compile model.onnx [--input-shape NAME=DIMS ...] [--dtype bf16|fp32]
-                [--emit graph|tile|isa] [-o out.mlir] [--run] [--inputs in.npz] [--check]
-                [--report report.json] [--trace trace.json] [--seed N]
+                [--emit graph|tile|isa] [-o out.mlir] [--run] [--inputs in.npz]
+                [--random-inputs] [--check] [--report report.json] [--trace trace.json]
+                [--seed N]
 
-Prints the IR of the `--emit` level (default `isa`) to stdout or `-o` (with `-o` and the
-isa level, the weights go to `<out>.weights.npz`, named by the program, so `trn-run out.mlir`
-runs it). `--run` simulates the program (inputs from `--inputs`, else seeded random data:
-floats in [-1, 1), integers that index a gather in [0, the indexed dim), other integers in
-0..9) and prints the outputs, the simulated time and the engine utilisation. `--check` also runs
-onnxruntime on the same inputs and prints, per output, the max absolute and relative error;
-the exit code is 1 when an output is over the tolerance of its dtype (`TOLERANCE`).
-Every user error is `trn-compile: error: ...` (or a located compile error) and exit code 1.
+Prints the IR of the `--emit` level (default `isa`) to stdout or `-o`. The IR is
+self-contained where it is put: with `-o model.mlir` the weights go to `model.weights`
+beside it, named relative to it (move the pair together; `trn-run model.mlir` runs it);
+on stdout every weight is inline in the IR (`dense<...>`), so nothing points at a
+temporary directory and no file is left behind (beyond 256 MiB of weights, `-o` is
+required). `--run` simulates the program on the inputs of `--inputs` (each of the dtype
+and shape the model takes: no cast) and prints the outputs, the simulated time and the
+engine utilisation; inputs it does not give are an error unless `--random-inputs` fills
+them with seeded random data (floats in [-1, 1), integers that index a gather in
+[0, the indexed dim), other integers in 0..9). `--check` also runs onnxruntime on the same
+inputs and prints, per output, the max absolute and relative error; the exit code is 1
+when an output is over the tolerance of its dtype (`TOLERANCE`), is NaN or infinite where
+onnxruntime's is finite, or when onnxruntime refuses the model. Every user error is
+`trn-compile: error: ...` (or a located compile error) and exit code 1; output paths are
+checked before anything is compiled.
 """
 
 from __future__ import annotations
@@ -29,6 +37,14 @@ from typing import Any
 
 import numpy as np
 
+from trnc.tools.cli_io import (
+    UserError,
+    as_expected,
+    check_inputs,
+    check_output_file,
+    load_npz,
+    stdout_closed,
+)
 from trnc.tools.diagnostics import ArgumentParser
 
 TOLERANCE = {"fp32": 1e-4, "bf16": 2e-2}
@@ -47,9 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME=D0xD1...")
     p.add_argument("--dtype", choices=("bf16", "fp32"), default="bf16")
     p.add_argument("--emit", choices=("graph", "tile", "isa"), default="isa")
-    p.add_argument("-o", "--output", metavar="FILE.mlir", help="write the IR here")
+    p.add_argument(
+        "-o", "--output", metavar="FILE.mlir", help="write the IR here (weights: FILE.weights)"
+    )
     p.add_argument("--run", action="store_true", help="simulate the compiled program")
     p.add_argument("--inputs", metavar="FILE.npz", help="input data by name")
+    p.add_argument(
+        "--random-inputs",
+        action="store_true",
+        help="fill inputs that --inputs does not give with seeded random data",
+    )
     p.add_argument("--check", action="store_true", help="compare with onnxruntime")
     p.add_argument("--report", metavar="FILE.json", help="write the compile (+run) report")
     p.add_argument("--trace", metavar="FILE.json", help="write a Chrome trace of the run")
@@ -57,93 +80,140 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _inputs(args: argparse.Namespace, model: Any) -> dict[str, np.ndarray]:
+def _inputs(
+    args: argparse.Namespace, model: Any, given: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
     from trnc.simulator import random_input
 
-    given: dict[str, np.ndarray] = {}
-    if args.inputs:
-        try:
-            with np.load(args.inputs, allow_pickle=False) as archive:
-                given = {k: archive[k] for k in archive.files}
-        except (OSError, ValueError) as error:
-            raise _Fail(f"trn-compile: error: cannot read '{args.inputs}': {error}") from None
+    expected = {name: (model.shapes[name], model.dtypes[name]) for name in model.input_names}
+    check_inputs(given, expected, random_inputs=args.random_inputs, what="the model")
     rng = np.random.default_rng(args.seed)
     feeds: dict[str, np.ndarray] = {}
     for name in model.input_names:
-        shape = model.shapes[name]
+        shape, dtype = expected[name]
         if name in given:
-            feeds[name] = given[name]
+            feeds[name] = as_expected(given[name], dtype)
             continue
-        dtype = model.dtypes[name]
         bound = model.index_bounds.get(name)
         if bound is not None:  # gather indices: valid ids of the table they index
             feeds[name] = rng.integers(0, bound, size=shape).astype(dtype)
         else:
             feeds[name] = random_input(shape, dtype, rng)
-    unknown = sorted(set(given) - set(model.input_names))
-    if unknown:
-        raise _Fail(
-            f"trn-compile: error: --inputs has {', '.join(unknown)}, which the model does not "
-            f"take (inputs: {', '.join(model.input_names)})"
-        )
     return feeds
 
 
-def _write_ir(args: argparse.Namespace, model: Any, shapes: dict[str, list[int]]) -> None:
-    text = model.ir(args.emit)
+def _write_ir(args: argparse.Namespace, model: Any) -> None:
     if not args.output:
         if not (args.run or args.check):
-            sys.stdout.write(text)
+            sys.stdout.write(model.ir_inline(args.emit))
+            sys.stdout.flush()
         return
     out = Path(args.output)
-    if args.emit == "graph":  # the weights go beside the .mlir, named relative to it
-        from trnc.frontend.onnx import import_model
-        from trnc.tools.context import module_text
-
-        weights = out.with_suffix(".weights")
-        result = import_model(
-            args.model, input_shapes=shapes, weights_path=weights, weights_ref=weights.name
-        )
-        text = module_text(result.module)
-    elif args.emit == "isa":
-        weights = out.with_name(out.name + ".weights.npz")
-        np.savez(weights, **model.weights)
-        text = model.ir_with_weights_file(weights.name)
+    text = model.ir_file(args.emit, out)
     try:
         out.write_text(text)
     except OSError as error:
         raise _Fail(f"trn-compile: error: cannot write '{out}': {error.strerror}") from None
 
 
-def _check(args: argparse.Namespace, feeds: dict[str, np.ndarray], outputs: dict[str, Any]) -> bool:
+def _summary(name: str, array: np.ndarray) -> str:
+    head = f"output {name}: shape {tuple(array.shape)} {array.dtype}"
+    if array.size == 0:
+        return f"{head}: no elements"
+    values = np.asarray(array, dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return f"{head}: no finite value ({int(np.isnan(values).sum())} NaN)"
+    part = values[finite]
+    text = f"{head}: min {part.min():.6g} max {part.max():.6g} mean {part.mean():.6g}"
+    if not finite.all():
+        text += f" ({int((~finite).sum())} NaN or inf not counted)"
+    return text
+
+
+def _onnxruntime_session(path: str) -> Any:
     import onnxruntime as ort
 
-    session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own Fail/InvalidGraph/... types
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise _Fail(
+            f"trn-compile: error: --check: onnxruntime refused the model: {reason}"
+        ) from None
+
+
+def _compare(name: str, got_array: Any, ref: Any, tolerance: float) -> tuple[bool, str]:
+    """One output against onnxruntime's: (passed, the line to print)."""
+    got = np.asarray(got_array, dtype=np.float64)
+    ref64 = np.asarray(ref, dtype=np.float64)
+    if got.shape != ref64.shape:
+        return False, f"  {name:<24} shape {got.shape}, onnxruntime's is {ref64.shape}  FAILED"
+    finite_ref, finite_got = np.isfinite(ref64), np.isfinite(got)
+    spoiled = finite_ref & ~finite_got
+    if spoiled.any():
+        first = tuple(int(i) for i in np.argwhere(spoiled)[0])
+        kinds = sorted({"NaN" if np.isnan(v) else "inf" for v in got[spoiled][:1000]})
+        return False, (
+            f"  {name:<24} {int(spoiled.sum())} of {got.size} values are {'/'.join(kinds)} "
+            f"where onnxruntime's are finite (first at index {first})  FAILED"
+        )
+    differ = ~finite_ref & ~((np.isnan(ref64) & np.isnan(got)) | (got == ref64))
+    if differ.any():
+        first = tuple(int(i) for i in np.argwhere(differ)[0])
+        return False, (
+            f"  {name:<24} {int(differ.sum())} values differ where onnxruntime's are NaN or inf "
+            f"(first at index {first})  FAILED"
+        )
+    both = finite_ref & finite_got
+    abs_err = float(np.abs(got[both] - ref64[both]).max()) if both.any() else 0.0
+    scale = float(np.abs(ref64[finite_ref]).max()) if finite_ref.any() else 0.0
+    rel = abs_err / scale if scale else abs_err
+    passed = rel <= tolerance
+    return passed, (
+        f"  {name:<24} max abs err {abs_err:.3e}  max rel err {rel:.3e}  "
+        f"{'ok' if passed else 'OVER TOLERANCE'}"
+    )
+
+
+def _check(args: argparse.Namespace, feeds: dict[str, np.ndarray], outputs: dict[str, Any]) -> bool:
+    session = _onnxruntime_session(args.model)
     names = [o.name for o in session.get_outputs()]
     wanted = {i.name for i in session.get_inputs()}
-    reference = session.run(None, {k: v for k, v in feeds.items() if k in wanted})
+    try:
+        reference = session.run(None, {k: v for k, v in feeds.items() if k in wanted})
+    except Exception as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise _Fail(f"trn-compile: error: --check: onnxruntime failed to run: {reason}") from None
     ok = True
     tolerance = TOLERANCE[args.dtype]
     print(f"check against onnxruntime ({args.dtype}, tolerance {tolerance:g} of max |ref|):")
     for name, ref in zip(names, reference, strict=True):
-        got = np.asarray(outputs[name], dtype=np.float64)
-        ref64 = np.asarray(ref, dtype=np.float64)
-        abs_err = float(np.abs(got - ref64).max()) if ref64.size else 0.0
-        scale = float(np.abs(ref64).max()) if ref64.size else 0.0
-        rel = abs_err / scale if scale else abs_err
-        passed = rel <= tolerance
+        if name not in outputs:
+            ok = False
+            print(f"  {name:<24} missing from the compiled program's outputs  FAILED")
+            continue
+        passed, line = _compare(name, outputs[name], ref, tolerance)
         ok &= passed
-        print(
-            f"  {name:<24} max abs err {abs_err:.3e}  max rel err {rel:.3e}  "
-            f"{'ok' if passed else 'OVER TOLERANCE'}"
-        )
+        print(line)
     return ok
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    from trnc.compiler import weights_path
+
+    check_output_file(args.output, "-o")
+    if args.output:
+        check_output_file(str(weights_path(Path(args.output))), "-o (its weights file)")
+    check_output_file(args.report, "--report")
+    check_output_file(args.trace, "--trace")
 
 
 def run(args: argparse.Namespace) -> int:
     import trnc
     from trnc.compiler import CompileError
     from trnc.frontend.onnx import OnnxImportError
+    from trnc.simulator import InputError
     from trnc.simulator.errors import SimulationError
     from trnc.tools.trn_opt import parse_input_shapes
 
@@ -151,28 +221,32 @@ def run(args: argparse.Namespace) -> int:
         shapes = parse_input_shapes(args.input_shape)
     except ValueError as error:
         raise _Fail(f"trn-compile: error: {error}") from None
+    _check_paths(args)
+    given = load_npz(args.inputs) if args.inputs else {}  # a bad file fails before compiling
     try:
         model = trnc.compile(args.model, input_shapes=shapes, dtype=args.dtype)
+        _write_ir(args, model)
     except OnnxImportError as error:
         raise _Fail(str(error)) from None
     except CompileError as error:
         raise _Fail(f"trn-compile: error: {error}") from None
-    _write_ir(args, model, shapes)
     ok = True
     if args.run or args.check or args.trace:
-        feeds = _inputs(args, model)
+        feeds = _inputs(args, model, given)
         try:
             outputs = model.run(feeds)
         except SimulationError as error:
             raise _Fail(f"trn-compile: error: the compiled program failed: {error}") from None
+        except (InputError, CompileError) as error:
+            raise _Fail(f"trn-compile: error: {error}") from None
         for name, array in outputs.items():
-            print(
-                f"output {name}: shape {tuple(array.shape)} {array.dtype}: min {array.min():.6g} "
-                f"max {array.max():.6g} mean {array.mean():.6g}"
-            )
+            print(_summary(name, array))
         print(model.last_report.table())
         if args.trace:
-            model.write_trace(args.trace)
+            try:
+                model.write_trace(args.trace)
+            except OSError as error:
+                raise _Fail(f"trn-compile: error: cannot write '{args.trace}': {error}") from None
         if args.check:
             ok = _check(args, feeds, outputs)
     if args.report:
@@ -184,14 +258,27 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point of `trn-compile`."""
     args = _parser().parse_args(argv)
     try:
         return run(args)
     except _Fail as error:
         print(str(error), file=sys.stderr)
         return 1
+    except UserError as error:
+        print(f"trn-compile: error: {error}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return stdout_closed()
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug: one line, not a traceback
+        print(
+            f"trn-compile: internal error: {type(error).__name__}: {error}\n"
+            "trn-compile: this is a bug in trnc; please report it with the command line",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import argparse
 import os
 import re
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from xdsl.universe import Universe
 from xdsl.utils.exceptions import ParseError
 from xdsl.xdsl_opt_main import VersionAction, xDSLOptMain
 
+from trnc.tools.cli_io import stdout_closed
 from trnc.tools.context import merge, universes
 from trnc.tools.diagnostics import ArgumentParser, Diagnostic, LocatedParser, SourceLoc, verify_ops
 from trnc.tools.pipeline import (
@@ -84,6 +86,8 @@ class TrnOptMain(xDSLOptMain):
         self.plugin_universes: list[Universe] = []
         self.timings: list[tuple[str, float]] = []
         self.startup_errors: list[str] = []
+        self.scratch: tempfile.TemporaryDirectory[str] | None = None
+        """Where an ONNX import printed to stdout puts its weights before inlining them."""
 
         pre = argparse.ArgumentParser(add_help=False)
         pre.add_argument("--load-plugin", action="append", default=[])
@@ -369,6 +373,9 @@ class TrnOptMain(xDSLOptMain):
             result = import_model(path, input_shapes=shapes, weights_path=weights, weights_ref=ref)
         except OnnxImportError as error:
             return [Diagnostic("error", p) for p in error.problems], None
+        except OSError as error:  # the weights file cannot be written there
+            reason = error.strerror or str(error)
+            return [Diagnostic("error", f"cannot write weights file '{weights}': {reason}")], None
         finally:
             self.timings.append(("(import)", time.perf_counter() - start))
         self.args.print_debuginfo = True  # keep the ONNX node names through text
@@ -380,19 +387,28 @@ class TrnOptMain(xDSLOptMain):
             if self.args.show_traceback:
                 traceback.print_exc()
             return [self.pass_failure(error, result.module)], result.module
+        if self.scratch is not None:  # printed to stdout: self-contained, no file left
+            from trnc.tools.weights_io import WeightsError, inline
+
+            try:
+                inline(result.module, Path(self.scratch.name))
+            except WeightsError as error:
+                return [Diagnostic("error", str(error))], None
         return [], result.module
 
     def weights_location(self, model: str) -> tuple[Path, str]:
         """Where an ONNX import writes its weights file and how the module names it:
-        next to `-o FILE` (relative name), else `--weights-file` or `<model>.weights` in
-        the current directory (absolute name)."""
+        `--weights-file`, else next to `-o FILE` (relative name), else (stdout) a scratch
+        file whose tensors `process_onnx` inlines into the printed module, so output on
+        stdout leaves no file behind (absolute name)."""
         out = self.args.output_file
         if self.args.weights_file:
             path = Path(self.args.weights_file)
         elif out:
             path = Path(out).with_suffix(".weights")
-        else:
-            path = Path.cwd() / (Path(model).stem + ".weights")
+        else:  # stdout: a scratch file, inlined into the printed module (process_onnx)
+            self.scratch = tempfile.TemporaryDirectory(prefix="trn-opt-")
+            path = Path(self.scratch.name) / (Path(model).stem + ".weights")
         if out:
             try:
                 return path, os.path.relpath(path.resolve(), Path(out).resolve().parent)
@@ -564,7 +580,10 @@ def main(args: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        return 0
+        return stdout_closed()
+    except PluginError as error:  # a plug-in's dialect or pass failed to load lazily
+        print(f"trn-opt: error: {error}", file=sys.stderr)
+        return 1
     except Exception as error:
         if "--show-traceback" in argv:
             raise

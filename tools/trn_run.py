@@ -1,18 +1,24 @@
 """trn-run: run a program and report its outputs: simulate a `trn_isa` program (outputs,
 time and utilisation), or interpret a graph-level module (outputs, op counts).
 
-    trn-run program.mlir [--input NAME=file.npy ...] [--inputs file.npz] [--output-dir D]
-                         [--report report.json] [--trace trace.json] [--timing-only]
+    trn-run program.mlir [--input NAME=file.npy ...] [--inputs file.npz] [--random-inputs]
+                         [--output-dir D] [--report report.json] [--trace trace.json]
+                         [--timing-only]
 
 A module holding a `trn_isa.program` is simulated; a module without one but with a
 `func.func` (`@main`, or the only one) of graph ops runs on the graph reference
 interpreter (`trnc.interpreters.graph`; no timing, so no `--timing-only` or `--trace`).
-Inputs not given are filled with seeded random data (and the report says so); weights
-come from the program's weights file (an .npz next to the .mlir file, keyed by tensor
-name) or, for graph IR, from the `graph.weight` files (relative to the .mlir file).
-Bad input is an MLIR-style diagnostic and exit code 1; a program that would misbehave on
-hardware (race, deadlock, out of bounds, ...) is a located simulator error and exit
-code 1.
+Every input must be given, in the dtype and shape the program declares (no cast), unless
+`--random-inputs` fills the missing ones with seeded random data (and the report says so);
+a `trn_isa` weight without data (no weights file, no inline value) counts as an input.
+Weights come from the files the IR names (`tile.weight_file` / `graph.weight`, relative to
+the .mlir file; `trn-compile -o` writes them beside it), from inline values, or from the
+program's `weights_file` (.npz); a missing, unreadable or short weights file is an error
+naming it. Output paths are checked before the run; `--timing-only` never allocates the
+program's data, and a functional run that would not fit in host memory is refused with the
+sizes. Bad input is an MLIR-style diagnostic and exit code 1; a program that would
+misbehave on hardware (race, deadlock, out of bounds, ...) is a located simulator error
+and exit code 1. A closed stdout (`| head`) ends the tool quietly.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
@@ -35,7 +42,17 @@ from xdsl.utils.exceptions import InterpretationError, ParseError
 
 from trnc.simulator import InputError, simulate
 from trnc.simulator.errors import SimulationError
-from trnc.simulator.program import DecodeError, decode, find_programs
+from trnc.simulator.program import DecodeError, Program, decode, find_programs
+from trnc.tools.cli_io import (
+    UserError,
+    as_expected,
+    check_inputs,
+    check_output_dir,
+    check_output_file,
+    load_npy,
+    load_npz,
+    stdout_closed,
+)
 from trnc.tools.context import parse_source
 from trnc.tools.diagnostics import ArgumentParser, Diagnostic, verify_ops
 
@@ -59,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
         help="data for one input tensor; repeatable",
     )
     p.add_argument("--inputs", metavar="FILE.npz", help="data for input tensors, by name")
+    p.add_argument(
+        "--random-inputs",
+        action="store_true",
+        help="fill inputs given no data with seeded random data",
+    )
     p.add_argument("--output-dir", metavar="DIR", help="write each output tensor as NAME.npy")
     p.add_argument("--report", metavar="FILE.json", help="write the report as JSON")
     p.add_argument("--trace", metavar="FILE.json", help="write a Chrome trace (Perfetto)")
@@ -72,32 +94,57 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load_array(path: str) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise _Fail(f"trn-run: error: cannot read '{path}': {error}") from None
-
-
 def _inputs(args: argparse.Namespace) -> dict[str, np.ndarray]:
     data: dict[str, np.ndarray] = {}
     if args.inputs:
-        try:
-            with np.load(args.inputs, allow_pickle=False) as archive:
-                data.update({k: archive[k] for k in archive.files})
-        except (OSError, ValueError) as error:
-            raise _Fail(f"trn-run: error: cannot read '{args.inputs}': {error}") from None
+        data.update(load_npz(args.inputs))
     for item in args.input:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
-            raise _Fail(f"trn-run: error: --input expects NAME=FILE.npy, got '{item}'")
-        data[name] = _load_array(path)
+            raise UserError(f"--input expects NAME=FILE.npy, got '{item}'")
+        data[name] = load_npy(path)
     return data
+
+
+_HOW = "--inputs FILE.npz or --input NAME=FILE.npy"
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    check_output_file(args.report, "--report")
+    check_output_file(args.trace, "--trace")
+    check_output_dir(args.output_dir, "--output-dir")
+
+
+def _program_inputs(program: Program, path: Path) -> dict[str, tuple[tuple[int, ...], Any]]:
+    """The tensors a run needs data for (name -> (shape, dtype)): the inputs, and the
+    weights whose data no file or inline value gives."""
+    stored: set[str] = set()
+    if program.weights_file:
+        try:  # the weights in the program's .npz (missing or bad: an error naming it)
+            stored = set(_npz_names(path.parent / program.weights_file))
+        except UserError as error:
+            raise _Fail(f"trn-run: error: {error}") from None
+    wanted: dict[str, tuple[tuple[int, ...], Any]] = {}
+    for t in program.tensors:
+        dtype = t.source_dtype if t.source_dtype is not None else t.np_dtype
+        if t.role == "input" or (
+            t.role == "weight"
+            and t.value is None
+            and t.weight_file is None
+            and t.name not in stored
+        ):
+            wanted[t.name] = (t.shape, dtype)
+    return wanted
+
+
+def _npz_names(path: Path) -> list[str]:
+    return list(load_npz(str(path)))
 
 
 def run(args: argparse.Namespace) -> int:
     from trnc.simulator.trace import write_trace
 
+    _check_paths(args)
     path = Path(args.program)
     try:
         text = path.read_text(encoding="utf-8")
@@ -117,7 +164,24 @@ def run(args: argparse.Namespace) -> int:
     except DecodeError as error:
         raise _Fail(f"{path}: error: {error}") from None
 
-    inputs = _inputs(args)
+    inputs: dict[str, np.ndarray] = {}
+    if not args.timing_only:
+        inputs = _inputs(args)
+        wanted = _program_inputs(program, path)
+        known = {  # a weight given by name replaces its stored data
+            t.name: (t.shape, t.source_dtype if t.source_dtype is not None else t.np_dtype)
+            for t in program.tensors
+            if t.role in ("input", "weight")
+        }
+        check_inputs(
+            inputs,
+            known,
+            random_inputs=args.random_inputs,
+            what=f"program '{program.name}'",
+            how=_HOW,
+            required=list(wanted),
+        )
+        inputs = {n: as_expected(a, known[n][1]) for n, a in inputs.items()}
     try:
         result = simulate(
             program,
@@ -138,13 +202,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"  output {name}: shape {tuple(array.shape)} {array.dtype}")
     if args.output_dir:
         out = Path(args.output_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, array in outputs.items():
-            np.save(out / f"{name}.npy", array)
-    if args.report:
-        Path(args.report).write_text(report.to_json())
-    if args.trace:
-        write_trace(args.trace, program, result.schedule)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for name, array in outputs.items():
+                np.save(out / f"{name}.npy", array)
+        except OSError as error:
+            raise _Fail(f"trn-run: error: cannot write outputs to '{out}': {error}") from None
+    try:
+        if args.report:
+            Path(args.report).write_text(report.to_json())
+        if args.trace:
+            write_trace(args.trace, program, result.schedule)
+    except OSError as error:
+        raise _Fail(f"trn-run: error: cannot write '{error.filename}': {error.strerror}") from None
     return 0
 
 
@@ -169,7 +239,21 @@ def _run_graph(args: argparse.Namespace, module: ModuleOp, path: Path) -> int:
                 f"trn-run: error: {flag}: graph-level IR has no timing; lower it to trn_isa "
                 "first (trn-opt) and run the trn_isa program"
             )
+    from trnc.interpreters.graph import entry_function, entry_signature
+
     inputs = _inputs(args)
+    try:
+        specs, _ = entry_signature(module)
+    except GraphRunError as error:
+        raise _Fail(f"{path}: error: {error.message}") from None
+    check_inputs(
+        inputs,
+        {name: (shape, dtype) for name, shape, dtype in specs},
+        random_inputs=args.random_inputs,
+        what=f"@{entry_function(module).sym_name.data}",
+        how=_HOW,
+    )
+    inputs = {name: as_expected(inputs[name], dtype) for name, _, dtype in specs if name in inputs}
     try:
         result = run_graph(module, inputs, base_dir=path.parent, seed=args.seed)
     except GraphInputError as error:
@@ -208,8 +292,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _Fail as fail:
         print(str(fail), file=sys.stderr)
         return 1
+    except UserError as error:
+        print(f"trn-run: error: {error}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return stdout_closed()
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug: one line, not a traceback
+        print(
+            f"trn-run: internal error: {type(error).__name__}: {error}\n"
+            "trn-run: this is a bug in trnc; please report it with the command line",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

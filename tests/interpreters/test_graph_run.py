@@ -383,7 +383,7 @@ def test_trn_run_writes_bf16_outputs_as_float32(
         }
         """
     )
-    np.save(tmp_path / "a.npy", np.array([1.0, 2.5, -3.0]))
+    np.save(tmp_path / "a.npy", np.array([1.0, 2.5, -3.0], np.float32))
     argv = [str(program), "--input", f"a={tmp_path / 'a.npy'}", "--output-dir", str(tmp_path / "o")]
     assert trn_run.main([*argv, "--report", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out

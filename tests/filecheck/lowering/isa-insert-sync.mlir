@@ -1,5 +1,5 @@
 // RUN: trn-opt %s -p isa-insert-sync | filecheck %s
-// RUN: trn-opt %s -p isa-insert-sync -o %t.mlir && trn-run %t.mlir | filecheck %s --check-prefix=SIM
+// RUN: trn-opt %s -p isa-insert-sync -o %t.mlir && trn-run %t.mlir --random-inputs | filecheck %s --check-prefix=SIM
 
 // Every instruction signals its queue's s0; an instruction waits for the latest
 // conflicting instruction of each other queue, unless the order is already known

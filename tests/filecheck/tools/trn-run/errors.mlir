@@ -1,7 +1,7 @@
 // A program that would misbehave on hardware is a located error and exit code 1.
 // RUN: not trn-run %s --split 2>&1 | filecheck %s --check-prefix=USAGE
-// RUN: not trn-run %S/Inputs/race.mlir 2>&1 | filecheck %S/Inputs/race.mlir
-// RUN: not trn-run %S/Inputs/deadlock.mlir 2>&1 | filecheck %S/Inputs/deadlock.mlir
+// RUN: not trn-run %S/Inputs/race.mlir --random-inputs 2>&1 | filecheck %S/Inputs/race.mlir
+// RUN: not trn-run %S/Inputs/deadlock.mlir --random-inputs 2>&1 | filecheck %S/Inputs/deadlock.mlir
 // RUN: not trn-run %s --input nope=%t.missing.npy 2>&1 | filecheck %s --check-prefix=INPUT
 // RUN: not trn-run %s.does-not-exist 2>&1 | filecheck %s --check-prefix=MISSING
 

@@ -4,7 +4,7 @@
 // RUN: not trn-run %s --input x=%t.x32.npy 2>&1 | filecheck %s --check-prefix=SHAPE
 // RUN: not trn-run %s --timing-only 2>&1 | filecheck %s --check-prefix=TIMING
 // RUN: not trn-run %s --trace %t.trace.json 2>&1 | filecheck %s --check-prefix=TRACE
-// RUN: not trn-run %s --input ids=%t.ids.npy 2>&1 | filecheck %s --check-prefix=GATHER
+// RUN: not trn-run %s --random-inputs --input ids=%t.ids.npy 2>&1 | filecheck %s --check-prefix=GATHER
 // RUN: not trn-run %S/Inputs/graph-missing-weights.mlir 2>&1 | filecheck %S/Inputs/graph-missing-weights.mlir
 
 func.func @main(%x: tensor<2x3xf32> {graph.name = "x"}, %ids: tensor<2xi64> {graph.name = "ids"}) -> tensor<2x3xf32> {

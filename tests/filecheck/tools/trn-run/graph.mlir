@@ -1,11 +1,16 @@
 // trn-run on graph-level IR: a given input (.npy, then .npz), a random one, a weights file
 // next to the .mlir file; the printed summary, the JSON report and the written outputs.
-// RUN: %PYTHON -c "import numpy as np; np.save('%t.x.npy', np.array([[1, -2, 3], [-4, 5, -6]], np.float64))"
-// RUN: trn-run %s --input x=%t.x.npy --seed 3 --report %t.report.json --output-dir %t.out | filecheck %s
+// RUN: %PYTHON -c "import numpy as np; np.save('%t.x.npy', np.array([[1, -2, 3], [-4, 5, -6]], np.float32)); np.save('%t.x64.npy', np.zeros((2, 3)))"
+// RUN: trn-run %s --input x=%t.x.npy --random-inputs --seed 3 --report %t.report.json --output-dir %t.out | filecheck %s
 // RUN: %PYTHON -c "import json, sys; r = json.load(open(sys.argv[1])); print(r['level'], r['function'], r['op_count'], [(o['name'], o['shape'], o['dtype']) for o in r['outputs']], [(i['name'], i['random']) for i in r['inputs']], r['notes'])" %t.report.json | filecheck %s --check-prefix=JSON
 // RUN: %PYTHON -c "import numpy as np; print(np.load('%t.out/y.npy').tolist(), np.load('%t.out/count.npy').dtype)" | filecheck %s --check-prefix=OUT
 // RUN: %PYTHON -c "import numpy as np; np.savez('%t.in.npz', x=np.ones((2, 3), np.float32), noise=np.zeros((4,), np.float32))"
 // RUN: trn-run %s --inputs %t.in.npz | filecheck %s --check-prefix=NPZ
+// Inputs are never cast, and none is made up unless --random-inputs says so:
+// RUN: not trn-run %s --input x=%t.x64.npy --random-inputs 2>&1 | filecheck %s --check-prefix=DTYPE
+// RUN: not trn-run %s --input x=%t.x.npy 2>&1 | filecheck %s --check-prefix=NODATA
+// DTYPE: trn-run: error: input 'x' has dtype float64, @main expects float32 (convert it; trnc does not cast inputs)
+// NODATA: trn-run: error: no data for input 'noise': give it with --inputs FILE.npz or --input NAME=FILE.npy, or pass --random-inputs for seeded random data
 
 // y = relu((x + w) * 2) with w = [0.5, 1, -1] from Inputs/graph-weights.bin (at byte 4);
 // total = sum(noise); count = the number of y elements above 1, via a helper function.

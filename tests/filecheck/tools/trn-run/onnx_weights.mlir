@@ -18,6 +18,6 @@
 
 // Without --inputs, token ids are drawn within the embedding tables they index (the
 // token-type table has 2 rows), so the graph-level run works out of the box.
-// RUN: trn-run %t/graph.mlir | filecheck %s --check-prefix=RANDOM
+// RUN: trn-run %t/graph.mlir --random-inputs | filecheck %s --check-prefix=RANDOM
 // RANDOM: note: filled with seeded random data (seed 0): input_ids, attention_mask, token_type_ids
 // RANDOM: output last_hidden_state: shape (1, 8, 64) float32

@@ -1,6 +1,6 @@
 // trn-run on a hand-written program: the printed report, the JSON report, the outputs and
 // the Chrome trace.
-// RUN: trn-run %s --seed 1 --report %t.report.json --trace %t.trace.json --output-dir %t.out | filecheck %s
+// RUN: trn-run %s --random-inputs --seed 1 --report %t.report.json --trace %t.trace.json --output-dir %t.out | filecheck %s
 // RUN: %PYTHON %S/Inputs/check_trace.py %t.trace.json | filecheck %s --check-prefix=TRACE
 // RUN: %PYTHON -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['instructions'], r['opcodes']['dma_copy'], r['flops'])" %t.report.json | filecheck %s --check-prefix=JSON
 // RUN: %PYTHON -c "import numpy; print(numpy.load('%t.out/y.npy').shape)" | filecheck %s --check-prefix=OUT
