@@ -1,11 +1,18 @@
 """Race detection (trn1.md A.4): `check_races(program, schedule)`.
 
-Happens-before (HB) is program order within a queue plus semaphore edges: an instruction
-that waits for `sem >= v` happens after the first `v` increments of `sem` (in the order
-they landed, `Schedule.signal_order`; the v-th is `Schedule.wait_sources`), transitively.
+Happens-before (HB) is program order within a queue plus semaphore edges, transitively.
+A wait for `sem >= v` happens after the increments of `sem` that have landed in *every*
+execution once `sem` reaches v, whatever the durations: not "the first v in the order
+the schedule landed them", which would make the verdict follow the modelled durations
+when several queues increment `sem`. One queue's increments land in its program order,
+so per signalling queue r the wait is after r's first `v - m` increments, where m is the
+most the other queues can land before the waiter (`_guaranteed`): all their increments,
+less those of the waiter's own queue from the waiter on and those of instructions that
+happen after the waiter (found by iterating to a fixed point). With one signalling queue
+(what `isa-insert-sync` emits) that is its first v increments.
 It is tracked with one vector clock per instruction (component q = how many instructions
 of queue q happen before or at it), computed in order of start time, which every HB edge
-respects (a waiter starts after the signal it waited for is visible).
+respects (a waiter starts after the increments it is ordered after are visible).
 
 Race: two accesses from different queues to a common byte, at least one a write (RAW,
 WAW, or WAR: a write to bytes another queue still reads), with no HB between them. The
@@ -25,8 +32,8 @@ all clocks up front, so the bound is exact, not "every queue has issued since").
 from __future__ import annotations
 
 import gc
+from bisect import bisect_left
 from collections.abc import Iterator
-from itertools import pairwise
 
 from trnc.simulator.errors import RaceError
 from trnc.simulator.footprint import MEM_IDS, Footprint, accesses, describe, overlap
@@ -58,19 +65,49 @@ def queue_slots(program: Program) -> list[int]:
 
 def vector_clocks(program: Program, schedule: Schedule) -> list[tuple[int, ...]]:
     """The HB vector clock of every instruction (see the module docstring), with one
-    component per queue that has instructions (`queue_slots`)."""
+    component per queue that has instructions (`queue_slots`). The schedule only gives
+    an order to compute them in; the clocks depend on the program alone."""
     slots = queue_slots(program)
-    nq = max(slots) + 1
+    order = sorted(range(len(program.instrs)), key=lambda i: (schedule.start_ns[i], i))
+    increments = _increments(program, slots)
+    clocks = _clocks(program, slots, order, increments, None)
+    if all(len(by_queue) <= 1 for by_queue in increments):
+        return clocks
+    # A semaphore several queues increment: a wait may only count on increments that can
+    # land before it, and those of instructions that happen after it cannot. Each round
+    # knows more of those (from the last round's clocks) and adds edges, never removes one.
+    while True:
+        again = _clocks(program, slots, order, increments, clocks)
+        if again == clocks:
+            return clocks
+        clocks = again
+
+
+def _increments(program: Program, slots: list[int]) -> list[dict[int, list[int]]]:
+    """Per semaphore, per queue slot: the instructions of that queue that increment it, in
+    program order (an instruction signalling it twice is there twice)."""
+    found: list[dict[int, list[int]]] = [{} for _ in program.semaphore_names]
+    for ins in program.instrs:
+        for sem in ins.signals:
+            found[sem].setdefault(slots[ins.queue], []).append(ins.index)
+    return found
+
+
+def _clocks(
+    program: Program,
+    slots: list[int],
+    order: list[int],
+    increments: list[dict[int, list[int]]],
+    before: list[tuple[int, ...]] | None,
+) -> list[tuple[int, ...]]:
+    """One round of `vector_clocks`, in `order` (a topological order of HB); `before`:
+    the previous round's clocks (None in the first round)."""
     instrs = program.instrs
-    n = len(instrs)
-    order = sorted(range(n), key=lambda i: (schedule.start_ns[i], i))
-    clocks: list[tuple[int, ...]] = [()] * n
+    nq = max(slots) + 1
+    clocks: list[tuple[int, ...]] = [()] * len(instrs)
     qclock: list[tuple[int, ...]] = [(0,) * nq for _ in range(nq)]
-    prefix: list[list[tuple[int, ...]]] = [[(0,) * nq] for _ in program.semaphore_names]
-    # A semaphore incremented by one queue only, in its program order (the usual case):
-    # the first v increments happen before the v-th incrementer, whose clock is already
-    # their join (clocks grow along a queue), so no prefix join is needed.
-    one_queue = [_one_queue(program, incs) for incs in schedule.signal_order]
+    # A semaphore one queue increments (the usual case): its v-th increment, inline.
+    single = [next(iter(b.items())) if len(b) == 1 else None for b in increments]
     for i in order:
         ins = instrs[i]
         q = slots[ins.queue]
@@ -78,31 +115,55 @@ def vector_clocks(program: Program, schedule: Schedule) -> list[tuple[int, ...]]
         for sem, v in ins.waits:
             if v <= 0:
                 continue
-            incs = schedule.signal_order[sem]
-            if one_queue[sem]:
-                other = clocks[incs[v - 1]]
-                r = slots[instrs[incs[v - 1]].queue]
-                if vc[r] >= other[r]:  # already known to happen before: nothing to add
-                    continue
-            else:
-                pre = prefix[sem]
-                while len(pre) <= v:
-                    pre.append(tuple(map(max, pre[-1], clocks[incs[len(pre) - 1]])))
-                other = pre[v]
-            vc = tuple(map(max, vc, other))
+            only = single[sem]
+            if only is not None:
+                r, incs = only
+                if r != q:
+                    other = clocks[incs[min(v, len(incs)) - 1]]
+                    if vc[r] < other[r]:  # else already known to happen before
+                        vc = tuple(map(max, vc, other))
+                continue
+            for r, j in _guaranteed(increments[sem], v, i, q, vc[q] + 1, before):
+                other = clocks[j]
+                if r != q and vc[r] < other[r]:
+                    vc = tuple(map(max, vc, other))
         vc = (*vc[:q], vc[q] + 1, *vc[q + 1 :])
         qclock[q] = vc
         clocks[i] = vc
     return clocks
 
 
-def _one_queue(program: Program, incs: list[int]) -> bool:
-    """Whether the increments `incs` (in landing order) all come from one queue, in its
-    program order."""
-    if not incs:
-        return True
-    queue = program.instrs[incs[0]].queue
-    return all(program.instrs[b].queue == queue and a < b for a, b in pairwise(incs))
+def _guaranteed(
+    by_queue: dict[int, list[int]],
+    v: int,
+    waiter: int,
+    q: int,
+    position: int,
+    before: list[tuple[int, ...]] | None,
+) -> Iterator[tuple[int, int]]:
+    """(queue slot, instruction): per signalling queue, its last increment that has landed
+    in every execution where the semaphore reaches `v` before instruction `waiter` (the
+    `position`-th of queue slot `q`) starts.
+
+    Increments of one queue land in its program order. The other queues can contribute at
+    most what they can land before the waiter: the waiter's own queue, its increments from
+    instructions before it; another queue, all of them except those of instructions that
+    happen after the waiter (by `before`, the previous round's clocks: such an
+    instruction's clock counts the waiter in component q). So queue r has landed at least
+    `v - (what the others can land)` increments."""
+    can_land: dict[int, int] = {}
+    for r, incs in by_queue.items():
+        if r == q:
+            can_land[r] = bisect_left(incs, waiter)
+        elif before is None:
+            can_land[r] = len(incs)
+        else:
+            can_land[r] = bisect_left(incs, position, key=lambda j: before[j][q])
+    total = sum(can_land.values())
+    for r, incs in by_queue.items():
+        landed = min(v - (total - can_land[r]), len(incs))
+        if landed > 0:
+            yield r, incs[landed - 1]
 
 
 def happens_before(clocks: list[tuple[int, ...]], program: Program, a: int, b: int) -> bool:
