@@ -138,6 +138,9 @@ class MachineModel:
     """A.3: fixed latency from issue to first byte, per transfer."""
     dma_descriptor_overhead_bytes: int = 256
     """A.3: each contiguous chunk costs as if it were 256 B longer."""
+    dma_gather_dge_cycles: tuple[int, int] = (64, 2)
+    """A.3 indirect DMA: descriptor generation of `64 + 2 x rows` GpSimdE cycles before
+    the transfer (assumed in trn1.md: software descriptors for run-time offsets)."""
 
     # --- A.4 Synchronisation ------------------------------------------------------------
     semaphore_visibility_cycles: int = 64

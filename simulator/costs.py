@@ -221,14 +221,38 @@ class DmaInfo:
     uses_hbm: bool
     payload_bytes: int
     hbm_bytes: int
+    setup_ns: float = 0.0
+    """Time from issue before the fixed latency starts: the descriptor generation of an
+    indirect DMA (`dma_gather`), else 0."""
 
 
 _DMA_CACHE: dict[tuple[object, ...], DmaInfo] = {}
 
 
+def dma_gather_info(instr: Instr, machine: MachineModel = TRN1) -> DmaInfo:
+    """`DmaInfo` of an indirect DMA (A.3): a transfer with one contiguous chunk per row of
+    `dst` (P rows, each a table row), after `64 + 2 x P` GpSimdE cycles of descriptor
+    generation. Run-time offsets are unknown statically; the row reads count as HBM
+    bytes."""
+    dst = instr.args["dst"]
+    rows = int(dst.partitions)
+    base, per_row = machine.dma_gather_dge_cycles
+    engines = min(machine.dma_engines, math.ceil(max(1, rows) / machine.dma_partitions_per_engine))
+    return DmaInfo(
+        dst.nbytes + rows * machine.dma_descriptor_overhead_bytes,
+        engines * machine.dma_engine_gbps,
+        True,
+        dst.nbytes,
+        dst.nbytes,
+        (base + per_row * rows) / machine.clock_ghz[Engine.GPSIMD],
+    )
+
+
 def dma_info(instr: Instr, machine: MachineModel = TRN1) -> DmaInfo:
     """`DmaInfo` of a transfer; cached on everything but the offsets, which no A.3
     quantity depends on."""
+    if instr.opcode == "dma_gather":
+        return dma_gather_info(instr, machine)
     args = instr.args
     dst, src = args["dst"], args["src"]
     key = (

@@ -322,6 +322,37 @@ class Memory:
         self.check_initialized(ap, instr)
         return self.view(ap, instr).copy()
 
+    def gather_rows(
+        self, table: AP, indices: np.ndarray[Any, Any], instr: Instr | None = None
+    ) -> np.ndarray[Any, Any]:
+        """A copy of rows `indices` of `table` (`[rows, E]`, the partition-mapped dim the
+        rows), for `dma_gather`: an index outside `[0, rows)` is an `OutOfBoundsError`, and
+        never-written bytes of the gathered rows (only) are reported."""
+        view = self.view(table, instr)
+        count = table.partitions
+        idx = np.asarray(indices).astype(np.int64, copy=False).reshape(-1)
+        bad = (idx < 0) | (idx >= count)
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise OutOfBoundsError(
+                f"dma_gather index {int(idx[k])} (partition {k}) is outside the table's "
+                f"{count} rows, {describe(table)}",
+                *_who(instr),
+            )
+        plan = self._plan(table, instr)
+        loaded = table.mem == "hbm" and any(
+            lo <= plan.lo and plan.hi <= hi for lo, hi in self._loaded
+        )
+        if not plan.initialized and not loaded:
+            size = table.itemsize
+            mask = np.ndarray(
+                (*plan.shape, size), plan.mask.dtype, plan.mask, plan.offset, (*plan.strides, 1)
+            )[idx]
+            written = int(np.count_nonzero(mask))
+            if written < mask.size:
+                self._uninitialized(table, instr, mask.size - written, mask.size)
+        return view[idx]
+
     def read_as(
         self, ap: AP, dtype: np.dtype[Any] | type, instr: Instr | None = None
     ) -> np.ndarray[Any, Any]:

@@ -25,7 +25,8 @@ Per opcode (`dst` is always written, the others read):
   first minus the rest, mul, max, min, bitwise and/or/xor, logical and/or/xor), negated
   when `negate`.
 - `tensor_copy`, `dma_copy`: bit-exact copy when the dtypes match, else a cast through
-  fp32. `reciprocal`: `1 / src`. `memset`: fill with `value`.
+  fp32. `dma_gather`: `dst[p, :] = table[indices[p], :]`, bit-exact; an index outside the
+  table is an `OutOfBoundsError`. `reciprocal`: `1 / src`. `memset`: fill with `value`.
 - `tensor_copy_predicated`: `dst = src` bit-exactly (same dtype: NaN payloads, -0.0 and
   infinities kept) where the predicate element is nonzero in its own dtype, else `dst`
   keeps its value (`dst` is read as well as written).
@@ -511,6 +512,15 @@ def _affine_select(instr: Instr, mem: Memory) -> None:
     mem.write(dst, np.where(cond, x, on_false), instr)
 
 
+def _dma_gather(instr: Instr, mem: Memory) -> None:
+    """`dst[p, :] = table[indices[p], :]` (the indirect DMA of trn1.md A.3)."""
+    args = instr.args
+    dst, table = args["dst"], args["table"]
+    indices = mem.read(args["indices"], instr).reshape(-1)
+    rows = mem.gather_rows(table, indices, instr)
+    mem.write(dst, rows.reshape(dst.partitions, -1), instr)
+
+
 HANDLERS: dict[str, Callable[[Instr, Memory], None]] = {
     "matmul": _matmul,
     "transpose": _transpose,
@@ -525,6 +535,7 @@ HANDLERS: dict[str, Callable[[Instr, Memory], None]] = {
     "iota": _iota,
     "affine_select": _affine_select,
     "dma_copy": _copy,
+    "dma_gather": _dma_gather,
 }
 """opcode -> function computing it."""
 

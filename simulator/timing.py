@@ -12,7 +12,8 @@ reads with pending writes, `footprint.py`). It occupies the engine for its cost
 
 DMA transfer (A.3). It starts when its queue is free and its waits are seen (a DMA queue
 sees an update `machine.dma_semaphore_visibility_ns` after it is made, assumed 0). After
-the fixed latency of 1,300 ns its bytes flow: `payload + 256 B per chunk` at a rate set by
+the fixed latency of 1,300 ns (an indirect DMA first generates its descriptors:
+`DmaInfo.setup_ns`) its bytes flow: `payload + 256 B per chunk` at a rate set by
 a fluid model. Whenever the set of flowing transfers changes, rates are recomputed by
 max-min fairness: each transfer is capped by its engines (`min(16, ceil(P/8))` x 27.2 GB/s)
 and transfers touching HBM share 410 GB/s (SBUF -> SBUF ones do not). A DMA queue holds
@@ -132,6 +133,7 @@ def _schedule(program: Program, on_started: Callable[[list[int]], None] | None) 
     dur = [0.0] * n  # compute: cost ns; DMA: effective bytes
     lat = [0.0] * n
     cap = [0.0] * n
+    setup = [0.0] * n  # DMA: time from issue to the fixed latency (indirect DMA's descriptors)
     uses_hbm = [False] * n
     dma_bytes = hbm_bytes = flops = 0
     waits = [ins.waits for ins in instrs]
@@ -144,6 +146,7 @@ def _schedule(program: Program, on_started: Callable[[list[int]], None] | None) 
             info = dma_info(ins, m)
             dur[i] = float(info.effective_bytes)
             cap[i] = info.rate_cap
+            setup[i] = info.setup_ns
             uses_hbm[i] = info.uses_hbm
             dma_bytes += info.payload_bytes
             hbm_bytes += info.hbm_bytes
@@ -232,7 +235,7 @@ def _schedule(program: Program, on_started: Callable[[list[int]], None] | None) 
             start[i] = f
             if started is not None:
                 push(started, (f, i))
-            push(heap, (f + fixed_latency, _DMA_FLOW, seq, i))
+            push(heap, (f + setup[i] + fixed_latency, _DMA_FLOW, seq, i))
             seq += 1
             return
         count = len(order)

@@ -39,7 +39,7 @@ from trnc.dialects.trn_isa.attrs import (
     wait,
 )
 from trnc.dialects.trn_isa.base import ComputeOp, InstructionOp
-from trnc.dialects.trn_isa.dma import DmaCopyOp
+from trnc.dialects.trn_isa.dma import DmaCopyOp, DmaGatherOp
 from trnc.dialects.trn_isa.elementwise import (
     ActivationOp,
     MemsetOp,
@@ -72,6 +72,7 @@ TrnIsa = Dialect(
         IotaOp,
         AffineSelectOp,
         DmaCopyOp,
+        DmaGatherOp,
     ],
     [
         AccessPatternAttr,
@@ -100,6 +101,7 @@ __all__ = [
     "ComputeOp",
     "DmaChunks",
     "DmaCopyOp",
+    "DmaGatherOp",
     "EngineAttr",
     "EngineKind",
     "HbmRole",

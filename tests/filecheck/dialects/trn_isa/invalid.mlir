@@ -692,3 +692,53 @@ trn_isa.program @p {
   // expected-error @+1 {{trn_isa.matmul has no property 'accumulat'}}
   trn_isa.matmul dst #trn_isa.ap<psum[0:128] + 0, [[1, 512]], f32>, stationary #trn_isa.ap<sbuf[0:128] + 0, [[1, 128]], bf16>, moving #trn_isa.ap<sbuf[0:128] + 256, [[1, 512]], bf16> {accumulat = true} on tensor
 }
+
+// -----
+
+// --- indirect DMA (trn1.md A.3) --------------------------------------------------------
+
+trn_isa.program @p {
+  trn_isa.hbm_tensor @t : tensor<10x8xf32> at 0 role input
+  // expected-error @+1 {{dma gather rule: dst and indices must be on chip and table in HBM, got dst in sbuf, table in sbuf, indices in sbuf}}
+  trn_isa.dma_gather dst #trn_isa.ap<sbuf[0:4] + 64, [[1, 8]], f32>, table #trn_isa.ap<sbuf[0:10] + 0, [[1, 8]], f32>, indices #trn_isa.ap<sbuf[0:4] + 0, [], i32> on dma0
+}
+
+// -----
+
+trn_isa.program @p {
+  trn_isa.hbm_tensor @t : tensor<10x8xf32> at 0 role input
+  // expected-error @+1 {{dma gather rule: indices must be one i32 per partition, got 1 x f32}}
+  trn_isa.dma_gather dst #trn_isa.ap<sbuf[0:4] + 64, [[1, 8]], f32>, table #trn_isa.ap<hbm + 0, [[8, 10], [1, 8]], f32>, indices #trn_isa.ap<sbuf[0:4] + 0, [], f32> on dma0
+}
+
+// -----
+
+trn_isa.program @p {
+  trn_isa.hbm_tensor @t : tensor<10x8xf32> at 0 role input
+  // expected-error @+1 {{dma gather rule: 2 indices for 4 dst partitions}}
+  trn_isa.dma_gather dst #trn_isa.ap<sbuf[0:4] + 64, [[1, 8]], f32>, table #trn_isa.ap<hbm + 0, [[8, 10], [1, 8]], f32>, indices #trn_isa.ap<sbuf[0:2] + 0, [], i32> on dma0
+}
+
+// -----
+
+trn_isa.program @p {
+  trn_isa.hbm_tensor @t : tensor<10x8xf32> at 0 role input
+  // expected-error @+1 {{dma gather rule: each table row must be contiguous (one free dim of step 1), got [(2, 4)]}}
+  trn_isa.dma_gather dst #trn_isa.ap<sbuf[0:4] + 64, [[1, 4]], f32>, table #trn_isa.ap<hbm + 0, [[8, 10], [2, 4]], f32>, indices #trn_isa.ap<sbuf[0:4] + 0, [], i32> on dma0
+}
+
+// -----
+
+trn_isa.program @p {
+  trn_isa.hbm_tensor @t : tensor<10x8xf32> at 0 role input
+  // expected-error @+1 {{dma gather rule: table rows have 8 elements, dst partitions 4}}
+  trn_isa.dma_gather dst #trn_isa.ap<sbuf[0:4] + 64, [[1, 4]], f32>, table #trn_isa.ap<hbm + 0, [[8, 10], [1, 8]], f32>, indices #trn_isa.ap<sbuf[0:4] + 0, [], i32> on dma0
+}
+
+// -----
+
+trn_isa.program @p {
+  trn_isa.hbm_tensor @t : tensor<10x8xf32> at 0 role input
+  // expected-error @+1 {{dma gather rule: table is f32 but dst is bf16 (no cast)}}
+  trn_isa.dma_gather dst #trn_isa.ap<sbuf[0:4] + 64, [[1, 8]], bf16>, table #trn_isa.ap<hbm + 0, [[8, 10], [1, 8]], f32>, indices #trn_isa.ap<sbuf[0:4] + 0, [], i32> on dma0
+}
