@@ -39,7 +39,6 @@ from trnc.dialects.tile.types import BufferType
 from trnc.lowering.graph_to_isa import graph_passes
 from trnc.lowering.graph_to_tile import (
     ELEMENT_ATTR,
-    FINITE_ATTR,
     VALUE_ATTR,
     WEIGHT_FILE_ATTR,
     WEIGHT_OFFSET_ATTR,
@@ -76,8 +75,6 @@ class CompiledModel:
     """The module at each level (snapshots of `graph` and `tile`), printed by `ir`."""
     dtypes: dict[str, np.dtype[Any]] = field(default_factory=dict)
     """numpy dtype of each input and output"""
-    finite_inputs: set[str] = field(default_factory=set)
-    """Inputs a one-hot gather reads as its table: they must be finite (`run` checks)."""
     index_bounds: dict[str, int] = field(default_factory=dict)
     """Per integer input that indexes a gather: the indexed dim's size (`index_bounds`)."""
     last_report: Any = None
@@ -115,8 +112,6 @@ class CompiledModel:
             if array.size == 0 and 0 in self.shapes[name]:
                 continue  # a tensor without elements is not in the program
             feeds[name] = _integer_input(name, array)
-            if name in self.finite_inputs:
-                _finite_input(name, feeds[name])
         result = simulate(self.module, feeds, timing_only=timing_only)
         self.report["simulation"] = _asdict(result.report)
         self.last_report = result.report
@@ -148,8 +143,6 @@ class CompiledModel:
         self.ir(level)  # a clear error for a level the model does not have
         out = Path(out)
         module = self.levels[level].clone()
-        if level == "isa":
-            _mark_finite(module, self.finite_inputs)
         weights = weights_path(out)
         try:
             relocate(module, self.base_dir, weights, weights.name)
@@ -164,8 +157,6 @@ class CompiledModel:
 
         self.ir(level)
         module = self.levels[level].clone()
-        if level == "isa":
-            _mark_finite(module, self.finite_inputs)
         try:
             inline(module, self.base_dir)
         except WeightsError as error:
@@ -188,15 +179,6 @@ def weights_path(out: Path) -> Path:
     """Where the weights of the IR file `out` go: `model.mlir` -> `model.weights`."""
     weights = out.with_suffix(".weights")
     return weights if weights != out else out.with_name(out.name + ".weights")
-
-
-def _mark_finite(module: ModuleOp, names: set[str]) -> None:
-    """Mark the HBM tensors `run` checks for finiteness (kept by `save`, read by `load`)."""
-    from xdsl.dialects.builtin import UnitAttr
-
-    for op in module.walk():
-        if isinstance(op, isa.HbmTensorOp) and op.sym_name.data in names:
-            op.attributes[FINITE_ATTR] = UnitAttr()
 
 
 def load(path: str | os.PathLike[str]) -> CompiledModel:
@@ -237,11 +219,6 @@ def load(path: str | os.PathLike[str]) -> CompiledModel:
             if t.value is None:
                 raise CompileError(f"{path}: weight '{t.name}' has no data (no weights file)")
             weights[t.name] = np.broadcast_to(t.value, t.shape)
-    finite = {
-        op.sym_name.data
-        for op in module.walk()
-        if isinstance(op, isa.HbmTensorOp) and FINITE_ATTR in op.attributes
-    }
     roles = {
         role: [t.name for t in program.tensors if t.role == role] for role in ("input", "output")
     }
@@ -257,7 +234,6 @@ def load(path: str | os.PathLike[str]) -> CompiledModel:
             t.name: t.source_dtype if t.source_dtype is not None else t.np_dtype
             for t in program.tensors
         },
-        finite_inputs=finite,
         base_dir=path.parent,
     )
 
@@ -278,26 +254,6 @@ def _integer_input(name: str, array: np.ndarray, what: str = "input") -> np.ndar
                 f"integers within +-{EXACT_INTEGERS} (2^24), which fp32 holds exactly"
             )
     return array
-
-
-def _finite_input(name: str, array: np.ndarray, what: str = "input") -> None:
-    """Refuse a non-finite value in a table a one-hot gather multiplies (0 * inf is NaN)."""
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        raise CompileError(
-            f"{what} '{name}' holds a non-finite value; it is gathered from with run-time "
-            "indices by a one-hot matmul, which needs finite values"
-        )
-
-
-def _finite_tables(function: func.FuncOp) -> set[str]:
-    """Names of the arguments graph-to-tile marked `tile.finite` (one-hot gather tables)."""
-    attrs = function.arg_attrs.data if function.arg_attrs is not None else ()
-    names: set[str] = set()
-    for entry in attrs:
-        name = entry.data.get(NAME_ATTR)
-        if FINITE_ATTR in entry.data and isinstance(name, StringAttr):
-            names.add(name.data)
-    return names
 
 
 def _asdict(report: Any) -> dict[str, Any]:
@@ -377,7 +333,7 @@ def _isa_stats(module: ModuleOp) -> dict[str, Any]:
             total += 1
             queue = (
                 "dma"
-                if isinstance(ins, isa.DmaCopyOp)
+                if isinstance(ins, isa.DmaQueueOp)
                 else str(ins.properties["engine"].data.value)
             )
             per_engine[queue] = per_engine.get(queue, 0) + 1
@@ -455,9 +411,6 @@ def compile(
     weights = _weights(tile_function, weights_dir)
     for name, array in weights.items():
         _integer_input(name, array, what="weight")
-    finite = _finite_tables(tile_function)
-    for name in finite & set(weights):
-        _finite_input(name, weights[name], what="weight")
     seconds["weights"] = time.perf_counter() - t0
     names = _names(tile_function)
     _add_empty(names, levels["graph"])
@@ -504,7 +457,6 @@ def compile(
         levels=levels,
         dtypes=names["dtypes"],
         index_bounds=bounds,
-        finite_inputs=finite,
         base_dir=weights_dir,
         _workdir=workdir,  # the weights files `ir("graph")` names; removed with it
     )

@@ -53,12 +53,11 @@ from xdsl.dialects.builtin import (
     UnitAttr,
     i64,
 )
-from xdsl.ir import Attribute, Block, BlockArgument, Operation, Region, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import VerifyException
 
 from trnc.dialects import graph as g
-from trnc.dialects import tile
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.graph_to_tile_compute import ACTIVATIONS, ALU, Compute, scalar_constant
 from trnc.lowering.graph_to_tile_integer import IntegerArithmetic, exact_integer_op
@@ -68,7 +67,6 @@ from trnc.lowering.tile_builder import TileBuilder, flat2d, hbm, storage
 from trnc.lowering.tile_to_isa import (
     ELEMENT_ATTR,
     EMPTY_KERNEL_ATTR,
-    FINITE_ATTR,
     NAME_ATTR,
     ROLE_ATTR,
     SHAPE_ATTR,
@@ -265,21 +263,6 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
         ):
             return BFloat16Type()
         return None
-
-    def require_finite(self, buffer: SSAValue, owner: Operation) -> None:
-        """Record that a float buffer must hold finite values (`FINITE_ATTR` on its
-        argument); only inputs and weights can be checked, so a computed one is refused."""
-        while isinstance(buffer.owner, tile.ReinterpretOp):
-            buffer = buffer.owner.source
-        index = buffer.index if isinstance(buffer, BlockArgument) else -1
-        if index < 0 or self.args[index][2] not in ("input", "weight"):
-            raise LoweringError(
-                "graph-to-tile: a gather with run-time indices from a computed float tensor "
-                "is not lowered yet (its one-hot matmul needs finite values, which only inputs "
-                "and weights are checked for)",
-                owner,
-            )
-        self.sources[index][FINITE_ATTR] = UnitAttr()
 
     def temporary(self, shape: tuple[int, ...], element: Attribute, owner: Operation) -> SSAValue:
         """A scratch HBM buffer for an intermediate result inside one graph op's lowering."""

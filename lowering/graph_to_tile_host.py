@@ -31,8 +31,6 @@ class LowererHost:
 
         def binary(self, op: Operation, b: TileBuilder) -> None: ...
 
-        def require_finite(self, buffer: SSAValue, owner: Operation) -> None: ...
-
         def permute(
             self,
             src: SSAValue,

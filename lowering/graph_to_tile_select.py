@@ -10,16 +10,13 @@ function lowerer.
 * `gather` with compile-time indices (a `graph.constant`): one DMA window per run of
   consecutive indices, along any axis, for any element type; an index out of range is a
   located error, as onnxruntime reports one.
-* `gather` with indices known only at run time (embeddings, on axis 0): a one-hot matmul
-  (on another axis: that axis permuted first, and the result's dims back after). Per block
-  of up to 128 indices, the indices (negative ones wrapped) are spread to the partitions
-  with a K=1 matmul by ones; per 128-row block of the table, VectorE compares them with
-  that block's row numbers (GpSimdE iota: one for every block of a table up to 262,144
-  rows, else one per block) into a one-hot `[rows, indices]` tile, and TensorE multiplies
-  it by the table block, accumulating over the blocks in PSUM. Exact for finite table
-  values in fp32 (one product by 1.0 plus zeros); with `dtype=bf16` a float table is
-  rounded to bf16 like any matmul input, integer and boolean tables stay fp32. An index
-  outside `[-V, V)` gives a row of zeros (onnxruntime raises an error instead).
+* `gather` with indices known only at run time (embeddings, on axis 0): the indirect DMA
+  of trn1.md A.3 (on another axis: that axis permuted first, and the result's dims back
+  after). Per block of up to 128 indices, the indices are loaded one per partition, wrapped
+  when negative and converted to i32 on VectorE, and one `tile.dma_gather` per column
+  chunk of the table copies each partition's row into SBUF, stored from there: bit-exact
+  for any element type in either dtype (no matmul, no rounding, no finiteness needed). An
+  index outside `[-V, V)` is an error when the program runs, as onnxruntime reports one.
 """
 
 from __future__ import annotations
@@ -29,8 +26,6 @@ from math import prod
 
 import numpy as np
 from xdsl.dialects.builtin import (
-    AnyFloat,
-    BFloat16Type,
     DenseIntOrFPElementsAttr,
     Float32Type,
     IntegerType,
@@ -43,6 +38,7 @@ from trnc.dialects import graph as g
 from trnc.dialects import tile
 from trnc.dialects.graph.base import get_int
 from trnc.dialects.isa_common import AluOp
+from trnc.dialects.tile.types import BufferType
 from trnc.lowering.graph_to_tile_compute import scalar_constant
 from trnc.lowering.graph_to_tile_host import LowererHost
 from trnc.lowering.tile_builder import (
@@ -51,7 +47,6 @@ from trnc.lowering.tile_builder import (
     broadcast_kind,
     coalesce,
     onchip,
-    psum,
     sbuf,
     spread2d,
     tiles,
@@ -61,11 +56,6 @@ from trnc.machine import TRN1, Engine
 
 PREDICATE = IntegerType(8, Signedness.UNSIGNED)
 """The element type of a predicated copy's predicate tile (trn1.md B.3: ui8/16/32)."""
-_IOTA_BLOCKS = 2048
-"""Tables of up to this many 128-row blocks get every block's row numbers from one iota
-(8 KiB per partition); larger ones get one small iota per block."""
-_GATHER_BANKS = 4
-"""PSUM banks of table columns one pass of the one-hot gather accumulates at once."""
 
 
 def _shape(value: SSAValue) -> tuple[int, ...]:
@@ -221,14 +211,12 @@ class Selection(LowererHost):
 
     def gather(self, op: g.GatherOp, b: TileBuilder) -> None:
         data = _shape(op.data)
-        if constant_ints(op.indices) is None and isinstance(_element(op.data), AnyFloat):
-            self.require_finite(self.buffers[op.data], op)
         axis = get_int(op.axis) % len(data)
         indices = constant_ints(op.indices)
         if indices is not None:
             self._gather_static(op, data, axis, indices, b)
         elif axis == 0:
-            self._gather_one_hot(self.buffers[op.data], data, op, self.buffers[op.result], b)
+            self._gather_rows(self.buffers[op.data], data, op, self.buffers[op.result], b)
         else:  # the axis moved first, gathered there, the result's dims moved back
             element = _element(op.data)
             moved_shape = (data[axis], *data[:axis], *data[axis + 1 :])
@@ -237,11 +225,11 @@ class Selection(LowererHost):
             self.permute(self.buffers[op.data], data, perm, moved, op, b)
             ni = len(_shape(op.indices))
             if ni == 0:  # one index: the result has the data's order already
-                self._gather_one_hot(moved, moved_shape, op, self.buffers[op.result], b)
+                self._gather_rows(moved, moved_shape, op, self.buffers[op.result], b)
                 return
             picked_shape = (*_shape(op.indices), *moved_shape[1:])
             picked = self.temporary(picked_shape, element, op)
-            self._gather_one_hot(moved, moved_shape, op, picked, b)
+            self._gather_rows(moved, moved_shape, op, picked, b)
             back = [*range(ni, ni + axis), *range(ni), *range(ni + axis, len(picked_shape))]
             self.permute(picked, picked_shape, back, self.buffers[op.result], op, b)
 
@@ -260,7 +248,7 @@ class Selection(LowererHost):
         picked = [int(i) for i in wrapped]
         self.take(self.buffers[op.data], data, axis, picked, self.buffers[op.result], b)
 
-    def _gather_one_hot(
+    def _gather_rows(
         self,
         source: SSAValue,
         data: tuple[int, ...],
@@ -268,66 +256,30 @@ class Selection(LowererHost):
         result: SSAValue,
         b: TileBuilder,
     ) -> None:
-        """Rows of `source` (a tensor of shape `data`) at `op`'s indices into `result`."""
+        """Rows of `source` (a tensor of shape `data`) at `op`'s run-time indices into
+        `result`, by indirect DMA (see the module docstring)."""
         vocab, width = data[0], prod(data[1:])
         count = prod(_shape(op.indices))
         table = b.reinterpret(source, (vocab, width))
-        ids = b.reinterpret(self.buffers[op.indices], (1, count))
+        ids = b.reinterpret(self.buffers[op.indices], (count, 1))
         dst = b.reinterpret(result, (count, width))
-        stored = _element(op.data)
-        element: Attribute = Float32Type()
-        if self.dtype == "bf16" and isinstance(stored, Float32Type | BFloat16Type):
-            element = BFloat16Type()
-        part, moving = TRN1.partitions, TRN1.matmul_max_moving_free
-        blocks = -(-vocab // part)
-        spread = min(part, vocab)
-        shared = blocks <= _IOTA_BLOCKS
-        if shared:  # every block's row numbers, from one iota
-            rows = b.alloc(sbuf((spread, blocks), Float32Type()))
-            b.add(tile.IotaOp(rows, [(part, blocks)], base=0, channel_multiplier=1))
-        ones = b.ones_row()
-        chunks = [(c0, min(moving, width - c0)) for c0 in range(0, width, moving)]
-        for n0 in range(0, count, part):
-            nt = min(part, count - n0)
-            row = b.load(ids, 0, n0, (1, nt))
-            wrap = b.alloc(sbuf((1, nt), Float32Type()))
+        table_type = table.type
+        assert isinstance(table_type, BufferType)
+        stored = table_type.element_type
+        for n0 in range(0, count, TRN1.partitions):
+            nt = min(TRN1.partitions, count - n0)
+            row = b.load(ids, n0, 0, (nt, 1))  # exact f32 values on chip
+            wrap = b.alloc(sbuf((nt, 1), Float32Type()))
             b.add(tile.TensorScalarOp(AluOp.LT, row, 0.0, wrap))
             b.add(tile.TensorScalarOp(AluOp.MUL, wrap, float(vocab), wrap))
             b.add(tile.TensorTensorOp(AluOp.ADD, row, wrap, row))
-            spread_ids = b.spread(ones, row, spread)
+            index = b.alloc(sbuf((nt, 1), IntegerType(32)))
+            b.add(tile.CopyOp(row, index, Engine.VECTOR))
             b.free(row, wrap)
-            for g0 in range(0, len(chunks), _GATHER_BANKS):
-                group = chunks[g0 : g0 + _GATHER_BANKS]
-                accs = [b.alloc(psum((nt, dc))) for _, dc in group]
-                for block in range(blocks):
-                    v0 = block * part
-                    vt = min(part, vocab - v0)
-                    hot = b.alloc(sbuf((vt, nt), element))
-                    if shared:
-                        numbers = b.view(rows, (0, block), (vt, 1))
-                    else:
-                        numbers = b.alloc(sbuf((vt, 1), Float32Type()))
-                        b.add(tile.IotaOp(numbers, [(1, 1)], base=v0, channel_multiplier=1))
-                    spread_v = b.view(spread_ids, (0, 0), (vt, nt))
-                    b.add(tile.TensorScalarOp(AluOp.EQ, spread_v, numbers, hot))
-                    if not shared:
-                        b.free(numbers)
-                    for (c0, dc), acc in zip(group, accs, strict=True):
-                        piece = b.load(table, v0, c0, (vt, dc))
-                        if element != onchip(stored):
-                            cast = b.alloc(sbuf((vt, dc), element))
-                            b.add(tile.CopyOp(piece, cast, Engine.GPSIMD))
-                            b.free(piece)
-                            piece = cast
-                        b.add(tile.MatmulOp(hot, piece, acc, accumulate=block > 0))
-                        b.free(piece)
-                    b.free(hot)
-                for (c0, dc), acc in zip(group, accs, strict=True):
-                    out = b.alloc(sbuf((nt, dc), onchip(stored)))
-                    b.add(tile.CopyOp(acc, out, Engine.VECTOR))
-                    b.store(out, dst, n0, c0)
-                    b.free(acc, out)
-            b.free(spread_ids)
-        b.free(ones)
-        if shared:
-            b.free(rows)
+            for c0 in range(0, width, FREE_ELEMS):
+                dc = min(FREE_ELEMS, width - c0)
+                rows = b.alloc(sbuf((nt, dc), stored))
+                b.add(tile.DmaGatherOp(b.view(table, (0, c0), (vocab, dc)), index, rows))
+                b.store(rows, dst, n0, c0)
+                b.free(rows)
+            b.free(index)

@@ -84,8 +84,8 @@ def box(ap: AccessPatternAttr) -> Box:
 
 def queue_name(op: isa.InstructionOp) -> str:
     """The queue an instruction is issued to: an engine name or `dma<q>`."""
-    if isinstance(op, isa.DmaCopyOp):
-        return f"dma{op.queue.value.data}"
+    if isinstance(op, isa.DmaQueueOp):
+        return f"dma{op.queue_index}"
     engine = op.properties["engine"]
     return str(engine.data.value)
 

@@ -158,11 +158,11 @@ def place(intervals: list[_Interval], memory: Memory) -> int:
 def assign_queues(function: func.FuncOp) -> None:
     load = [0] * TRN1.dma_queues
     for op in function.body.walk():
-        if not isinstance(op, tile.DmaOp):
+        if not isinstance(op, tile.DmaOp | tile.DmaGatherOp):
             continue
-        src = op.source.type
-        assert isinstance(src, BufferType)
-        size = byte_size(src.element_type) * prod(src.get_shape())
+        moved = op.source.type if isinstance(op, tile.DmaOp) else op.dest.type
+        assert isinstance(moved, BufferType)
+        size = byte_size(moved.element_type) * prod(moved.get_shape())
         if op.queue is not None:
             load[op.queue.value.data] += size
             continue

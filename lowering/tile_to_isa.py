@@ -74,9 +74,6 @@ ELEMENT_ATTR = "tile.tensor_element"
 EMPTY_KERNEL_ATTR = "tile.empty_kernel"
 """Function attribute: a kernel with no tile ops (its graph had only empty tensors) that
 tile-to-isa still makes a (empty) program of."""
-FINITE_ATTR = "tile.finite"
-"""Argument attribute: a float input or weight that must hold finite values (the table of
-a one-hot gather: 0 * inf is NaN); `trnc.compile` checks its data."""
 SOURCE_ATTRS = (WEIGHT_FILE_ATTR, WEIGHT_OFFSET_ATTR, VALUE_ATTR, ELEMENT_ATTR)
 """Argument attributes that `tile-to-isa` copies onto the `trn_isa.hbm_tensor` of the
 argument, so the simulator can load a weight's data from where the graph kept it."""
@@ -370,6 +367,8 @@ class _Lowerer:
                 pass
             case tile.DmaOp():
                 self.lower_dma(op)
+            case tile.DmaGatherOp():
+                self.lower_dma_gather(op)
             case tile.MatmulOp():
                 self.emit(
                     isa.MatmulOp,
@@ -518,6 +517,26 @@ class _Lowerer:
                 "src": src_ap,
                 "queue": IntegerAttr(op.queue.value.data, i64),
                 "cast": UnitAttr() if dst_ap.dtype != src_ap.dtype else None,
+            },
+            op,
+        )
+
+    def lower_dma_gather(self, op: tile.DmaGatherOp) -> None:
+        if op.queue is None:
+            raise LoweringError("tile-to-isa: DMA has no queue; run tile-allocate first", op)
+        table = self.place(op.table, op)
+        (rows, width), (row_step, step) = table.shape, table.strides
+        if table.memory is not Memory.HBM or step != 1:
+            raise LoweringError("tile-to-isa: a gather's table rows must be contiguous", op)
+        self.emit(
+            isa.DmaGatherOp,
+            {
+                "dst": onchip_ap(self.place(op.dest, op)),
+                "table": AccessPatternAttr(
+                    "hbm", (row_step, rows), table.offset, [(1, width)], table.dtype
+                ),
+                "indices": onchip_ap(self.place(op.indices, op)),
+                "queue": IntegerAttr(op.queue.value.data, i64),
             },
             op,
         )

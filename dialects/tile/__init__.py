@@ -37,7 +37,14 @@ from trnc.dialects.tile.enums import (
     MemorySpaceAttr,
 )
 from trnc.dialects.tile.layout import LayoutAttr, PartRef
-from trnc.dialects.tile.memory_ops import AllocOp, DeallocOp, DmaOp, ReinterpretOp, ViewOp
+from trnc.dialects.tile.memory_ops import (
+    AllocOp,
+    DeallocOp,
+    DmaGatherOp,
+    DmaOp,
+    ReinterpretOp,
+    ViewOp,
+)
 from trnc.dialects.tile.tensor_ops import MatmulOp, TransposeOp
 from trnc.dialects.tile.types import BufferType
 
@@ -49,6 +56,7 @@ Tile = Dialect(
         ViewOp,
         ReinterpretOp,
         DmaOp,
+        DmaGatherOp,
         MatmulOp,
         TransposeOp,
         ActivationOp,
@@ -81,6 +89,7 @@ __all__ = [
     "CopyOp",
     "CopyPredicatedOp",
     "DeallocOp",
+    "DmaGatherOp",
     "DmaOp",
     "EngineAttr",
     "IotaOp",

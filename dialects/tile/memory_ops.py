@@ -1,9 +1,12 @@
-"""Buffer ops of the `tile` dialect: `tile.alloc`, `tile.dealloc`, `tile.view`, `tile.dma`.
+"""Buffer ops of the `tile` dialect: `tile.alloc`, `tile.dealloc`, `tile.view`, `tile.dma`,
+`tile.dma_gather`.
 
     %a = tile.alloc : !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
     %p = tile.alloc address 2048 start_partition 0 bank 1 : !tile.buffer<128x512xf32, psum, ...>
     %w = tile.view %x[%i, 0] : !tile.buffer<1024x512xbf16, hbm> to !tile.buffer<128x512xbf16, hbm>
     tile.dma %w -> %a queue 3 : !tile.buffer<128x512xbf16, hbm> -> !tile.buffer<..., sbuf, ...>
+    tile.dma_gather %t[%ids] -> %rows queue 5 : !tile.buffer<30522x768xf32, hbm>,
+        !tile.buffer<128x1xi32, sbuf, ...> -> !tile.buffer<128x768xf32, sbuf, ...>
     tile.dealloc %a : !tile.buffer<...>
 
 Placement decisions (`address`, `start_partition`, `bank`, `queue`) are optional properties
@@ -15,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from math import prod
 
-from xdsl.dialects.builtin import I64, DenseArrayBase, IndexType, IntegerAttr, i64
+from xdsl.dialects.builtin import I64, DenseArrayBase, IndexType, IntegerAttr, IntegerType, i64
 from xdsl.dialects.utils import DynamicIndexList
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.irdl import (
@@ -327,6 +330,70 @@ class DmaOp(IRDLOperation):
             raise VerifyException(
                 f"dma element count rule: source {fmt_shape(src)} has {src.num_elements()} "
                 f"elements but dest {fmt_shape(dst)} has {dst.num_elements()}"
+            )
+        queue = _opt_int(self.queue)
+        if queue is not None and not 0 <= queue < TRN1.dma_queues:
+            raise VerifyException(
+                f"dma queue rule: queue {queue} is out of range 0..{TRN1.dma_queues - 1}"
+            )
+
+
+@irdl_op_definition
+class DmaGatherOp(IRDLOperation):
+    """Rows of an HBM table picked by run-time indices: `dest[p, :] = table[indices[p], :]`
+    on a DMA queue (the indirect DMA of trn1.md A.3; an index outside the table is an error
+    when it runs). `table` is `[rows, E]` with each row contiguous (a row-major buffer or a
+    column window of one), `indices` an i32 `[P, 1]` SBUF tile, `dest` a `[P, E]` SBUF
+    tile of the table's element type."""
+
+    name = "tile.dma_gather"
+
+    table = operand_def(BufferType)
+    indices = operand_def(BufferType)
+    dest = operand_def(BufferType)
+    queue = opt_prop_def(IntegerAttr[I64])
+
+    assembly_format = (
+        "$table `[` $indices `]` `->` $dest (`queue` $queue^)? attr-dict `:` type($table) "
+        "`,` type($indices) `->` type($dest)"
+    )
+
+    def __init__(
+        self,
+        table: SSAValue | Operation,
+        indices: SSAValue | Operation,
+        dest: SSAValue | Operation,
+        queue: int | None = None,
+    ) -> None:
+        props = {} if queue is None else {"queue": IntegerAttr(queue, i64)}
+        super().__init__(operands=[table, indices, dest], properties=props)
+
+    def verify_(self) -> None:
+        table, indices, dest = buffer(self.table), buffer(self.indices), buffer(self.dest)
+        if (
+            table.space is not Memory.HBM
+            or indices.space is not Memory.SBUF
+            or (dest.space is not Memory.SBUF)
+        ):
+            raise VerifyException(
+                "dma gather rule: the table must be in hbm, indices and dest in sbuf, got "
+                f"{table.space.value}, {indices.space.value}, {dest.space.value}"
+            )
+        if any(len(b.get_shape()) != 2 for b in (table, indices, dest)):
+            raise VerifyException(
+                f"dma gather rule: table, indices and dest must be 2-D, got {fmt_shape(table)}, "
+                f"{fmt_shape(indices)}, {fmt_shape(dest)}"
+            )
+        (_, width), (p, one), (dp, dw) = (tuple(b.get_shape()) for b in (table, indices, dest))
+        if indices.element_type != IntegerType(32) or one != 1 or p != dp:
+            raise VerifyException(
+                f"dma gather rule: indices must be i32 [{dp}, 1] (one per dest row), got "
+                f"{fmt_shape(indices)}x{indices.element_type}"
+            )
+        if dw != width or dest.element_type != table.element_type:
+            raise VerifyException(
+                f"dma gather rule: dest must be [{dp}, {width}] of the table's "
+                f"{table.element_type}, got {fmt_shape(dest)}x{dest.element_type}"
             )
         queue = _opt_int(self.queue)
         if queue is not None and not 0 <= queue < TRN1.dma_queues:

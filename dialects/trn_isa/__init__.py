@@ -39,7 +39,7 @@ from trnc.dialects.trn_isa.attrs import (
     wait,
 )
 from trnc.dialects.trn_isa.base import ComputeOp, InstructionOp
-from trnc.dialects.trn_isa.dma import DmaCopyOp, DmaGatherOp
+from trnc.dialects.trn_isa.dma import DmaCopyOp, DmaGatherOp, DmaQueueOp
 from trnc.dialects.trn_isa.elementwise import (
     ActivationOp,
     MemsetOp,
@@ -102,6 +102,7 @@ __all__ = [
     "DmaChunks",
     "DmaCopyOp",
     "DmaGatherOp",
+    "DmaQueueOp",
     "EngineAttr",
     "EngineKind",
     "HbmRole",

@@ -185,6 +185,9 @@ class InstructionOp(IRDLOperation):
     SLOTS: ClassVar[tuple[Slot, ...]] = ()
     MNEMONIC: ClassVar[Mnemonic] = None
     ISSUER_PROPS: ClassVar[tuple[str, ...]] = ("engine",)
+    ROWS_BOUND: ClassVar[tuple[str, ...]] = ()
+    """HBM access patterns whose partition-mapped count only bounds run-time row indices
+    (an indirect DMA's table): exempt from the uint16 count rule."""
 
     # --- queue ----------------------------------------------------------------------
 
@@ -243,7 +246,7 @@ class InstructionOp(IRDLOperation):
         self.verify_issuer(m)
         check_sync(self.waits, self.signals, m)
         for name, ap in self.access_patterns():
-            check_access_pattern(name, ap, m)
+            check_access_pattern(name, ap, m, rows_bound=name in self.ROWS_BOUND)
         self.verify_instruction(m)
 
     # --- syntax ---------------------------------------------------------------------

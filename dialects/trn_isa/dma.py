@@ -39,7 +39,7 @@ from trnc.dialects.trn_isa.rules import check_connectivity, check_same_elements
 from trnc.machine import Engine, MachineModel
 
 
-class _DmaQueueOp(InstructionOp):
+class DmaQueueOp(InstructionOp):
     """An instruction issued on a DMA queue (`on dma<q>`)."""
 
     queue = prop_def(IntegerAttr.constr(type=i64))
@@ -74,7 +74,7 @@ class _DmaQueueOp(InstructionOp):
 
 
 @irdl_op_definition
-class DmaCopyOp(_DmaQueueOp):
+class DmaCopyOp(DmaQueueOp):
     """Copy between HBM and SBUF on one DMA queue, optionally casting."""
 
     name = "trn_isa.dma_copy"
@@ -129,7 +129,7 @@ class DmaCopyOp(_DmaQueueOp):
 
 
 @irdl_op_definition
-class DmaGatherOp(_DmaQueueOp):
+class DmaGatherOp(DmaQueueOp):
     """Indirect DMA: `dst[p, :] = table[indices[p], :]` (see the module docstring)."""
 
     name = "trn_isa.dma_gather"
@@ -145,6 +145,7 @@ class DmaGatherOp(_DmaQueueOp):
         Slot("table", SlotKind.AP),
         Slot("indices", SlotKind.AP),
     )
+    ROWS_BOUND: ClassVar[tuple[str, ...]] = ("table",)
     traits = traits_def(InProgram())
 
     def __init__(

@@ -21,9 +21,13 @@ from trnc.dialects.trn_isa.attrs import EngineKind, MemoryKind, SemaphoreAttr, S
 from trnc.machine import TRN1, Engine, MachineModel
 
 
-def check_access_pattern(name: str, ap: AccessPatternAttr, m: MachineModel = TRN1) -> None:
+def check_access_pattern(
+    name: str, ap: AccessPatternAttr, m: MachineModel = TRN1, *, rows_bound: bool = False
+) -> None:
     """Rules every access pattern obeys on its own (A.1): dtype, free dims, step/count
-    ranges, partition count and start, bounds and alignment."""
+    ranges, partition count and start, bounds and alignment. With `rows_bound` (an HBM
+    table an indirect DMA indexes) the partition-mapped count is a bound on the run-time
+    row indices, not an encoded count, so it may exceed `count_max`."""
     if element_bytes(ap.dtype) is None:
         raise VerifyException(f"dtype rule: {name} has unsupported element type {ap.dtype}")
     dims = ap.free_dims
@@ -32,6 +36,8 @@ def check_access_pattern(name: str, ap: AccessPatternAttr, m: MachineModel = TRN
             f"free-dim rule: {name} has {len(dims)} free dims, at most {m.max_free_dims}"
         )
     counts = [c for _, c in dims] + [ap.partitions]
+    if rows_bound and ap.is_hbm and ap.partitions >= 1:
+        counts.pop()
     for c in counts:
         if not 1 <= c <= m.count_max:
             raise VerifyException(

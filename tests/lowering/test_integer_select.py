@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import trnc
 from trnc.compiler import CompileError
 from trnc.interpreters.graph import run_graph
+from trnc.simulator.errors import SimulationError
 from trnc.tools.context import parse_source
 
 
@@ -172,23 +173,23 @@ func.func @main(%m: tensor<32x1xi1> {graph.name = "m"}, %i: tensor<2x16xi64> {gr
     np.testing.assert_array_equal(got["y"], expected["y"])
 
 
-def test_gather_of_a_huge_table_uses_one_iota_per_block(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past `_IOTA_BLOCKS` blocks (262,144 rows) each block gets its own row numbers; the
-    limit is lowered here so a small table takes that path."""
-    from trnc.lowering import graph_to_tile_select
-
-    monkeypatch.setattr(graph_to_tile_select, "_IOTA_BLOCKS", 1)
+def test_gather_of_a_large_table_is_one_indirect_dma_per_index_block() -> None:
+    """The tile IR of a run-time gather does not grow with the table: one `dma_gather` per
+    block of 128 indices (here 2) and column chunk, whatever the rows (300,000 here); the
+    rows are those of the graph interpreter, bit for bit."""
     rng = np.random.default_rng(9)
     inputs = {
-        "ids": rng.integers(-300, 300, (2, 16)).astype(np.int64),
-        "table": rng.standard_normal((300, 64)).astype(np.float32),
+        "ids": rng.integers(-300_000, 300_000, (2, 100)).astype(np.int64),
+        "table": rng.standard_normal((300_000, 16)).astype(np.float32),
     }
-    text = _embed(2, 16, 300, 64)
-    compiled = trnc.compile(parse_source(text, "test.mlir"), dtype="fp32")
-    assert compiled.ir("tile").count("tile.iota") == 3
+    text = _embed(2, 100, 300_000, 16)
+    compiled = trnc.compile(parse_source(text, "test.mlir"), dtype="bf16")
+    tile_ir = compiled.ir("tile")
+    assert tile_ir.count("tile.dma_gather") == 2
+    assert "tile.matmul" not in tile_ir and "tile.iota" not in tile_ir
     expected = run_graph(parse_source(text, "test.mlir"), inputs).outputs
     got = compiled.run(inputs)
-    np.testing.assert_array_equal(got["rows"], expected["rows"])
+    assert got["rows"].tobytes() == expected["rows"].tobytes()
 
 
 @pytest.mark.parametrize(
@@ -323,14 +324,15 @@ func.func @main(%x: tensor<2x4xi64> {{graph.name = "x"}})
             trnc.compile(parse_source(text, "test.mlir"), dtype="fp32")
 
 
-def test_one_hot_gather_tables_must_be_finite() -> None:
-    """0 * inf is NaN in the one-hot matmul: a non-finite table input is refused by `run`,
-    and a computed float table (which nothing could check) when compiling."""
+def test_gathered_rows_keep_non_finite_values_and_computed_tables_gather() -> None:
+    """The indirect DMA copies bytes: inf, -inf and NaN rows come back as they are (the
+    one-hot matmul had made NaN of 0 * inf), and a table computed on chip (exp) gathers."""
     compiled = trnc.compile(parse_source(_embed(1, 4, 10, 3), "test.mlir"), dtype="fp32")
     table = np.zeros((10, 3), np.float32)
-    table[2, 1] = -np.inf
-    with pytest.raises(CompileError, match="'table' holds a non-finite value"):
-        compiled.run({"ids": np.zeros((1, 4), np.int64), "table": table})
+    table[2] = [-np.inf, np.inf, np.nan]
+    ids = np.array([[2, 0, 2, -8]], np.int64)
+    got = compiled.run({"ids": ids, "table": table})["rows"]
+    assert got.tobytes() == table[[2, 0, 2, 2]].reshape(1, 4, 3).tobytes()
     text = """
 func.func @main(%t: tensor<10x3xf32> {graph.name = "t"}, %i: tensor<4xi64> {graph.name = "i"})
     -> (tensor<4x3xf32> {graph.name = "y"}) {
@@ -338,8 +340,21 @@ func.func @main(%t: tensor<10x3xf32> {graph.name = "t"}, %i: tensor<4xi64> {grap
   %0 = graph.gather %e, %i {axis = 0} : (tensor<10x3xf32>, tensor<4xi64>) -> tensor<4x3xf32>
   func.return %0 : tensor<4x3xf32>
 }"""
-    with pytest.raises(CompileError, match="from a computed float tensor is not lowered yet"):
-        trnc.compile(parse_source(text, "test.mlir"), dtype="fp32")
+    model = trnc.compile(parse_source(text, "test.mlir"), dtype="fp32")
+    inputs = {
+        "t": np.random.default_rng(3).standard_normal((10, 3)).astype(np.float32),
+        "i": np.array([9, 0, -1, 4], np.int64),
+    }
+    expected = run_graph(parse_source(text, "test.mlir"), inputs).outputs["y"]
+    np.testing.assert_allclose(model.run(inputs)["y"], expected, rtol=1e-6)
+
+
+def test_an_index_outside_the_table_is_an_error_when_it_runs() -> None:
+    compiled = trnc.compile(parse_source(_embed(1, 4, 10, 3), "test.mlir"), dtype="fp32")
+    table = np.zeros((10, 3), np.float32)
+    message = r"dma_gather index 12 .* outside the table's 10 rows"
+    with pytest.raises(SimulationError, match=message):
+        compiled.run({"ids": np.array([[0, 1, 12, 2]], np.int64), "table": table})
 
 
 def test_a_one_element_constant_against_a_broadcast_operand() -> None:

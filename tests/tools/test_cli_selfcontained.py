@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import EXAMPLES, call, tool, weighted_model
+from cli_helpers import call, tool, weighted_model
 
 import trnc
 from trnc.compiler import CompileError
@@ -122,15 +122,6 @@ def test_save_and_load(model_path: Path, expected: np.ndarray, tmp_path: Path) -
     (tmp_path / "b" / "m.weights").unlink()
     with pytest.raises(CompileError, match=r"cannot read weights file '.*m\.weights'"):
         trnc.load(tmp_path / "b" / "m.mlir")
-
-
-def test_gather_table_finiteness_survives_save(tmp_path: Path) -> None:
-    model = trnc.compile(
-        str(EXAMPLES / "bert_tiny.onnx"),
-        input_shapes={n: [1, 4] for n in ("input_ids", "attention_mask", "token_type_ids")},
-    )
-    model.save(tmp_path / "bert.mlir")
-    assert trnc.load(tmp_path / "bert.mlir").finite_inputs == model.finite_inputs
 
 
 @pytest.mark.parametrize("damage", ["missing", "short", "directory"])

@@ -99,24 +99,24 @@ func.func @mask(%ids: tensor<2x4xi64> {graph.name = "ids"}, %x: tensor<2x4xf32> 
 
 // -----
 
-// An embedding (gather on axis 0, run-time ids): one iota holds every 128-row block's row
-// numbers; the ids (negative ones wrapped: + 200 * (id < 0)) are spread to the partitions
-// by a K=1 matmul by ones; per block, `ids == row` is the one-hot stationary operand of a
-// matmul by the table block, accumulated in PSUM.
+// An embedding (gather on axis 0, run-time ids): the indirect DMA. The ids are loaded one
+// per partition (exact f32), negative ones wrapped (+ 200 * (id < 0)), converted to i32 on
+// VectorE, and one tile.dma_gather copies each partition's table row: bit-exact in either
+// dtype, no matmul, no one-hot.
 
 // CHECK-LABEL: func.func @embed(
-// CHECK:         tile.iota %[[ROWS:.*]] base 0 channel_multiplier 1 pattern {{\[}}[128, 2]] on gpsimd : !tile.buffer<128x2xf32, sbuf, {{.*}}>
-// CHECK:         tile.dma %0 -> %[[IDS:.*]] : !tile.buffer<1x5xi32, hbm> -> !tile.buffer<1x5xf32, sbuf, {{.*}}>
+// CHECK:         %[[COL:.*]] = tile.reinterpret %0 : !tile.buffer<1x5xi32, hbm> to !tile.buffer<5x1xi32, hbm>
+// CHECK:         tile.dma %[[COL]] -> %[[IDS:.*]] : !tile.buffer<5x1xi32, hbm> -> !tile.buffer<5x1xf32, sbuf, {{.*}}>
 // CHECK:         tile.tensor_scalar lt %[[IDS]], 0.000000e+00 -> %[[W:.*]] on vector
 // CHECK-NEXT:    tile.tensor_scalar mul %[[W]], 2.000000e+02 -> %[[W]] on vector
 // CHECK-NEXT:    tile.tensor_tensor add %[[IDS]], %[[W]] -> %[[IDS]] on vector
-// CHECK:         tile.matmul %{{.*}}, %[[IDS]] -> %[[SPREAD:.*]] accumulate = false : !tile.buffer<1x128xf32, sbuf, {{.*}}>, !tile.buffer<1x5xf32, sbuf, {{.*}}> -> !tile.buffer<128x5xf32, psum, {{.*}}>
-// CHECK:         tile.tensor_scalar eq %[[SPREAD]], %{{.*}} -> %[[HOT:.*]] on vector
-// CHECK:         tile.matmul %[[HOT]], %{{.*}} -> %[[ACC:.*]] accumulate = false : !tile.buffer<128x5xf32, sbuf, {{.*}}>, !tile.buffer<128x8xf32, sbuf, {{.*}}> -> !tile.buffer<5x8xf32, psum, {{.*}}>
-// CHECK:         tile.matmul %{{.*}}, %{{.*}} -> %[[ACC]] accumulate = true : !tile.buffer<72x5xf32, sbuf, {{.*}}>, !tile.buffer<72x8xf32, sbuf, {{.*}}> -> !tile.buffer<5x8xf32, psum, {{.*}}>
-// CHECK:         tile.copy %[[ACC]] -> %{{.*}} on vector
+// CHECK:         tile.copy %[[IDS]] -> %[[I32:.*]] on vector : !tile.buffer<5x1xf32, sbuf, {{.*}}> -> !tile.buffer<5x1xi32, sbuf, {{.*}}>
+// CHECK:         tile.dma_gather %1[%[[I32]]] -> %[[ROWS:.*]] : !tile.buffer<200x8xf32, hbm>, !tile.buffer<5x1xi32, sbuf, {{.*}}> -> !tile.buffer<5x8xf32, sbuf, {{.*}}>
+// CHECK-NEXT:    tile.dma %[[ROWS]] -> %2
+// CHECK-NOT:     tile.matmul
 // BF16-LABEL: func.func @embed(
-// BF16:         tile.matmul {{.*}} : !tile.buffer<128x5xbf16, sbuf, {{.*}}>, !tile.buffer<128x8xbf16, sbuf, {{.*}}> -> !tile.buffer<5x8xf32, psum, {{.*}}>
+// BF16:         tile.dma_gather %1[%{{.*}}] -> %{{.*}} : !tile.buffer<200x8xf32, hbm>
+// BF16-NOT:     tile.matmul
 func.func @embed(%ids: tensor<1x5xi64> {graph.name = "ids"}, %t: tensor<200x8xf32> {graph.name = "t"}) -> (tensor<1x5x8xf32> {graph.name = "y"}) {
   %0 = graph.gather %t, %ids {axis = 0} : (tensor<200x8xf32>, tensor<1x5xi64>) -> tensor<1x5x8xf32>
   func.return %0 : tensor<1x5x8xf32>

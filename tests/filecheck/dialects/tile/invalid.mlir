@@ -788,3 +788,35 @@ func.func @bad_iota_pattern_generic(%i: !tile.buffer<128x512xi32, sbuf, #tile.la
   "tile.iota"(%i) <{steps = array<i64: 1>, counts = array<i64: 512, 1>, base = 0 : i64, channel_multiplier = 0 : i64, engine = #tile<engine gpsimd>}> : (!tile.buffer<128x512xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) -> ()
   func.return
 }
+
+// -----
+
+func.func @bad_gather_space(%t: !tile.buffer<10x8xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %ids: !tile.buffer<4x1xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %rows: !tile.buffer<4x8xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{dma gather rule: the table must be in hbm, indices and dest in sbuf, got sbuf, sbuf, sbuf}}
+  tile.dma_gather %t[%ids] -> %rows : !tile.buffer<10x8xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<4x1xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<4x8xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_gather_indices(%t: !tile.buffer<10x8xf32, hbm>, %ids: !tile.buffer<4x1xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %rows: !tile.buffer<4x8xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{dma gather rule: indices must be i32 [4, 1] (one per dest row), got 4x1xf32}}
+  tile.dma_gather %t[%ids] -> %rows : !tile.buffer<10x8xf32, hbm>, !tile.buffer<4x1xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<4x8xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_gather_dest(%t: !tile.buffer<10x8xf32, hbm>, %ids: !tile.buffer<4x1xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %rows: !tile.buffer<4x8xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{dma gather rule: dest must be [4, 8] of the table's f32, got 4x8xbf16}}
+  tile.dma_gather %t[%ids] -> %rows : !tile.buffer<10x8xf32, hbm>, !tile.buffer<4x1xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<4x8xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_gather_rank(%t: !tile.buffer<10x8x2xf32, hbm>, %ids: !tile.buffer<4x1xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %rows: !tile.buffer<4x8xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{dma gather rule: table, indices and dest must be 2-D, got 10x8x2, 4x1, 4x8}}
+  tile.dma_gather %t[%ids] -> %rows : !tile.buffer<10x8x2xf32, hbm>, !tile.buffer<4x1xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<4x8xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}

@@ -212,3 +212,13 @@ func.func @strided_view(%x: !tile.buffer<256x64xf32, hbm>) {
   %v = tile.view %x[1, 0] strides [2, 1] : !tile.buffer<256x64xf32, hbm> to !tile.buffer<128x64xf32, hbm>
   func.return
 }
+
+// Rows of an HBM table picked by run-time i32 indices (the indirect DMA): one per partition.
+// CHECK-LABEL: func.func @dma_gather(
+func.func @dma_gather(%t: !tile.buffer<1000x64xf32, hbm>, %ids: !tile.buffer<128x1xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %rows: !tile.buffer<128x64xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // CHECK-NEXT: tile.dma_gather %{{.*}}[%{{.*}}] -> %{{.*}} queue 5 : !tile.buffer<1000x64xf32, hbm>, !tile.buffer<128x1xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x64xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  tile.dma_gather %t[%ids] -> %rows queue 5 : !tile.buffer<1000x64xf32, hbm>, !tile.buffer<128x1xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x64xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  // CHECK-NEXT: tile.dma_gather %{{.*}}[%{{.*}}] -> %{{.*}} : {{.*}}
+  tile.dma_gather %t[%ids] -> %rows : !tile.buffer<1000x64xf32, hbm>, !tile.buffer<128x1xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x64xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}

@@ -91,17 +91,23 @@ trn_isa.program @all_ops {
 trn_isa.program @empty {
 }
 
-// The indirect DMA (trn1.md A.3): partition p of dst gets row ids[p] of the table.
+// The indirect DMA (trn1.md A.3): partition p of dst gets row ids[p] of the table. (The
+// second gather races with the first on dst: verifying does not check races.)
 
 // CHECK-LABEL: trn_isa.program @gather {
 // CHECK-NEXT:    trn_isa.hbm_tensor @ids : tensor<128x1xi32> at 0 role input
 // CHECK-NEXT:    trn_isa.hbm_tensor @table : tensor<1000x64xbf16> at 512 role weight
+// CHECK-NEXT:    trn_isa.hbm_tensor @big : tensor<250002x64xbf16> at 128512 role weight
 // CHECK-NEXT:    trn_isa.dma_copy dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 1]], i32>, src #trn_isa.ap<hbm + 0, [[1, 128], [1, 1]], i32> on dma0 signal [dma0.s0]
 // CHECK-NEXT:    trn_isa.dma_gather dst #trn_isa.ap<sbuf[0:128] + 64, [[1, 64]], bf16>, table #trn_isa.ap<hbm + 512, [[64, 1000], [1, 64]], bf16>, indices #trn_isa.ap<sbuf[0:128] + 0, [], i32> on dma3 wait [dma0.s0 >= 1] signal [dma3.s0]
+// CHECK-NEXT:    trn_isa.dma_gather dst #trn_isa.ap<sbuf[0:128] + 64, [[1, 64]], bf16>, table #trn_isa.ap<hbm + 128512, [[64, 250002], [1, 64]], bf16>, indices #trn_isa.ap<sbuf[0:128] + 0, [], i32> on dma4 wait [dma0.s0 >= 1]
 // CHECK-NEXT:  }
 trn_isa.program @gather {
   trn_isa.hbm_tensor @ids : tensor<128x1xi32> at 0 role input
   trn_isa.hbm_tensor @table : tensor<1000x64xbf16> at 512 role weight
+  trn_isa.hbm_tensor @big : tensor<250002x64xbf16> at 128512 role weight
   trn_isa.dma_copy dst #trn_isa.ap<sbuf[0:128] + 0, [[1, 1]], i32>, src #trn_isa.ap<hbm + 0, [[1, 128], [1, 1]], i32> on dma0 signal [dma0.s0]
   trn_isa.dma_gather dst #trn_isa.ap<sbuf[0:128] + 64, [[1, 64]], bf16>, table #trn_isa.ap<hbm + 512, [[64, 1000], [1, 64]], bf16>, indices #trn_isa.ap<sbuf[0:128] + 0, [], i32> on dma3 wait [dma0.s0 >= 1] signal [dma3.s0]
+  // A table's row count only bounds the run-time indices: it may pass the uint16 count rule.
+  trn_isa.dma_gather dst #trn_isa.ap<sbuf[0:128] + 64, [[1, 64]], bf16>, table #trn_isa.ap<hbm + 128512, [[64, 250002], [1, 64]], bf16>, indices #trn_isa.ap<sbuf[0:128] + 0, [], i32> on dma4 wait [dma0.s0 >= 1]
 }
