@@ -77,6 +77,10 @@ class CompiledModel:
     """numpy dtype of each input and output"""
     index_bounds: dict[str, int] = field(default_factory=dict)
     """Per integer input that indexes a gather: the indexed dim's size (`index_bounds`)."""
+    output_tensors: dict[str, str] = field(default_factory=dict)
+    """Graph output name -> the key of its data in `shapes`, `dtypes` and the program's
+    HBM tensors, where they differ: the program's names are unique, so an output named
+    like an input (returned as is) or like another output is `x.1` there."""
     last_report: Any = None
     """The simulator's `Report` of the last `run`."""
     base_dir: Path = field(default_factory=Path.cwd)
@@ -118,11 +122,12 @@ class CompiledModel:
         self._last_result = result
         outputs: dict[str, np.ndarray] = {}
         for name in self.output_names:
-            if name in result.outputs:
-                out = result.outputs[name]
-                outputs[name] = out.astype(self.dtypes.get(name, out.dtype))
-            elif 0 in self.shapes[name] and not timing_only:  # no elements: no HBM tensor
-                outputs[name] = np.empty(self.shapes[name], self.dtypes[name])
+            tensor = self.output_tensors.get(name, name)
+            if tensor in result.outputs:
+                out = result.outputs[tensor]
+                outputs[name] = out.astype(self.dtypes.get(tensor, out.dtype))
+            elif 0 in self.shapes[tensor] and not timing_only:  # no elements: no HBM tensor
+                outputs[name] = np.empty(self.shapes[tensor], self.dtypes[tensor])
         return outputs
 
     def write_trace(self, path: str) -> None:
@@ -414,6 +419,7 @@ def compile(
     seconds["weights"] = time.perf_counter() - t0
     names = _names(tile_function)
     _add_empty(names, levels["graph"])
+    output_tensors = _graph_outputs(names, levels["graph"], tile_function.sym_name.data)
     t0 = time.perf_counter()
     try:  # the tile-allocate pass, keeping its report (the memory peaks)
         placement = allocate(tile_function)
@@ -458,6 +464,7 @@ def compile(
         dtypes=names["dtypes"],
         index_bounds=bounds,
         base_dir=weights_dir,
+        output_tensors=output_tensors,
         _workdir=workdir,  # the weights files `ir("graph")` names; removed with it
     )
 
@@ -475,30 +482,72 @@ def index_bounds(module: ModuleOp) -> dict[str, int]:
 
 
 def _add_empty(names: dict[str, Any], graph: ModuleOp) -> None:
-    """Add the graph's inputs and outputs without elements (which get no HBM tensor) to
-    `names`, so `run` accepts such inputs and returns such outputs (empty arrays)."""
+    """Add the graph's inputs without elements (which get no HBM tensor) to `names`, so
+    `run` accepts such inputs (`_graph_outputs` does the outputs)."""
     from trnc.interpreters.numpy_types import numpy_dtype
 
     for function in graph.ops:
         if not isinstance(function, func.FuncOp) or function.is_declaration:
             continue
-        ret = function.body.block.last_op
-        assert isinstance(ret, func.ReturnOp)
-        sides = (
-            ("input", function.body.block.args, function.arg_attrs, "arg"),
-            ("output", ret.arguments, function.res_attrs, "output"),
-        )
-        for role, values, attrs, prefix in sides:
-            for i, value in enumerate(values):
-                t = value.type
-                if not isinstance(t, TensorType) or 0 not in t.get_shape():
-                    continue
-                entry = attrs.data[i].data.get("graph.name") if attrs is not None else None
-                name = entry.data if isinstance(entry, StringAttr) else f"{prefix}{i}"
-                if name not in names[role]:
-                    names[role].append(name)
-                    names["shapes"][name] = tuple(t.get_shape())
-                    names["dtypes"][name] = numpy_dtype(t.get_element_type())
+        attrs = function.arg_attrs
+        for i, value in enumerate(function.body.block.args):
+            t = value.type
+            if not isinstance(t, TensorType) or 0 not in t.get_shape():
+                continue
+            entry = attrs.data[i].data.get("graph.name") if attrs is not None else None
+            name = entry.data if isinstance(entry, StringAttr) else f"arg{i}"
+            if name not in names["input"]:
+                names["input"].append(name)
+                names["shapes"][name] = tuple(t.get_shape())
+                names["dtypes"][name] = numpy_dtype(t.get_element_type())
+
+
+def _graph_outputs(names: dict[str, Any], graph: ModuleOp, function_name: str) -> dict[str, str]:
+    """Make `names["output"]` the graph function's output names, in order (a name listed
+    twice stays twice), and return where each one's data is when its key differs (see
+    `CompiledModel.output_tensors`). graph-to-tile gives the outputs with elements their
+    HBM tensors in the graph's order, so the k-th of them is the k-th "output" tensor;
+    an output without elements gets a key of its own in `shapes` and `dtypes`."""
+    from trnc.interpreters.numpy_types import numpy_dtype
+
+    functions = [
+        op
+        for op in graph.ops
+        if isinstance(op, func.FuncOp)
+        and not op.is_declaration
+        and op.sym_name.data == function_name
+    ]
+    if len(functions) != 1:
+        return {}
+    function = functions[0]
+    from trnc.interpreters.graph import GraphRunError, function_signature
+
+    try:  # refuses two outputs of one name that return different values
+        function_signature(function)
+    except GraphRunError as error:
+        raise CompileError(str(error)) from None
+    tensors = iter(names["output"])
+    graph_names: list[str] = []
+    where: dict[str, str] = {}
+    attrs = function.res_attrs
+    for i, t in enumerate(function.function_type.outputs.data):
+        entry = attrs.data[i].data.get("graph.name") if attrs is not None else None
+        name = entry.data if isinstance(entry, StringAttr) else f"output{i}"
+        graph_names.append(name)
+        if isinstance(t, TensorType) and 0 in t.get_shape():
+            key, k = name, 1
+            while key in names["shapes"]:
+                key, k = f"{name}.{k}", k + 1
+            names["shapes"][key] = tuple(t.get_shape())
+            names["dtypes"][key] = numpy_dtype(t.get_element_type())
+        else:
+            key = next(tensors, "")
+            if not key:
+                raise CompileError(f"internal error: output '{name}' has no tensor in the program")
+        if key != name and name not in graph_names[:-1]:
+            where[name] = key
+    names["output"] = graph_names
+    return where
 
 
 def _names(function: func.FuncOp) -> dict[str, Any]:

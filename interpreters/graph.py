@@ -121,11 +121,18 @@ def _names(attrs: ArrayAttr[DictionaryAttr] | None, count: int, prefix: str) -> 
 def _describe(
     function: func.FuncOp, types: tuple[Attribute, ...], names: list[str], what: str
 ) -> list[TensorDesc]:
+    """(name, shape, dtype) per entry; two inputs of one name are an error, two outputs
+    only when they return different values (ONNX may list one output twice)."""
     seen: set[str] = set()
     result: list[TensorDesc] = []
-    for name, t in zip(names, types, strict=True):
-        if name in seen:
-            raise GraphRunError(f"two {what}s of @{function.sym_name.data} are named '{name}'")
+    returned = _returned(function) if what == "output" else []
+    for i, (name, t) in enumerate(zip(names, types, strict=True)):
+        if name in seen and (not returned or returned[i] is not returned[names.index(name)]):
+            raise GraphRunError(
+                f"two {what}s of @{function.sym_name.data} are named '{name}'"
+                + (" and return different values" if returned else ""),
+                function if returned else None,
+            )
         seen.add(name)
         try:
             shape, dtype = tensor_spec(t)
@@ -133,6 +140,14 @@ def _describe(
             raise GraphRunError(f"{what} '{name}': {error}", function) from None
         result.append((name, shape, dtype))
     return result
+
+
+def _returned(function: func.FuncOp) -> list[SSAValue]:
+    """The values the function's body returns (none for a declaration)."""
+    if not function.body.blocks or function.body.blocks.first is None:
+        return []
+    ret = function.body.blocks.first.last_op
+    return list(ret.operands) if isinstance(ret, func.ReturnOp) else []
 
 
 def function_signature(function: func.FuncOp) -> tuple[list[TensorDesc], list[TensorDesc]]:

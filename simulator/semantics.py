@@ -35,7 +35,8 @@ Per opcode (`dst` is always written, the others read):
   on_false`.
 
 `erf` is a vectorised rational approximation (max error 1.6e-8 in float64 arithmetic,
-a few float32 ulps when evaluated in float32 as the simulator does).
+a few float32 ulps when evaluated in float32 as the simulator does), kept within [-1, 1]
+and exactly +-1 where float32 erf rounds to +-1 (|x| >= 3.919206).
 """
 
 from __future__ import annotations
@@ -60,7 +61,11 @@ _M32 = 0xFFFFFFFF
 # --- erf ------------------------------------------------------------------------------
 
 _ERF_CLAMP = 4.0
-"""|x| beyond which erf is +-1 to within 1.6e-8."""
+"""|x| beyond which erf is +-1 to within 1.6e-8 (the fit's domain)."""
+_ERF_ONE = 3.919206
+"""The least float32 |x| whose erf rounds to 1.0 in float32 (erf(3.9192057) is 1 - 3.0e-8,
+which rounds to 1 - 2^-24): from there on erf is exactly +-1, as ONNX Erf gives, so that
+`x * 0.5 * (1 + erf(x / sqrt 2))` (GELU) is exactly 0 for large negative x."""
 _ERF_P = (
     1.1283791820743292,
     0.18471155509401274,
@@ -91,12 +96,15 @@ def _poly(t: Array, coeffs: tuple[float, ...]) -> Array:
 
 
 def erf(x: Array) -> Array:
-    """Vectorised erf, computed in the (floating) dtype of `x`."""
+    """Vectorised erf, computed in the (floating) dtype of `x`: within [-1, 1], and
+    exactly +-1 from |x| = `_ERF_ONE` on (NaN stays NaN)."""
     t = np.clip(x, -_ERF_CLAMP, _ERF_CLAMP)
     t2 = t * t
     num = _poly(t2, _ERF_P)
     np.multiply(num, t, out=num)
     np.divide(num, _poly(t2, _ERF_Q), out=num)
+    np.clip(num, -1.0, 1.0, out=num)
+    np.copyto(num, np.copysign(num.dtype.type(1.0), t), where=np.abs(t) >= _ERF_ONE)
     return num
 
 

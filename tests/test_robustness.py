@@ -47,6 +47,7 @@ TYPES = [
     "i1", "f32", "index", "i64", "bf16", "none", "ui32", "i0", "i128", "complex<f32>",
     "tensor<0xf32>", "tensor<?xf32>", "tensor<*xf32>", f"tensor<{2**40}xf32>",
     "tensor<0x4xi1>", "memref<4xf32>", "vector<4xf32>", "!tile.buffer<0x4xf32, sbuf>",
+    "i100", "f80", "complex<i100>",  # no binary format for a dense literal's elements
 ]  # fmt: skip
 SPACES = ["sbuf", "psum", "hbm", "dram", "sbuf[0:0]", "psum[5:2]", "sbuf[0:999999]"]
 DIMS = ["0", "?", "-1", str(2**31), str(2**40), str(10**30)]

@@ -17,12 +17,14 @@ import re
 import struct
 import sys
 from dataclasses import dataclass
-from typing import Literal, NoReturn
+from math import prod
+from typing import Any, Literal, NoReturn
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
     ArrayAttr,
     CallSiteLoc,
+    DenseIntOrFPElementsAttr,
     FileLineColLoc,
     FusedLoc,
     IntAttr,
@@ -125,6 +127,12 @@ class _LinearLexer(MLIRLexer):
     _unescaped_characters_regex = re.compile(r'"(?:[^"\\\n\v\f]|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*"')
 
 
+MAX_DENSE_ELEMENTS = 2**26
+"""The most elements a dense literal may have: xDSL stores every element of a splat
+(`dense<1> : tensor<2147483648xi32>` would take many minutes and gigabytes; 2^24
+elements take about a minute)."""
+
+
 class LocatedParser(Parser):
     """xDSL's parser, attaching `file:line:col` locations to ops that have none.
 
@@ -148,6 +156,35 @@ class LocatedParser(Parser):
         if operand.operand_name not in self.ssa_values:
             self._first_uses.setdefault(operand.operand_name, operand.span)
         return super().resolve_operand(operand, type)
+
+    def _parse_dense_literal_type(self) -> Any:
+        start = self._current_token.span
+        self._dense_type: Attribute | None = super()._parse_dense_literal_type()
+        count = prod(self._dense_type.get_shape())
+        if count > MAX_DENSE_ELEMENTS:  # xDSL expands a splat: 2^31 elements hang
+            raise ParseError(
+                start,
+                f"dense literal of {count} elements: more than the {MAX_DENSE_ELEMENTS} "
+                "trnc's tools hold in the IR (large tensors belong in a weights file)",
+            )
+        return self._dense_type
+
+    def parse_dense_int_or_fp_elements_attr(self, type: Any) -> DenseIntOrFPElementsAttr:
+        """xDSL's, with its failures on element types it cannot store (`i100`, `f80`) or
+        complex literals that are not (re, im) pairs as a located `ParseError`."""
+        start = self._current_token.span
+        self._dense_type = type
+        try:
+            return super().parse_dense_int_or_fp_elements_attr(type)
+        except (NotImplementedError, AssertionError) as error:
+            what = f" of type {self._dense_type}" if self._dense_type is not None else ""
+            why = (
+                "complex elements are written as (real, imaginary) pairs"
+                if isinstance(error, AssertionError)
+                else "its element type has no binary format (integers of at most 64 bits "
+                "and f16, bf16, f32, f64 have)"
+            )
+            raise ParseError(start, f"unsupported dense literal{what}: {why}") from None
 
     def parse_module(self, allow_implicit_module: bool = True) -> ModuleOp:
         if allow_implicit_module and self._current_token.kind is MLIRTokenKind.EOF:
@@ -192,7 +229,8 @@ class LocatedParser(Parser):
 
 
 def verify_ops(root: Operation) -> list[Diagnostic]:
-    """Verify every op under `root`; one diagnostic per op that breaks a rule.
+    """Verify every op under `root`; one diagnostic per op that breaks a rule, then SSA
+    dominance (`trnc.tools.dominance`).
 
     Ops are verified one at a time (their nested ops are visited by the walk), so an error
     names the op that broke the rule, located where the op is, rather than its ancestors.
@@ -203,6 +241,11 @@ def verify_ops(root: Operation) -> list[Diagnostic]:
             op.verify(verify_nested_ops=False)
         except Exception as error:  # a verifier is user-facing: never a traceback
             diagnostics.append(Diagnostic.at_op(op, _strip_prefix(str(error))))
+    if diagnostics:
+        return diagnostics
+    from trnc.tools.dominance import dominance_errors
+
+    diagnostics = dominance_errors(root)
     if diagnostics:
         return diagnostics
     # Block-level structure (empty blocks, misplaced terminators) is checked by the
