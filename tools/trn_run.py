@@ -33,7 +33,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
@@ -55,6 +55,9 @@ from trnc.tools.cli_io import (
 )
 from trnc.tools.context import parse_source
 from trnc.tools.diagnostics import ArgumentParser, Diagnostic, verify_ops
+
+if TYPE_CHECKING:
+    from trnc.interpreters.graph import GraphRunError
 
 
 class _Fail(Exception):
@@ -229,6 +232,13 @@ def _save_output(directory: Path, name: str, array: np.ndarray) -> str | None:
     return note
 
 
+def _graph_error(error: GraphRunError, path: Path) -> str:
+    """`file:line:col: error: ...` at the op the error names, else `file: error: ...`."""
+    if error.op is None:
+        return f"{path}: error: {error.message}"
+    return error.format(str(path))
+
+
 def _run_graph(args: argparse.Namespace, module: ModuleOp, path: Path) -> int:
     """Interpret a graph-level module (see the module docstring)."""
     from trnc.interpreters.graph import GraphInputError, GraphRunError, run_graph
@@ -245,7 +255,7 @@ def _run_graph(args: argparse.Namespace, module: ModuleOp, path: Path) -> int:
     try:
         specs, _ = entry_signature(module)
     except GraphRunError as error:
-        raise _Fail(f"{path}: error: {error.message}") from None
+        raise _Fail(_graph_error(error, path)) from None
     check_inputs(
         inputs,
         {name: (shape, dtype) for name, shape, dtype in specs},
@@ -259,9 +269,7 @@ def _run_graph(args: argparse.Namespace, module: ModuleOp, path: Path) -> int:
     except GraphInputError as error:
         raise _Fail(f"trn-run: error: {error.message}") from None
     except GraphRunError as error:
-        if error.op is None:
-            raise _Fail(f"{path}: error: {error.message}") from None
-        raise _Fail(error.format(str(path))) from None
+        raise _Fail(_graph_error(error, path)) from None
     except InterpretationError as error:
         raise _Fail(f"trn-run: error: graph interpreter failure: {error}") from None
 
