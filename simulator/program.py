@@ -133,9 +133,12 @@ class Instr:
     of (step, count) pairs (value patterns), or True for a unit attribute."""
     loc: str
     """Where the instruction came from: `file:line:col` and/or a named location."""
-    accesses: tuple[tuple[Footprint, bool], ...] | None = None
-    """(footprint, is_write) of every access that touches a byte, writes first: set by
-    `decode`, else computed on first use by `footprint.accesses`."""
+    accesses: tuple[tuple[Footprint, bool], ...] | None = field(default=None, compare=False)
+    """(footprint, is_write) of every access that touches a byte, writes first: computed
+    on first use by `footprint.accesses` (the race check) and kept. Not set by `decode`
+    (the timing model never needs it, and computing the footprints of a large program's
+    distinct patterns was ~30 % of its decode) and not compared: it follows from `reads`
+    and `writes`."""
 
     @property
     def is_dma(self) -> bool:
@@ -208,7 +211,6 @@ _SYNC_PROPS = frozenset({"waits", "signals", "engine", "queue"})
 _data = operator.attrgetter("data")
 _DType = tuple[str, "np.dtype[Any]", int]
 """(trn_isa name, numpy dtype, itemsize) of an element type."""
-_Access = tuple["Footprint", bool]
 
 
 def _where(op: Operation) -> str:
@@ -306,9 +308,6 @@ class _Decoder:
         which `op_source_loc` may consult, so the location alone decides)."""
         self.sems: dict[tuple[str, int], int] = {}
         self.sem_names: list[str] = []
-        self.accesses: dict[int, tuple[_Access | None, _Access | None]] = {}
-        """id of a decoded `AP` -> its (footprint, True) and (footprint, False), or None
-        when it touches no byte (see `footprint.accesses`)."""
 
     def dtype(self, attr: Attribute) -> _DType:
         found = self.dtypes.get(id(attr))
@@ -374,8 +373,8 @@ class _Decoder:
         # `args` holds every property; an `AP` exactly where the property is a pattern.
         reads, writes = props
         return (
-            tuple(v for p in reads if type(v := args.get(p)) is AP),
-            tuple(v for p in writes if type(v := args.get(p)) is AP),
+            tuple([v for p in reads if type(v := args.get(p)) is AP]),
+            tuple([v for p in writes if type(v := args.get(p)) is AP]),
         )
 
     def opcode(self, op: InstructionOp) -> str:
@@ -431,32 +430,6 @@ class _Decoder:
         if found is None:
             found = self.locs[id(location)] = _where(op)
         return found or op.name
-
-    def instr_accesses(
-        self, reads: tuple[AP, ...], writes: tuple[AP, ...]
-    ) -> tuple[tuple[Footprint, bool], ...]:
-        """`footprint.accesses` of an instruction with these operands, each distinct `AP`'s
-        footprint computed once."""
-        found: list[_Access] = []
-        table = self.accesses
-        for aps, k in ((writes, 0), (reads, 1)):
-            for ap in aps:
-                pairs = table.get(id(ap))
-                if pairs is None:
-                    pairs = table[id(ap)] = _access_pairs(ap)
-                pair = pairs[k]
-                if pair is not None:
-                    found.append(pair)
-        return tuple(found)
-
-
-def _access_pairs(ap: AP) -> tuple[_Access | None, _Access | None]:
-    from trnc.simulator.footprint import footprint
-
-    fp = footprint(ap)
-    if fp.hi > fp.lo and fp.phi > fp.plo:
-        return (fp, True), (fp, False)
-    return None, None
 
 
 def find_programs(module: ModuleOp) -> list[ProgramOp]:
@@ -515,7 +488,6 @@ def _decode(program: ProgramOp, machine: MachineModel) -> Program:
                 writes,
                 args,
                 d.loc(op),
-                d.instr_accesses(reads, writes),
             )
         )
     weights = program.weights_file.data if program.weights_file is not None else None

@@ -6,7 +6,8 @@ property decoded by an `isinstance` chain, every access pattern decoded again fo
 examples, on every program of the trn_isa dialect's FileCheck tests (which use every
 instruction) and on compiled models, and the results are compared field by field,
 including the types of the values (`True` and `1` are equal in Python, their `repr`s are
-not).
+not). `Instr.accesses`, which the reference decoder filled in and `decode` now leaves
+to its first use, is compared as `footprint.accesses` computes it.
 """
 
 from __future__ import annotations
@@ -198,6 +199,9 @@ def assert_same_program(new: Program, ref: Program) -> None:
             assert _same_value(getattr(t_new, name), getattr(t_ref, name)), (t_new.name, name)
     assert len(new.instrs) == len(ref.instrs)
     for i_new, i_ref in zip(new.instrs, ref.instrs, strict=True):
+        assert i_new == i_ref
+        assert i_new.accesses is None
+        assert accesses(i_new) == i_ref.accesses
         for name in Instr.__dataclass_fields__:
             a, b = getattr(i_new, name), getattr(i_ref, name)
             assert _same_value(a, b), (i_ref.index, i_ref.loc, name, a, b)
