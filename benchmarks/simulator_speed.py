@@ -11,12 +11,21 @@ to `benchmarks/results/simulator_speed.json`.
   JSON). GEMMs run in this process on one BLAS thread (docs/SIMULATOR.md,
   "Determinism"). These runs come first, before the timing-only program (~99k
   instructions) is built. The "blas floor" row is numpy's time for the same 256 GEMMs
-  alone, on one core.
+  alone, on one core;
+- cost oracle, end to end: a BERT encoder built with `benchmarks/bert_onnx.py` (by
+  default `--bert-layers 1` layer of BERT-base size: hidden 768, 12 heads, intermediate
+  3072, vocabulary 30522, bf16, sequence 128) compiled with `trnc.compile` (not timed),
+  then `decode` of the compiled module, `schedule` of the decoded program, and both in
+  a row (best of `--repeat` each; the footprint caches, which outlive a decode, are
+  cleared before each so every decode is a first one); target >= 100,000
+  instructions/s for decode + schedule (issue 15). `--bert-size tiny` (hidden 64) is for
+  the smoke test.
 
 Usage, from the repository root::
 
     .venv/bin/python -m benchmarks.simulator_speed [--out PATH]
         [--timing-size a6|small] [--repeat N] [--functional-repeat N]
+        [--bert-size base|tiny] [--bert-layers N]
 """
 
 from __future__ import annotations
@@ -25,16 +34,21 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 if __package__ in (None, ""):  # run as a file: make `benchmarks` this directory's package
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import trnc
+from benchmarks.bert_onnx import save_bert
 from benchmarks.kernels import A6, SMALL, Config, Problem, build_tiled
 from trnc.simulator import prepare_inputs, simulate
+from trnc.simulator.footprint import byte_runs, footprint
 from trnc.simulator.hazards import check_races
 from trnc.simulator.program import Program, decode
 from trnc.simulator.timing import schedule
@@ -71,6 +85,55 @@ def _blas_floor(program: Program, repeat: int) -> float:
     return best
 
 
+BERT_SIZES: dict[str, dict[str, int]] = {
+    "base": {"hidden": 768, "heads": 12, "intermediate": 3072, "vocab": 30522, "seq": 128},
+    "tiny": {"hidden": 64, "heads": 4, "intermediate": 128, "vocab": 100, "seq": 16},
+}
+"""`--bert-size`: BERT-base's dimensions, or a small model for the smoke test."""
+BERT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def _bert_row(size: str, layers: int, repeat: int) -> dict[str, Any]:
+    """Decode and schedule of a compiled BERT encoder (the cost oracle, end to end)."""
+    config = {**BERT_SIZES[size], "layers": layers, "batch": 1}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_bert(Path(tmp) / "bert.onnx", **config)
+        t0 = time.perf_counter()
+        compiled = trnc.compile(
+            path, input_shapes={n: [1, config["seq"]] for n in BERT_INPUTS}, dtype="bf16"
+        )
+        compile_s = time.perf_counter() - t0
+    module = compiled.module
+    decode_s, sched_s, both_s = [], [], []
+    n = 0
+    for _ in range(repeat):
+        footprint.cache_clear()
+        byte_runs.cache_clear()
+        t0 = time.perf_counter()
+        program = decode(module)
+        t1 = time.perf_counter()
+        schedule(program)
+        t2 = time.perf_counter()
+        n = len(program.instrs)
+        decode_s.append(t1 - t0)
+        sched_s.append(t2 - t1)
+        both_s.append(t2 - t0)
+    return {
+        "model": f"BERT encoder ({size}), {layers} layer(s), bf16, seq {config['seq']}",
+        "instructions": n,
+        "compile_s": compile_s,
+        "decode_s": _best(decode_s),
+        "decode_instructions_per_s": n / _best(decode_s),
+        "schedule_s": _best(sched_s),
+        "schedule_instructions_per_s": n / _best(sched_s),
+        "decode_and_schedule_s": _best(both_s),
+        "decode_and_schedule_instructions_per_s": n / _best(both_s),
+        "decode_and_schedule_s_median": statistics.median(both_s),
+        "runs": len(both_s),
+        "target_instructions_per_s": 100_000,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -79,9 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--functional-repeat", type=int, default=10, help="functional runs (best taken)"
     )
+    parser.add_argument("--bert-size", choices=tuple(BERT_SIZES), default="base")
+    parser.add_argument("--bert-layers", type=int, default=1)
     args = parser.parse_args(argv)
 
-    rows: dict[str, dict[str, float | int]] = {}
+    rows: dict[str, dict[str, Any]] = {}
 
     # The functional runs first, before the large timing-only program is in memory.
     functional = decode(build_tiled(FUNCTIONAL, Config()))
@@ -104,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         "matmul_blas_floor_s": floor_s,
         "instructions_per_s_at_blas_floor": m / floor_s,
     }
+
+    rows["cost_oracle"] = _bert_row(args.bert_size, args.bert_layers, args.repeat)
 
     problem = A6 if args.timing_size == "a6" else SMALL
     start = time.perf_counter()
@@ -140,6 +207,18 @@ def main(argv: list[str] | None = None) -> int:
         f"{'races':<12} {n:>12} {t['race_check_s']:>9.3f} "
         f"{t['race_check_instructions_per_s']:>10,.0f} {'':>8}"
     )
+    b = rows["cost_oracle"]
+    nb = b["instructions"]
+    for mode, key in (
+        ("bert decode", "decode"),
+        ("bert sched", "schedule"),
+        ("bert both", "decode_and_schedule"),
+    ):
+        target = f"{100_000:,}" if key == "decode_and_schedule" else ""
+        print(
+            f"{mode:<12} {nb:>12} {b[key + '_s']:>9.3f} "
+            f"{b[key + '_instructions_per_s']:>10,.0f} {target:>8}"
+        )
     f = rows["functional"]
     print(
         f"{'functional':<12} {m:>12} {f['simulate_s']:>9.3f} "

@@ -17,12 +17,17 @@ partition-mapped dim is `(pstep, partitions)` (elements) and `offset` is the byt
 
 from __future__ import annotations
 
+import gc
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import ml_dtypes
 import numpy as np
 from xdsl.dialects.builtin import (
+    ArrayAttr,
+    FileLineColLoc,
     FloatAttr,
     IntegerAttr,
     IntegerType,
@@ -35,7 +40,7 @@ from xdsl.ir import Attribute, Operation
 
 from trnc.dialects.isa_common import dtype_name
 from trnc.dialects.trn_isa import AccessPatternAttr, InstructionOp, ProgramOp
-from trnc.dialects.trn_isa.attrs import ValuePatternAttr
+from trnc.dialects.trn_isa.attrs import EngineAttr, SemaphoreAttr, ValuePatternAttr
 from trnc.machine import TRN1, MachineModel
 from trnc.tools.diagnostics import op_source_loc
 
@@ -128,9 +133,12 @@ class Instr:
     of (step, count) pairs (value patterns), or True for a unit attribute."""
     loc: str
     """Where the instruction came from: `file:line:col` and/or a named location."""
-    accesses: tuple[tuple[Footprint, bool], ...] | None = None
-    """(footprint, is_write) of every access that touches a byte, writes first: set by
-    `decode`, else computed on first use by `footprint.accesses`."""
+    accesses: tuple[tuple[Footprint, bool], ...] | None = field(default=None, compare=False)
+    """(footprint, is_write) of every access that touches a byte, writes first: computed
+    on first use by `footprint.accesses` (the race check) and kept. Not set by `decode`
+    (the timing model never needs it, and computing the footprints of a large program's
+    distinct patterns was ~30 % of its decode) and not compared: it follows from `reads`
+    and `writes`."""
 
     @property
     def is_dma(self) -> bool:
@@ -197,51 +205,22 @@ class Program:
         return max((t.address + t.nbytes for t in self.tensors), default=0)
 
 
-def _ap(attr: AccessPatternAttr) -> AP:
-    name = dtype_name(attr.dtype)
-    if name is None or name not in NUMPY_DTYPES:
-        raise DecodeError(f"the simulator does not support element type {attr.dtype}")
-    np_dtype = NUMPY_DTYPES[name]
-    return AP(
-        mem=attr.mem.value,
-        start=attr.partition_start.data,
-        partitions=attr.partition_count.data,
-        pstep=attr.partition_step.data,
-        offset=attr.offset.data,
-        dims=tuple((s.data, c.data) for s, c in zip(attr.steps, attr.counts, strict=True)),
-        dtype=name,
-        np_dtype=np_dtype,
-        itemsize=np_dtype.itemsize,
-    )
+_SYNC_PROPS = frozenset({"waits", "signals", "engine", "queue"})
+"""Properties that say where and when an instruction runs, not what it does (not in
+`Instr.args`)."""
+_data = operator.attrgetter("data")
+_DType = tuple[str, "np.dtype[Any]", int]
+"""(trn_isa name, numpy dtype, itemsize) of an element type."""
 
 
-def _value(attr: Attribute) -> Any:
-    if isinstance(attr, AccessPatternAttr):
-        return _ap(attr)
-    if isinstance(attr, IntegerAttr):
-        if isinstance(attr.type, IntegerType) and attr.type.width.data == 1:
-            return bool(attr.value.data)
-        return int(attr.value.data)
-    if isinstance(attr, FloatAttr):
-        return float(attr.value.data)
-    if isinstance(attr, EnumAttribute):
-        return str(attr.data.value)
-    if isinstance(attr, ValuePatternAttr):
-        return tuple(attr.dims)
-    if isinstance(attr, UnitAttr):
-        return True
-    if isinstance(attr, StringAttr):
-        return attr.data
-    return attr
-
-
-def _loc(op: Operation) -> str:
+def _where(op: Operation) -> str:
+    """`Instr.loc` from the op's (or its parents') location; "" when there is none."""
     loc, name = op_source_loc(op)
     if loc is not None and name:
         return f"{loc} ({name})"
     if loc is not None:
         return str(loc)
-    return name or op.name
+    return name or ""
 
 
 def _queue_id(op: InstructionOp) -> int:
@@ -249,6 +228,208 @@ def _queue_id(op: InstructionOp) -> int:
     if isinstance(queue, IntegerAttr):
         return FIRST_DMA_QUEUE + int(queue.value.data)
     return QUEUE_NAMES.index(op.machine_engine.value)
+
+
+def _int(attr: IntegerAttr[Any]) -> int | bool:
+    if isinstance(attr.type, IntegerType) and attr.type.width.data == 1:
+        return bool(attr.value.data)
+    return int(attr.value.data)
+
+
+def _handler(kind: type[Attribute]) -> Callable[[Any], Any] | None:
+    """How `Instr.args` holds a property of class `kind`; None for an access pattern
+    (decoded by `_Decoder.ap`)."""
+    if issubclass(kind, AccessPatternAttr):
+        return None
+    if issubclass(kind, IntegerAttr):
+        return _int
+    if issubclass(kind, FloatAttr):
+        return lambda attr: float(attr.value.data)
+    if issubclass(kind, EnumAttribute):
+        return lambda attr: str(attr.data.value)
+    if issubclass(kind, ValuePatternAttr):
+        return lambda attr: tuple(attr.dims)
+    if issubclass(kind, UnitAttr):
+        return lambda attr: True
+    if issubclass(kind, StringAttr):
+        return _data
+    return lambda attr: attr
+
+
+def _operand_props(kind: type[InstructionOp]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The properties `kind.reads()` and `kind.writes()` look at, in their order, when
+    they are the base class's (which list the slots' access patterns); else None."""
+    if (
+        kind.reads is not InstructionOp.reads
+        or kind.writes is not InstructionOp.writes
+        or kind._slot_aps is not InstructionOp._slot_aps
+    ):
+        return None
+    reads = tuple(prop for slot in kind.SLOTS if slot.is_read for prop in slot.props)
+    writes = tuple(prop for slot in kind.SLOTS if slot.write for prop in slot.props)
+    if _SYNC_PROPS.intersection(reads + writes):
+        return None
+    return reads, writes
+
+
+def _dims(attr: AccessPatternAttr) -> tuple[tuple[int, int], ...]:
+    """The free (step, count) pairs of an access pattern attribute."""
+    steps, counts = attr.steps.data, attr.counts.data
+    n = len(steps)
+    if n != len(counts):
+        raise DecodeError(f"access pattern {attr} has {n} steps but {len(counts)} counts")
+    if n == 1:
+        return ((steps[0].data, counts[0].data),)
+    if n == 2:
+        return ((steps[0].data, counts[0].data), (steps[1].data, counts[1].data))
+    return tuple(zip(map(_data, steps), map(_data, counts), strict=True))
+
+
+class _Decoder:
+    """The memo tables of one `decode`. They live no longer than the call, so the ids of
+    the program's attributes (which the program keeps alive) are stable keys.
+
+    Each access pattern attribute is decoded once: `reads`/`writes` take the `AP`s from
+    `args`. (Keying `AP`s by the attribute object as well would not help: neither the
+    parser nor the compiler shares one attribute object between instructions.)"""
+
+    def __init__(self) -> None:
+        self.ap_of_value: dict[tuple[Any, ...], AP] = {}
+        """The fields of an `AP` -> the one `AP` with those fields: equal patterns of
+        different instructions are decoded into one object."""
+        self.dtypes: dict[int, _DType] = {}
+        """id of an element type attribute -> what the `AP` keeps of it."""
+        self.handlers: dict[type[Attribute], Callable[[Any], Any] | None] = {}
+        self.operand_props: dict[type[InstructionOp], tuple[tuple[str, ...], ...] | None] = {}
+        self.opcodes: dict[type[InstructionOp], str] = {}
+        self.queues: dict[tuple[type[InstructionOp], Any], int] = {}
+        self.locs: dict[int, str] = {}
+        """id of a location attribute -> `_where` (every instruction has the same parents,
+        which `op_source_loc` may consult, so the location alone decides)."""
+        self.sems: dict[tuple[str, int], int] = {}
+        self.sem_names: list[str] = []
+
+    def dtype(self, attr: Attribute) -> _DType:
+        found = self.dtypes.get(id(attr))
+        if found is None:
+            name = dtype_name(attr)
+            if name is None or name not in NUMPY_DTYPES:
+                raise DecodeError(f"the simulator does not support element type {attr}")
+            np_dtype = NUMPY_DTYPES[name]
+            found = self.dtypes[id(attr)] = (name, np_dtype, np_dtype.itemsize)
+        return found
+
+    def ap(self, attr: AccessPatternAttr) -> AP:
+        name, np_dtype, itemsize = self.dtype(attr.dtype)
+        key = (
+            attr.memory.data._value_,
+            attr.partition_start.data,
+            attr.partition_count.data,
+            attr.partition_step.data,
+            attr.offset.data,
+            _dims(attr),
+            name,
+        )
+        found = self.ap_of_value.get(key)
+        if found is None:
+            found = self.ap_of_value[key] = AP(*key, np_dtype, itemsize)
+        return found
+
+    def args(self, props: dict[str, Attribute]) -> dict[str, Any]:
+        """`Instr.args` of an instruction with these properties."""
+        args: dict[str, Any] = {}
+        skip = _SYNC_PROPS
+        handlers = self.handlers
+        for name, attr in props.items():
+            if name in skip:
+                continue
+            kind = type(attr)
+            if kind is AccessPatternAttr:
+                args[name] = self.ap(attr)
+                continue
+            try:
+                handler = handlers[kind]
+            except KeyError:
+                handler = handlers[kind] = _handler(kind)
+            args[name] = (
+                self.ap(cast(AccessPatternAttr, attr)) if handler is None else handler(attr)
+            )
+        return args
+
+    def operands(
+        self, op: InstructionOp, args: dict[str, Any]
+    ) -> tuple[tuple[AP, ...], tuple[AP, ...]]:
+        """(reads, writes) of `op`: its `reads()` and `writes()` decoded."""
+        kind = type(op)
+        try:
+            props = self.operand_props[kind]
+        except KeyError:
+            props = self.operand_props[kind] = _operand_props(kind)
+        if props is None:
+            return (
+                tuple(self.ap(ap) for _, ap in op.reads()),
+                tuple(self.ap(ap) for _, ap in op.writes()),
+            )
+        # `args` holds every property; an `AP` exactly where the property is a pattern.
+        reads, writes = props
+        return (
+            tuple([v for p in reads if type(v := args.get(p)) is AP]),
+            tuple([v for p in writes if type(v := args.get(p)) is AP]),
+        )
+
+    def opcode(self, op: InstructionOp) -> str:
+        kind = type(op)
+        found = self.opcodes.get(kind)
+        if found is None:
+            found = self.opcodes[kind] = op.name.split(".", 1)[1]
+        return found
+
+    def queue(self, op: InstructionOp, props: dict[str, Attribute]) -> int:
+        # `isinstance` on xDSL's generic attribute classes is slow: avoided where it can be.
+        queue = props.get("queue")
+        if queue is not None and isinstance(queue, IntegerAttr):
+            return FIRST_DMA_QUEUE + int(queue.value.data)
+        engine = props.get("engine")
+        if type(engine) is not EngineAttr:
+            return _queue_id(op)
+        key = (type(op), cast(EngineAttr, engine).data)
+        found = self.queues.get(key)
+        if found is None:
+            found = self.queues[key] = _queue_id(op)
+        return found
+
+    def sem(self, sem: SemaphoreAttr) -> int:
+        """The dense id of a semaphore (in order of first appearance)."""
+        key = (sem.owner.data, sem.index.data)
+        found = self.sems.get(key)
+        if found is None:
+            found = self.sems[key] = len(self.sem_names)
+            self.sem_names.append(f"{key[0]}.s{key[1]}")
+        return found
+
+    def sync(
+        self, op: InstructionOp, props: dict[str, Attribute]
+    ) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]]:
+        """(waits, signals) of `op` in semaphore ids."""
+        waits = props.get("waits")
+        signals = props.get("signals")
+        waited = waits.data if type(waits) is ArrayAttr else op.waits.data
+        signalled = signals.data if type(signals) is ArrayAttr else op.signals.data
+        sem = self.sem
+        return (
+            tuple([(sem(w.sem), w.value.data) for w in waited]) if waited else (),
+            tuple([sem(s) for s in signalled]) if signalled else (),
+        )
+
+    def loc(self, op: Operation) -> str:
+        """`Instr.loc`: where the op came from, else its name."""
+        location = op.location
+        if type(location) is FileLineColLoc:  # what `op_source_loc` gives, formatted
+            return f"{location.filename.data}:{location.line.data}:{location.column.data}"
+        found = self.locs.get(id(location))
+        if found is None:
+            found = self.locs[id(location)] = _where(op)
+        return found or op.name
 
 
 def find_programs(module: ModuleOp) -> list[ProgramOp]:
@@ -264,7 +445,18 @@ def decode(program: ProgramOp | ModuleOp, machine: MachineModel = TRN1) -> Progr
                 f"expected exactly one trn_isa.program in the module, found {len(programs)}"
             )
         program = programs[0]
+    # Decoding allocates many small objects and frees none; the collector's passes over
+    # them (and over the xDSL module) would cost more than the decoding itself.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _decode(program, machine)
+    finally:
+        if enabled:
+            gc.enable()
 
+
+def _decode(program: ProgramOp, machine: MachineModel) -> Program:
     tensors = [
         Tensor(
             name=t.sym_name.data,
@@ -278,41 +470,25 @@ def decode(program: ProgramOp | ModuleOp, machine: MachineModel = TRN1) -> Progr
         )
         for t in program.hbm_tensors()
     ]
-    sem_ids: dict[tuple[str, int], int] = {}
-    sem_names: list[str] = []
-
-    def sem_id(owner: str, index: int) -> int:
-        key = (owner, index)
-        if key not in sem_ids:
-            sem_ids[key] = len(sem_names)
-            sem_names.append(f"{owner}.s{index}")
-        return sem_ids[key]
-
+    d = _Decoder()
     instrs: list[Instr] = []
     for index, op in enumerate(program.instructions()):
-        args = {
-            name: _value(attr)
-            for name, attr in op.properties.items()
-            if name not in ("waits", "signals", "engine", "queue")
-        }
+        props = op.properties
+        args = d.args(props)
+        reads, writes = d.operands(op, args)
+        waits, signals = d.sync(op, props)
         instrs.append(
             Instr(
-                index=index,
-                opcode=op.name.split(".", 1)[1],
-                queue=_queue_id(op),
-                waits=tuple(
-                    (sem_id(w.sem.owner.data, w.sem.index.data), w.value.data) for w in op.waits
-                ),
-                signals=tuple(sem_id(s.owner.data, s.index.data) for s in op.signals),
-                reads=tuple(_ap(ap) for _, ap in op.reads()),
-                writes=tuple(_ap(ap) for _, ap in op.writes()),
-                args=args,
-                loc=_loc(op),
+                index,
+                d.opcode(op),
+                d.queue(op, props),
+                waits,
+                signals,
+                reads,
+                writes,
+                args,
+                d.loc(op),
             )
         )
-    from trnc.simulator.footprint import accesses
-
-    for instr in instrs:
-        accesses(instr)
     weights = program.weights_file.data if program.weights_file is not None else None
-    return Program(program.sym_name.data, tensors, instrs, sem_names, weights, machine)
+    return Program(program.sym_name.data, tensors, instrs, d.sem_names, weights, machine)

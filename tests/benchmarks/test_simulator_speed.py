@@ -32,7 +32,8 @@ def test_writes_every_row(
     speed: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "speed.json"
-    args = ["--timing-size", "small", "--repeat", "1", "--functional-repeat", "2"]
+    args = ["--timing-size", "small", "--repeat", "2", "--functional-repeat", "2"]
+    args += ["--bert-size", "tiny"]
     assert speed.main([*args, "--out", str(out)]) == 0
     rows = json.loads(out.read_text())
     functional = rows["functional"]
@@ -43,6 +44,15 @@ def test_writes_every_row(
     assert timing["schedule_instructions_per_s"] == pytest.approx(
         timing["instructions"] / timing["schedule_s"]
     )
+    oracle = rows["cost_oracle"]
+    assert oracle["instructions"] > 0 and oracle["runs"] == 2
+    assert oracle["decode_and_schedule_s"] <= oracle["decode_and_schedule_s_median"]
+    for key in ("decode", "schedule", "decode_and_schedule"):
+        assert oracle[f"{key}_instructions_per_s"] == pytest.approx(
+            oracle["instructions"] / oracle[f"{key}_s"]
+        )
+    # Both in a row take at least as long as the faster of the two parts alone.
+    assert oracle["decode_and_schedule_s"] >= min(oracle["decode_s"], oracle["schedule_s"])
     printed = capsys.readouterr().out
-    for mode in ("schedule", "races", "functional", "blas floor"):
+    for mode in ("schedule", "races", "functional", "blas floor", "bert decode", "bert both"):
         assert mode in printed
