@@ -192,7 +192,7 @@ def load(path: str | os.PathLike[str]) -> CompiledModel:
     model gave; `ir` has the `isa` level only. Raises `CompileError` naming the file."""
     from xdsl.utils.exceptions import ParseError
 
-    from trnc.simulator.program import DecodeError, decode
+    from trnc.simulator.program import DecodeError, decode, recorded_outputs
     from trnc.tools.context import parse_source
     from trnc.tools.diagnostics import Diagnostic
     from trnc.tools.weights_io import WeightsError, weight_refs
@@ -227,6 +227,12 @@ def load(path: str | os.PathLike[str]) -> CompiledModel:
     roles = {
         role: [t.name for t in program.tensors if t.role == role] for role in ("input", "output")
     }
+    tensors = {t.name for t in program.tensors if t.role == "output"}
+    recorded = recorded_outputs(next(op for op in module.walk() if isinstance(op, isa.ProgramOp)))
+    output_tensors: dict[str, str] = {}
+    if recorded is not None and all(t in tensors for _, t in recorded):
+        roles["output"] = [name for name, _ in recorded]
+        output_tensors = {name: t for name, t in recorded if name != t}
     return CompiledModel(
         module,
         weights,
@@ -240,6 +246,7 @@ def load(path: str | os.PathLike[str]) -> CompiledModel:
             for t in program.tensors
         },
         base_dir=path.parent,
+        output_tensors=output_tensors,
     )
 
 
@@ -443,6 +450,7 @@ def compile(
             "internal error: the compiled program does not verify: "
             + "; ".join(p.format("<compiled>") for p in problems[:3])
         )
+    _record_outputs(module, names["output"], output_tensors)
     levels["isa"] = module
     seconds["total"] = time.perf_counter() - start
     report: dict[str, Any] = {
@@ -500,6 +508,20 @@ def _add_empty(names: dict[str, Any], graph: ModuleOp) -> None:
                 names["input"].append(name)
                 names["shapes"][name] = tuple(t.get_shape())
                 names["dtypes"][name] = numpy_dtype(t.get_element_type())
+
+
+def _record_outputs(module: ModuleOp, outputs: list[str], tensors: dict[str, str]) -> None:
+    """Put `simulator.program.OUTPUTS_ATTR` on the module's program (see there)."""
+    from xdsl.dialects.builtin import ArrayAttr
+
+    from trnc.simulator.program import OUTPUTS_ATTR
+
+    for program in (op for op in module.walk() if isinstance(op, isa.ProgramOp)):
+        present = {t.sym_name.data for t in program.hbm_tensors()}
+        pairs = [(name, tensors.get(name, name)) for name in outputs]
+        program.attributes[OUTPUTS_ATTR] = ArrayAttr(
+            [ArrayAttr([StringAttr(n), StringAttr(t)]) for n, t in pairs if t in present]
+        )
 
 
 def _graph_outputs(names: dict[str, Any], graph: ModuleOp, function_name: str) -> dict[str, str]:

@@ -492,3 +492,27 @@ def _decode(program: ProgramOp, machine: MachineModel) -> Program:
         )
     weights = program.weights_file.data if program.weights_file is not None else None
     return Program(program.sym_name.data, tensors, instrs, d.sem_names, weights, machine)
+
+
+OUTPUTS_ATTR = "graph.outputs"
+"""`trn_isa.program` attribute: `[[graph output name, HBM tensor name], ...]` in the
+graph's order, so a program read back from its text (`load`, `trn-run`) gives every output
+under its ONNX name, also one returned as is (whose tensor is `x.1`) or listed twice.
+Outputs without elements have no HBM tensor and are not listed."""
+
+
+def recorded_outputs(program: ProgramOp) -> list[tuple[str, str]] | None:
+    """The (graph output name, HBM tensor name) pairs `_record_outputs` put on a
+    `trn_isa.program`, or None when it has none (a hand-written program)."""
+    attr = program.attributes.get(OUTPUTS_ATTR)
+    if not isinstance(attr, ArrayAttr):
+        return None
+    pairs: list[tuple[str, str]] = []
+    for pair in attr.data:
+        if not (isinstance(pair, ArrayAttr) and len(pair.data) == 2):
+            return None
+        name, tensor = pair.data
+        if not (isinstance(name, StringAttr) and isinstance(tensor, StringAttr)):
+            return None
+        pairs.append((name.data, tensor.data))
+    return pairs

@@ -127,6 +127,28 @@ def test_isa(case: str) -> None:
     _check(compiled.run({"x": X}), CASES[case])
 
 
+@pytest.mark.parametrize("case", ["pass_through", "no_nodes", "listed_twice"])
+def test_isa_text_keeps_the_graph_names(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A program saved as text and read back (`trnc.load`, `trn-run`) gives the outputs
+    under their graph names and in order too (the program's `graph.outputs`), not under
+    the renamed HBM tensors (`x.1`)."""
+    compiled = trnc.compile(CASES[case].SerializeToString(), dtype="fp32")
+    compiled.save(tmp_path / "m.mlir")
+    assert "graph.outputs" in (tmp_path / "m.mlir").read_text()
+    _check(trnc.load(tmp_path / "m.mlir").run({"x": X}), CASES[case])
+    np.save(tmp_path / "x.npy", X)
+    args = [str(tmp_path / "m.mlir"), "--input", f"x={tmp_path / 'x.npy'}"]
+    assert trn_run([*args, "--output-dir", str(tmp_path / "out")]) == 0
+    names = list(dict.fromkeys(name for name, _ in _reference(CASES[case])))
+    _check({name: np.load(tmp_path / "out" / f"{name}.npy") for name in names}, CASES[case])
+    printed = [
+        line.split()[1] for line in capsys.readouterr().out.splitlines() if "output " in line
+    ]
+    assert printed == [f"{name}:" for name in names]
+
+
 @pytest.mark.parametrize("case", ["pass_through", "no_nodes", "constant_and_input"])
 def test_trn_compile_check(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / f"{case}.onnx"

@@ -42,7 +42,13 @@ from xdsl.utils.exceptions import InterpretationError, ParseError
 
 from trnc.simulator import InputError, simulate
 from trnc.simulator.errors import SimulationError
-from trnc.simulator.program import DecodeError, Program, decode, find_programs
+from trnc.simulator.program import (
+    DecodeError,
+    Program,
+    decode,
+    find_programs,
+    recorded_outputs,
+)
 from trnc.tools.cli_io import (
     UserError,
     as_expected,
@@ -199,6 +205,9 @@ def run(args: argparse.Namespace) -> int:
             str(error) if isinstance(error, SimulationError) else f"trn-run: error: {error}"
         ) from None
     outputs, report = result.outputs, result.report
+    recorded = recorded_outputs(find_programs(module)[0])
+    if recorded is not None and all(t in outputs for _, t in recorded):
+        outputs = {name: outputs[t] for name, t in recorded}  # under the graph's names
 
     print(report.table())
     for name, array in outputs.items():
