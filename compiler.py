@@ -99,14 +99,33 @@ class CompiledModel:
         return self.texts[level]
 
     def run(
-        self, inputs: Mapping[str, np.ndarray] | None = None, *, timing_only: bool = False
+        self,
+        inputs: Mapping[str, np.ndarray] | None = None,
+        *,
+        timing_only: bool = False,
+        random_inputs: bool = False,
+        seed: int = 0,
     ) -> dict[str, np.ndarray]:
         """Simulate the program; returns the outputs by name (empty when `timing_only`);
-        `report["simulation"]` gets the simulator's report."""
+        `report["simulation"]` gets the simulator's report. Every input must be given
+        unless `timing_only` (no data) or `random_inputs` (`random_feeds(seed=seed)` for
+        the missing ones, as `trn-compile --random-inputs` makes them)."""
         from trnc.simulator import simulate
 
+        given = dict(inputs or {})
+        missing = [
+            n for n in self.input_names if n not in given and 0 not in self.shapes.get(n, (1,))
+        ]
+        if missing and random_inputs:
+            given = self.random_feeds(given=given, seed=seed)
+        elif missing and not timing_only:
+            names = ", ".join(repr(n) for n in missing)
+            raise CompileError(
+                f"no data for input(s) {names}: pass them, or run(..., random_inputs=True) "
+                "for seeded random data"
+            )
         feeds = {**self.weights}
-        for name, array in (inputs or {}).items():
+        for name, array in given.items():
             if name not in self.shapes:
                 raise CompileError(
                     f"input '{name}' is not an input of the model "
@@ -129,6 +148,27 @@ class CompiledModel:
             elif 0 in self.shapes[tensor] and not timing_only:  # no elements: no HBM tensor
                 outputs[name] = np.empty(self.shapes[tensor], self.dtypes[tensor])
         return outputs
+
+    def random_feeds(
+        self, *, given: Mapping[str, np.ndarray] | None = None, seed: int = 0
+    ) -> dict[str, np.ndarray]:
+        """`given` plus seeded random data for every other input: uniform in [-1, 1) for
+        floats, valid row numbers of the table for gather indices (`index_bounds`), 0..9
+        for other integers."""
+        from trnc.simulator import random_input
+
+        rng = np.random.default_rng(seed)
+        feeds = dict(given or {})
+        for name in self.input_names:
+            if name in feeds:
+                continue
+            shape, dtype = self.shapes[name], self.dtypes[name]
+            bound = self.index_bounds.get(name)
+            if bound is not None:
+                feeds[name] = rng.integers(0, bound, size=shape).astype(dtype)
+            else:
+                feeds[name] = random_input(shape, dtype, rng)
+        return feeds
 
     def write_trace(self, path: str) -> None:
         """The last run as Chrome trace-event JSON (Perfetto)."""

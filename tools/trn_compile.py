@@ -83,22 +83,10 @@ def _parser() -> argparse.ArgumentParser:
 def _inputs(
     args: argparse.Namespace, model: Any, given: dict[str, np.ndarray]
 ) -> dict[str, np.ndarray]:
-    from trnc.simulator import random_input
-
     expected = {name: (model.shapes[name], model.dtypes[name]) for name in model.input_names}
     check_inputs(given, expected, random_inputs=args.random_inputs, what="the model")
-    rng = np.random.default_rng(args.seed)
-    feeds: dict[str, np.ndarray] = {}
-    for name in model.input_names:
-        shape, dtype = expected[name]
-        if name in given:
-            feeds[name] = as_expected(given[name], dtype)
-            continue
-        bound = model.index_bounds.get(name)
-        if bound is not None:  # gather indices: valid ids of the table they index
-            feeds[name] = rng.integers(0, bound, size=shape).astype(dtype)
-        else:
-            feeds[name] = random_input(shape, dtype, rng)
+    checked = {name: as_expected(given[name], expected[name][1]) for name in given}
+    feeds: dict[str, np.ndarray] = model.random_feeds(given=checked, seed=args.seed)
     return feeds
 
 
