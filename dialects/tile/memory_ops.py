@@ -46,6 +46,15 @@ def _opt_int(attr: IntegerAttr | None) -> int | None:
     return None if attr is None else attr.value.data
 
 
+def _check_queue(attr: IntegerAttr | None) -> None:
+    """The DMA queue rule (A.3): a queue, when chosen, is one of the 16."""
+    queue = _opt_int(attr)
+    if queue is not None and not 0 <= queue < TRN1.dma_queues:
+        raise VerifyException(
+            f"dma queue rule: queue {queue} is out of range 0..{TRN1.dma_queues - 1}"
+        )
+
+
 @irdl_op_definition
 class AllocOp(IRDLOperation):
     """Allocate an on-chip (`sbuf` or `psum`) buffer.
@@ -331,11 +340,7 @@ class DmaOp(IRDLOperation):
                 f"dma element count rule: source {fmt_shape(src)} has {src.num_elements()} "
                 f"elements but dest {fmt_shape(dst)} has {dst.num_elements()}"
             )
-        queue = _opt_int(self.queue)
-        if queue is not None and not 0 <= queue < TRN1.dma_queues:
-            raise VerifyException(
-                f"dma queue rule: queue {queue} is out of range 0..{TRN1.dma_queues - 1}"
-            )
+        _check_queue(self.queue)
 
 
 @irdl_op_definition
@@ -395,8 +400,4 @@ class DmaGatherOp(IRDLOperation):
                 f"dma gather rule: dest must be [{dp}, {width}] of the table's "
                 f"{table.element_type}, got {fmt_shape(dest)}x{dest.element_type}"
             )
-        queue = _opt_int(self.queue)
-        if queue is not None and not 0 <= queue < TRN1.dma_queues:
-            raise VerifyException(
-                f"dma queue rule: queue {queue} is out of range 0..{TRN1.dma_queues - 1}"
-            )
+        _check_queue(self.queue)

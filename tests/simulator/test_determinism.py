@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from trnc.simulator import simulate
-from trnc.simulator.program import decode
+from trnc.simulator.program import Program, decode
 from trnc.simulator.semantics import matmul_f32
 from trnc.tools.context import parse_source
 
@@ -29,7 +29,7 @@ _RUN = """
 import hashlib, sys
 import numpy as np
 from trnc.simulator import simulate
-from trnc.simulator.program import decode
+from trnc.simulator.program import Program, decode
 from trnc.tools.context import parse_source
 path = sys.argv[1]
 program = decode(parse_source(open(path).read(), path))
@@ -45,14 +45,19 @@ print(digest.hexdigest())
 """
 
 
-def _digest_here(path: Path) -> str:
+def _program_and_inputs(path: Path, seed: int) -> tuple[Program, dict[str, np.ndarray]]:
     program = decode(parse_source(path.read_text(), str(path)))
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     inputs = {
         t.name: rng.standard_normal(t.shape).astype(t.np_dtype)
         for t in program.tensors
         if t.role in ("input", "weight")
     }
+    return program, inputs
+
+
+def _digest_here(path: Path) -> str:
+    program, inputs = _program_and_inputs(path, 7)
     digest = hashlib.sha256()
     for _ in range(3):
         outputs = simulate(program, inputs).outputs
@@ -63,13 +68,7 @@ def _digest_here(path: Path) -> str:
 
 
 def test_six_runs_in_one_process_are_identical() -> None:
-    program = decode(parse_source(EXAMPLE.read_text(), str(EXAMPLE)))
-    rng = np.random.default_rng(0)
-    inputs = {
-        t.name: rng.standard_normal(t.shape).astype(t.np_dtype)
-        for t in program.tensors
-        if t.role in ("input", "weight")
-    }
+    program, inputs = _program_and_inputs(EXAMPLE, 0)
     first = simulate(program, inputs).outputs
     assert first
     for _ in range(5):
