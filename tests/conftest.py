@@ -2,7 +2,7 @@
 suite runs with --import-mode=importlib, which does not add it), the `slow` tier, and the
 ONNX node-test counts in the terminal summary.
 
-The fast tier for daily work is `pytest -m "not slow"` (about a minute on 2 cores); the
+The fast tier for daily work is `pytest -m "not slow"` (1 min 46 s on 2 cores here); the
 whole suite (the README's test command, and CI) runs everything. A test is slow when it
 is marked `@pytest.mark.slow`, lies in one of `SLOW_MODULES`, or is a lit file under one
 of `test_lit.SLOW_DIRS` (those start a tool process per RUN line)."""
