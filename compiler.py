@@ -287,6 +287,7 @@ def load(path: str | os.PathLike[str]) -> CompiledModel:
         },
         base_dir=path.parent,
         output_tensors=output_tensors,
+        index_bounds=program.index_bounds,
     )
 
 
@@ -358,10 +359,8 @@ def _tile_stats(module: ModuleOp, placement: AllocationReport) -> dict[str, Any]
     for op in module.walk():
         if isinstance(op, tile.TransposeOp):
             transposes += 1
-        elif isinstance(op, tile.DmaOp):
-            buf = op.source.type
-            assert isinstance(buf, BufferType)
-            dma_bytes += prod(buf.get_shape()) * byte_size(buf.element_type)
+        elif isinstance(op, tile.DmaOp | tile.DmaGatherOp):
+            dma_bytes += tile.dma_moved_bytes(op)
     return {
         "transposes": transposes,
         "dma_bytes": dma_bytes,
@@ -490,7 +489,7 @@ def compile(
             "internal error: the compiled program does not verify: "
             + "; ".join(p.format("<compiled>") for p in problems[:3])
         )
-    _record_outputs(module, names["output"], output_tensors)
+    _record_graph_facts(module, names["output"], output_tensors, bounds)
     levels["isa"] = module
     seconds["total"] = time.perf_counter() - start
     report: dict[str, Any] = {
@@ -550,11 +549,14 @@ def _add_empty(names: dict[str, Any], graph: ModuleOp) -> None:
                 names["dtypes"][name] = numpy_dtype(t.get_element_type())
 
 
-def _record_outputs(module: ModuleOp, outputs: list[str], tensors: dict[str, str]) -> None:
-    """Put `simulator.program.OUTPUTS_ATTR` on the module's program (see there)."""
-    from xdsl.dialects.builtin import ArrayAttr
+def _record_graph_facts(
+    module: ModuleOp, outputs: list[str], tensors: dict[str, str], bounds: dict[str, int]
+) -> None:
+    """Put `simulator.program.OUTPUTS_ATTR` and `INDEX_BOUNDS_ATTR` on the module's
+    program (see there): what the program's text must keep of the graph."""
+    from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, i64
 
-    from trnc.simulator.program import OUTPUTS_ATTR
+    from trnc.simulator.program import INDEX_BOUNDS_ATTR, OUTPUTS_ATTR
 
     for program in (op for op in module.walk() if isinstance(op, isa.ProgramOp)):
         present = {t.sym_name.data for t in program.hbm_tensors()}
@@ -562,6 +564,9 @@ def _record_outputs(module: ModuleOp, outputs: list[str], tensors: dict[str, str
         program.attributes[OUTPUTS_ATTR] = ArrayAttr(
             [ArrayAttr([StringAttr(n), StringAttr(t)]) for n, t in pairs if t in present]
         )
+        kept = {n: IntegerAttr(b, i64) for n, b in sorted(bounds.items()) if n in present}
+        if kept:
+            program.attributes[INDEX_BOUNDS_ATTR] = DictionaryAttr(kept)
 
 
 def _graph_outputs(names: dict[str, Any], graph: ModuleOp, function_name: str) -> dict[str, str]:

@@ -23,7 +23,6 @@ number), spreading transfers over the 16 queues so their fixed latencies overlap
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import prod
 
 from xdsl.context import Context
 from xdsl.dialects import func
@@ -32,7 +31,6 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from trnc.dialects import tile
-from trnc.dialects.isa_common import byte_size
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.tile_to_isa import LoweringError, buffer_roots
 from trnc.machine import TRN1, Memory
@@ -160,9 +158,7 @@ def assign_queues(function: func.FuncOp) -> None:
     for op in function.body.walk():
         if not isinstance(op, tile.DmaOp | tile.DmaGatherOp):
             continue
-        moved = op.source.type if isinstance(op, tile.DmaOp) else op.dest.type
-        assert isinstance(moved, BufferType)
-        size = byte_size(moved.element_type) * prod(moved.get_shape())
+        size = tile.dma_moved_bytes(op)
         if op.queue is not None:
             load[op.queue.value.data] += size
             continue

@@ -126,7 +126,11 @@ def prepare_inputs(
         if given is None:
             given = _stored_weight(tensor, weights_dir, notes)
         if given is None:
-            data[tensor.name] = random_input(tensor.shape, tensor.np_dtype, rng)
+            bound = program.index_bounds.get(tensor.name)
+            if bound is not None and tensor.np_dtype.kind in "iu":  # a gather's row numbers
+                data[tensor.name] = rng.integers(0, bound, tensor.shape).astype(tensor.np_dtype)
+            else:
+                data[tensor.name] = random_input(tensor.shape, tensor.np_dtype, rng)
             random_names.append(tensor.name)
             continue
         array = np.asarray(given)

@@ -294,7 +294,7 @@ class Memory:
             self._check(plan, ap, instr)
 
     def _check(self, plan: _Plan, ap: AP, instr: Instr | None) -> None:
-        if ap.mem == "hbm" and any(lo <= plan.lo and plan.hi <= hi for lo, hi in self._loaded):
+        if ap.mem == "hbm" and self._in_loaded(plan):
             plan.initialized = True  # inside a loaded tensor: no need to test each byte
             return
         mask = self._byte_view(plan, ap, plan.mask)
@@ -302,6 +302,10 @@ class Memory:
             plan.initialized = True
             return
         self._uninitialized(ap, instr, int(mask.size - np.count_nonzero(mask)), mask.size)
+
+    def _in_loaded(self, plan: _Plan) -> bool:
+        """Whether an HBM plan's bytes lie inside one tensor `load_tensor` wrote whole."""
+        return any(lo <= plan.lo and plan.hi <= hi for lo, hi in self._loaded)
 
     def _uninitialized(self, ap: AP, instr: Instr | None, missing: int, total: int) -> None:
         """Report a read of `missing` never-written bytes among `total` bytes of `ap`."""
@@ -323,11 +327,16 @@ class Memory:
         return self.view(ap, instr).copy()
 
     def gather_rows(
-        self, table: AP, indices: np.ndarray[Any, Any], instr: Instr | None = None
+        self,
+        table: AP,
+        indices: np.ndarray[Any, Any],
+        instr: Instr | None = None,
+        first_partition: int = 0,
     ) -> np.ndarray[Any, Any]:
         """A copy of rows `indices` of `table` (`[rows, E]`, the partition-mapped dim the
-        rows), for `dma_gather`: an index outside `[0, rows)` is an `OutOfBoundsError`, and
-        never-written bytes of the gathered rows (only) are reported."""
+        rows), for `dma_gather` (`indices[k]` from partition `first_partition + k`): an
+        index outside `[0, rows)` is an `OutOfBoundsError`, and never-written bytes of the
+        gathered rows (only) are reported."""
         view = self.view(table, instr)
         count = table.partitions
         idx = np.asarray(indices).astype(np.int64, copy=False).reshape(-1)
@@ -335,15 +344,12 @@ class Memory:
         if bad.any():
             k = int(np.argmax(bad))
             raise OutOfBoundsError(
-                f"dma_gather index {int(idx[k])} (partition {k}) is outside the table's "
-                f"{count} rows, {describe(table)}",
+                f"dma_gather index {int(idx[k])} (partition {first_partition + k}) is outside "
+                f"the table's {count} rows, {describe(table)}",
                 *_who(instr),
             )
         plan = self._plan(table, instr)
-        loaded = table.mem == "hbm" and any(
-            lo <= plan.lo and plan.hi <= hi for lo, hi in self._loaded
-        )
-        if not plan.initialized and not loaded:
+        if not plan.initialized and not (table.mem == "hbm" and self._in_loaded(plan)):
             size = table.itemsize
             mask = np.ndarray(
                 (*plan.shape, size), plan.mask.dtype, plan.mask, plan.offset, (*plan.strides, 1)

@@ -27,6 +27,7 @@ import ml_dtypes
 import numpy as np
 from xdsl.dialects.builtin import (
     ArrayAttr,
+    DictionaryAttr,
     FileLineColLoc,
     FloatAttr,
     IntegerAttr,
@@ -198,6 +199,9 @@ class Program:
     cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     """What simulations derive from the program alone and keep for the next one (the
     geometry of its access patterns in memory: `memory.Memory`)."""
+    index_bounds: dict[str, int] = field(default_factory=dict)
+    """Per integer input that indexes a gather, the size of the dim it indexes
+    (`INDEX_BOUNDS_ATTR`): seeded random data for it stays within."""
 
     @property
     def hbm_bytes(self) -> int:
@@ -491,7 +495,15 @@ def _decode(program: ProgramOp, machine: MachineModel) -> Program:
             )
         )
     weights = program.weights_file.data if program.weights_file is not None else None
-    return Program(program.sym_name.data, tensors, instrs, d.sem_names, weights, machine)
+    return Program(
+        program.sym_name.data,
+        tensors,
+        instrs,
+        d.sem_names,
+        weights,
+        machine,
+        index_bounds=recorded_index_bounds(program),
+    )
 
 
 OUTPUTS_ATTR = "graph.outputs"
@@ -516,3 +528,21 @@ def recorded_outputs(program: ProgramOp) -> list[tuple[str, str]] | None:
             return None
         pairs.append((name.data, tensor.data))
     return pairs
+
+
+INDEX_BOUNDS_ATTR = "graph.index_bounds"
+"""`trn_isa.program` attribute: `{input name = size : i64, ...}`, per integer input that
+indexes a gather, the size of the dim it indexes (`trnc.compiler.index_bounds`), so that
+seeded random inputs of a program read back from its text index within the table."""
+
+
+def recorded_index_bounds(program: ProgramOp) -> dict[str, int]:
+    """The `INDEX_BOUNDS_ATTR` of a `trn_isa.program` (empty when it has none)."""
+    attr = program.attributes.get(INDEX_BOUNDS_ATTR)
+    if not isinstance(attr, DictionaryAttr):
+        return {}
+    return {
+        name: int(value.value.data)
+        for name, value in attr.data.items()
+        if isinstance(value, IntegerAttr) and value.value.data > 0
+    }

@@ -42,6 +42,7 @@ and exactly +-1 where float32 erf rounds to +-1 (|x| >= 3.919206).
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -287,30 +288,32 @@ def _scalar(mem: Memory, value: AP | float, instr: Instr, bitvec: bool = False) 
 _BLAS: list[ThreadpoolController] = []
 """The process's BLAS libraries (found once, when first needed)."""
 _single = 0
-"""How many `single_threaded_blas` contexts are open."""
+"""How many `single_threaded_blas` contexts are open, in any thread."""
+_single_lock = threading.Lock()
+_restore: list[Any] = []
+"""The limiter of the outermost open context (its exit restores BLAS's threads)."""
 
 
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
     """BLAS limited to one thread meanwhile (OpenBLAS sums in another order with more
     threads on some CPUs). `simulate` opens one for a whole run; `matmul_f32` opens its
-    own when called outside one."""
+    own when called outside one. Contexts open in several threads at once share one limit,
+    lifted when the last of them closes."""
     global _single
-    if _single:
+    with _single_lock:
+        if not _single:
+            if not _BLAS:
+                _BLAS.append(ThreadpoolController())
+            _restore.append(_BLAS[0].limit(limits=1, user_api="blas"))
         _single += 1
-        try:
-            yield
-        finally:
+    try:
+        yield
+    finally:
+        with _single_lock:
             _single -= 1
-        return
-    if not _BLAS:
-        _BLAS.append(ThreadpoolController())
-    with _BLAS[0].limit(limits=1, user_api="blas"):
-        _single += 1
-        try:
-            yield
-        finally:
-            _single -= 1
+            if not _single:
+                _restore.pop().restore_original_limits()
 
 
 def matmul_f32(st: Array, mv: Array) -> Array:
@@ -525,7 +528,7 @@ def _dma_gather(instr: Instr, mem: Memory) -> None:
     args = instr.args
     dst, table = args["dst"], args["table"]
     indices = mem.read(args["indices"], instr).reshape(-1)
-    rows = mem.gather_rows(table, indices, instr)
+    rows = mem.gather_rows(table, indices, instr, args["indices"].start)
     mem.write(dst, rows.reshape(dst.partitions, -1), instr)
 
 

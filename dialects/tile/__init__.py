@@ -44,6 +44,7 @@ from trnc.dialects.tile.memory_ops import (
     DmaOp,
     ReinterpretOp,
     ViewOp,
+    dma_moved_bytes,
 )
 from trnc.dialects.tile.tensor_ops import MatmulOp, TransposeOp
 from trnc.dialects.tile.types import BufferType
@@ -105,5 +106,6 @@ __all__ = [
     "Tile",
     "TransposeOp",
     "ViewOp",
+    "dma_moved_bytes",
     "element_bytes",
 ]

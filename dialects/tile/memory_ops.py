@@ -34,6 +34,7 @@ from xdsl.irdl import (
 from xdsl.traits import MemoryAllocEffect, MemoryFreeEffect, Pure
 from xdsl.utils.exceptions import VerifyException
 
+from trnc.dialects.isa_common import element_bytes
 from trnc.dialects.tile.checks import buffer, check_reads, check_writes, fmt_shape
 from trnc.dialects.tile.types import BufferType
 from trnc.machine import TRN1, Engine, Memory
@@ -401,3 +402,10 @@ class DmaGatherOp(IRDLOperation):
                 f"{table.element_type}, got {fmt_shape(dest)}x{dest.element_type}"
             )
         _check_queue(self.queue)
+
+
+def dma_moved_bytes(op: DmaOp | DmaGatherOp) -> int:
+    """Bytes a DMA moves: its source's (a cast moves the source's element count), or the
+    rows a gather copies (its dest)."""
+    moved = buffer(op.source if isinstance(op, DmaOp) else op.dest)
+    return prod(moved.get_shape()) * (element_bytes(moved.element_type) or 0)

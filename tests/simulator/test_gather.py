@@ -96,3 +96,13 @@ def test_never_written_rows_are_reported_only_for_the_rows_gathered() -> None:
     ids = np.array([[1], [2], [2], [3]], np.int32)
     with pytest.raises(UninitializedReadError, match="reads 128 of 128 bytes"):
         simulate(_module(text), {"ids": ids}, strict_uninitialized=True)
+
+
+def test_the_error_names_the_partition_of_the_bad_index() -> None:
+    text = _program(4, 10, 8)
+    for old in ("sbuf[0:4] + 0, [[1, 1]], i32", "sbuf[0:4] + 0, [], i32"):
+        text = text.replace(old, old.replace("[0:4]", "[32:36]"))
+    ids = np.array([[1], [2], [11], [3]], np.int32)
+    table = np.zeros((10, 8), np.float32)
+    with pytest.raises(OutOfBoundsError, match=r"index 11 \(partition 34\)"):
+        simulate(_module(text), {"ids": ids, "table": table})
