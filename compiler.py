@@ -229,7 +229,9 @@ def weights_path(out: Path) -> Path:
 def load(path: str | os.PathLike[str]) -> CompiledModel:
     """A `CompiledModel` from a file `CompiledModel.save` (or `trn-compile -o`) wrote:
     its `trn_isa` program and the weights it names. `run` gives the results the saved
-    model gave; `ir` has the `isa` level only. Raises `CompileError` naming the file."""
+    model gave, under the same names and in the same order, except outputs without
+    elements (the program has no tensor for them, so a loaded model does not list them);
+    `ir` has the `isa` level only. Raises `CompileError` naming the file."""
     from xdsl.utils.exceptions import ParseError
 
     from trnc.simulator.program import DecodeError, decode, recorded_outputs
