@@ -45,8 +45,6 @@ _SHIFT = {MEM_IDS["hbm"]: 20, MEM_IDS["sbuf"]: 9, MEM_IDS["psum"]: 9}
 _MAX_BUCKETS = 64
 """An access spanning more blocks goes to its memory's 'wide' list instead."""
 _PRUNE_EVERY = 64
-STEP = 32
-"""Instructions checked between two yields of `race_check_steps`."""
 
 # A live access: (instruction, its queue's clock component, 1-based position in its queue,
 # is_write, footprint).
@@ -177,17 +175,14 @@ def check_races(program: Program, schedule: Schedule) -> None:
     enabled = gc.isenabled()
     gc.disable()  # no reference cycles are made; see timing.schedule
     try:
-        for _ in race_check_steps(program, schedule):
-            pass
+        _check_races(program, schedule)
     finally:
         if enabled:
             gc.enable()
 
 
-def race_check_steps(program: Program, schedule: Schedule) -> Iterator[None]:
-    """`check_races` in steps: yields after every `STEP` instructions checked, so a caller
-    can interleave other work (`simulate` runs parked instructions between steps); raises
-    `RaceError` like `check_races`."""
+def _check_races(program: Program, schedule: Schedule) -> None:
+    """`check_races` without the garbage-collector pause."""
     instrs = program.instrs
     n = len(instrs)
     if n == 0:
@@ -277,8 +272,6 @@ def race_check_steps(program: Program, schedule: Schedule) -> Iterator[None]:
         done[q] += 1
         if step % _PRUNE_EVERY == _PRUNE_EVERY - 1:
             prune()
-        if step % STEP == STEP - 1:
-            yield
 
 
 def _raise_race(

@@ -17,6 +17,7 @@ stdout: nothing on stdout points at a temporary directory, and no file is left b
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,20 +236,28 @@ def relocate(module: ModuleOp, base_dir: Path, weights_path: Path, ref: str) -> 
     if not refs:
         return 0
     data = [(r, r.read(base_dir)) for r in refs]  # all read before the file is rewritten
-    writer = WeightsWriter(weights_path, ref)
+    # Written beside the target and renamed over it once complete, so a failed write (a
+    # full disk) never destroys the weights a program re-saved in place still names.
+    partial = weights_path.with_name(f".{weights_path.name}.partial")
+    writer = WeightsWriter(partial, ref)
     stored: dict[tuple[str, int, tuple[int, ...], str], int] = {}
+    offsets: list[int] = []
     try:
         for r, array in data:
             key = (str(r.path(base_dir).resolve()), r.offset, r.shape, str(array.dtype))
             if key not in stored:
                 stored[key] = writer.add(r.name, array)[1]
-            r.set_external(ref, stored[key])
+            offsets.append(stored[key])
+        writer.close()
+        os.replace(partial, weights_path)
     except OSError as error:
+        writer.close()
+        partial.unlink(missing_ok=True)
         raise WeightsError(
             f"cannot write weights file '{weights_path}': {error.strerror or error}"
         ) from None
-    finally:
-        writer.close()
+    for (r, _), offset in zip(data, offsets, strict=True):
+        r.set_external(ref, offset)
     return len(stored)
 
 

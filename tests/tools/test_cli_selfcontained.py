@@ -124,6 +124,30 @@ def test_save_and_load(model_path: Path, expected: np.ndarray, tmp_path: Path) -
         trnc.load(tmp_path / "b" / "m.mlir")
 
 
+def test_a_failed_save_in_place_keeps_the_old_weights(
+    model_path: Path, expected: np.ndarray, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-saving a loaded program over itself when the disk fills up: an error naming the
+    file, and the weights it had are still there (written to a side file, then renamed)."""
+    trnc.compile(str(model_path)).save(tmp_path / "m.mlir")
+    before = (tmp_path / "m.weights").read_bytes()
+    loaded = trnc.load(tmp_path / "m.mlir")
+    from trnc.frontend.onnx.weights import WeightsWriter
+
+    original = WeightsWriter.add
+
+    def full(self: WeightsWriter, name: str, array: np.ndarray) -> tuple[str, int]:
+        original(self, name, array.reshape(-1)[: array.size // 2])  # half of it fits
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(WeightsWriter, "add", full)
+    with pytest.raises(CompileError, match=r"cannot write weights file '.*m\.weights'"):
+        loaded.save(tmp_path / "m.mlir")
+    assert (tmp_path / "m.weights").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.mlir", "m.weights"]
+    np.testing.assert_array_equal(trnc.load(tmp_path / "m.mlir").run({"x": X})["y"], expected)
+
+
 @pytest.mark.parametrize("damage", ["missing", "short", "directory"])
 def test_missing_or_short_weights_are_an_error(
     model_path: Path, damage: str, tmp_path: Path
