@@ -2,7 +2,7 @@
 suite runs with --import-mode=importlib, which does not add it), the `slow` tier, and the
 ONNX node-test counts in the terminal summary.
 
-The fast tier for daily work is `pytest -m "not slow"` (1 min 46 s on 2 cores here); the
+The fast tier for daily work is `pytest -m "not slow"` (1 min 19 s on 2 cores here); the
 whole suite (the README's test command, and CI) runs everything. A test is slow when it
 is marked `@pytest.mark.slow`, lies in one of `SLOW_MODULES`, or is a lit file under one
 of `test_lit.SLOW_DIRS` (those start a tool process per RUN line)."""
@@ -24,6 +24,8 @@ SLOW_MODULES = {
     "test_plugin_example.py",  # pip-installs the example plug-in
     "lowering/test_models_isa.py",  # the bundled models at the ISA level, both dtypes
     "frontend/test_cli_models.py",  # trn-compile on the models in subprocesses
+    "lowering/test_bf16_weights.py",  # the MLP and CNN compiled twice each
+    "lowering/test_reuse_distance.py",  # the MLP, CNN and BERT compiled twice each
 }
 """Test modules (relative to tests/) that belong to the slow tier as a whole."""
 SLOW_TESTS = {"test_any_permutation_matches_reference"}
