@@ -162,12 +162,8 @@ class CompiledModel:
         for name in self.input_names:
             if name in feeds:
                 continue
-            shape, dtype = self.shapes[name], self.dtypes[name]
             bound = self.index_bounds.get(name)
-            if bound is not None:
-                feeds[name] = rng.integers(0, bound, size=shape).astype(dtype)
-            else:
-                feeds[name] = random_input(shape, dtype, rng)
+            feeds[name] = random_input(self.shapes[name], self.dtypes[name], rng, bound)
         return feeds
 
     def write_trace(self, path: str) -> None:
@@ -283,10 +279,7 @@ def load(path: str | os.PathLike[str]) -> CompiledModel:
         {t.name: t.shape for t in program.tensors},
         texts={"isa": text},
         levels={"isa": module},
-        dtypes={
-            t.name: t.source_dtype if t.source_dtype is not None else t.np_dtype
-            for t in program.tensors
-        },
+        dtypes={t.name: t.host_dtype for t in program.tensors},
         base_dir=path.parent,
         output_tensors=output_tensors,
         index_bounds=program.index_bounds,

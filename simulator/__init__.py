@@ -46,22 +46,25 @@ class InputError(Exception):
     """Inputs that do not match the program's tensor table; the message is for the user."""
 
 
-def random_input(shape: tuple[int, ...], dtype: np.dtype, rng: np.random.Generator) -> np.ndarray:
-    """Seeded random data for a tensor nobody gave: uniform in [-1, 1) (integers: 0..9)."""
+def random_input(
+    shape: tuple[int, ...], dtype: np.dtype, rng: np.random.Generator, bound: int | None = None
+) -> np.ndarray:
+    """Seeded random data for a tensor nobody gave: uniform in [-1, 1); integers in
+    [0, bound) (gather indices: rows of the table they index), else 0..9."""
     if np.issubdtype(dtype, np.integer):
-        return rng.integers(0, 10, size=shape).astype(dtype)
+        return rng.integers(0, 10 if bound is None else bound, size=shape).astype(dtype)
     values = rng.random(size=shape, dtype=np.float32)
     values *= 2.0
     values -= 1.0
     return values.astype(dtype, copy=False)
 
 
-def _stored_weight(tensor: Tensor, weights_dir: Path | None, notes: list[str]) -> Any:
+def _stored_weight(tensor: Tensor, weights_dir: Path | None) -> Any:
     """A weight's data from the source its `hbm_tensor` names (an inline value, or bytes of
     a raw weights file relative to `weights_dir`), or None when it names none. A weights
     file that is missing, unreadable or too short is an `InputError` naming it: running on
     made-up weights would be a silently wrong answer."""
-    dtype = tensor.source_dtype if tensor.source_dtype is not None else tensor.np_dtype
+    dtype = tensor.host_dtype
     if tensor.value is not None:
         return np.broadcast_to(np.asarray(tensor.value, dtype), tensor.shape)
     if tensor.weight_file is None:
@@ -124,13 +127,10 @@ def prepare_inputs(
             continue
         given = inputs.get(tensor.name, weights.get(tensor.name))
         if given is None:
-            given = _stored_weight(tensor, weights_dir, notes)
+            given = _stored_weight(tensor, weights_dir)
         if given is None:
             bound = program.index_bounds.get(tensor.name)
-            if bound is not None and tensor.np_dtype.kind in "iu":  # a gather's row numbers
-                data[tensor.name] = rng.integers(0, bound, tensor.shape).astype(tensor.np_dtype)
-            else:
-                data[tensor.name] = random_input(tensor.shape, tensor.np_dtype, rng)
+            data[tensor.name] = random_input(tensor.shape, tensor.np_dtype, rng, bound)
             random_names.append(tensor.name)
             continue
         array = np.asarray(given)

@@ -167,6 +167,12 @@ class Tensor:
     the HBM tensor may narrow, e.g. int64 to i32) when given, else in `np_dtype`."""
     source_dtype: np.dtype[Any] | None = None
 
+    @property
+    def host_dtype(self) -> np.dtype[Any]:
+        """The dtype of the tensor's data on the host (the graph's: `source_dtype` when
+        the HBM tensor narrows it, else `np_dtype`)."""
+        return self.source_dtype if self.source_dtype is not None else self.np_dtype
+
 
 def _weight_source(attributes: dict[str, Attribute]) -> dict[str, Any]:
     """The `Tensor` fields of a weight's data source (`tile-to-isa` copies the tile

@@ -135,7 +135,7 @@ def _program_inputs(program: Program, path: Path) -> dict[str, tuple[tuple[int, 
             raise _Fail(f"trn-run: error: {error}") from None
     wanted: dict[str, tuple[tuple[int, ...], Any]] = {}
     for t in program.tensors:
-        dtype = t.source_dtype if t.source_dtype is not None else t.np_dtype
+        dtype = t.host_dtype
         if t.role == "input" or (
             t.role == "weight"
             and t.value is None
@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         inputs = _inputs(args)
         wanted = _program_inputs(program, path)
         known = {  # a weight given by name replaces its stored data
-            t.name: (t.shape, t.source_dtype if t.source_dtype is not None else t.np_dtype)
+            t.name: (t.shape, t.host_dtype)
             for t in program.tensors
             if t.role in ("input", "weight")
         }
