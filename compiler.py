@@ -46,6 +46,7 @@ from trnc.lowering.graph_to_tile import (
 )
 from trnc.lowering.isa_sync import IsaInsertSync
 from trnc.lowering.tile_allocate import AllocationReport, TileAllocate, allocate
+from trnc.lowering.tile_plan_memory import TilePlanMemory
 from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR, TileToIsa
 from trnc.machine import TRN1
 from trnc.tools.context import module_text
@@ -441,6 +442,7 @@ def compile(
         GraphFoldWeightsPass(file=str(Path(tmp) / "folded.weights"), base_dir=str(weights_dir)),
         canonicalize,
         GraphToTile(dtype=dtype),
+        TilePlanMemory(),
     ]
     for stage in stages:
         t0 = time.perf_counter()

@@ -37,6 +37,12 @@ def _tile_allocate() -> type[ModulePass]:
     return TileAllocate
 
 
+def _tile_plan_memory() -> type[ModulePass]:
+    from trnc.lowering.tile_plan_memory import TilePlanMemory
+
+    return TilePlanMemory
+
+
 def _graph_to_isa() -> type[ModulePass]:
     from trnc.lowering.graph_to_isa import GraphToIsa
 
@@ -48,6 +54,7 @@ def get_lowering_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     return {
         "graph-to-isa": _graph_to_isa,
         "graph-to-tile": _graph_to_tile,
+        "tile-plan-memory": _tile_plan_memory,
         "tile-allocate": _tile_allocate,
         "tile-to-isa": _tile_to_isa,
         "isa-insert-sync": _isa_insert_sync,

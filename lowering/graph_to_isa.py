@@ -3,6 +3,7 @@ runnable alone:
 
     graph-decompose, graph-canonicalize   (graph -> graph; when installed)
     graph-to-tile{dtype}                  (layout, tiling, DMA; see graph_to_tile.py)
+    tile-plan-memory                      (residency: intermediates stay in SBUF)
     tile-allocate                         (SBUF/PSUM addresses, DMA queues)
     tile-to-isa                           (one trn_isa.program per function)
     isa-insert-sync                       (semaphores)
@@ -21,6 +22,7 @@ from xdsl.passes import ModulePass
 from trnc.lowering.graph_to_tile import GraphToTile
 from trnc.lowering.isa_sync import IsaInsertSync
 from trnc.lowering.tile_allocate import TileAllocate
+from trnc.lowering.tile_plan_memory import TilePlanMemory
 from trnc.lowering.tile_to_isa import TileToIsa
 
 
@@ -48,6 +50,7 @@ class GraphToIsa(ModulePass):
         return [
             *graph_passes(),
             GraphToTile(dtype=self.dtype),
+            TilePlanMemory(),
             TileAllocate(),
             TileToIsa(),
             IsaInsertSync(),

@@ -1,0 +1,630 @@
+"""The `tile-plan-memory` pass: residency. Intermediate tensors stay in SBUF instead of
+going to HBM and back; what does not fit is spilled (kept in HBM) by furthest next use.
+
+`graph-to-tile` lowers op by op: each op's result tiles are stored to an HBM buffer and
+the next op loads them again. This pass rewrites a tile function so a load whose HBM
+bytes were stored (or loaded) earlier from an SBUF tile of the same type, with neither
+the bytes nor the tile written since, reads that tile instead:
+
+    tile.dma %a -> %t[rows]          // store (kept only while some load still needs it)
+    %b = tile.alloc ...              // \
+    tile.dma %t[rows] -> %b          //  } gone: every use of %b uses %a
+    ... %b ...                       // /
+
+A scratch HBM buffer whose every load is forwarded loses its stores and its argument (no
+HBM bytes, no DMAs); stores to outputs always stay. Weights and inputs loaded more than
+once are loaded once while the tile fits.
+
+Budget (Belady): a forwarded tile stays live across the gap between its last use and
+the forwarded load. Sweeping the program in order with the SBUF live bytes per
+partition, wherever the gaps would take the live set over `budget` the gap whose load is
+furthest away is dropped: that load stays an HBM reload (a spill; its bytes are
+`spill_bytes`). The original program's own working set is never increased beyond what it
+needed, so a program that allocated before still allocates.
+
+Decisions on the IR: each scratch argument gets `tile.residency = "sbuf"` (all its loads
+forwarded; the argument is then removed and its name listed in the function's
+`tile.resident`) or `"hbm"`; the function gets `tile.spill_bytes`. An argument that
+already has `tile.residency = "hbm"` is left alone (the override). Only top-level ops of
+the function are rewritten; an HBM buffer touched inside a loop or through a dynamic view
+is left as it is.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from math import prod
+
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    FunctionType,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    i64,
+)
+from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.passes import ModulePass
+
+from trnc.dialects import tile
+from trnc.dialects.tile.types import BufferType
+from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR
+from trnc.machine import TRN1, Memory
+
+RESIDENCY_ATTR = "tile.residency"
+RESIDENT_ATTR = "tile.resident"
+SPILL_ATTR = "tile.spill_bytes"
+
+DEFAULT_BUDGET = TRN1.sbuf_budget_bytes_per_partition * 3 // 4
+"""Default live-bytes budget per partition: three quarters of the allocation budget, so
+`tile-allocate` keeps room to rotate buffers and absorb fragmentation."""
+
+_WRITTEN = ("dest", "output", "acc")
+"""Operand names through which tile ops write a buffer."""
+
+
+def written_operands(op: Operation) -> list[SSAValue]:
+    """The buffers `op` writes."""
+    out: list[SSAValue] = []
+    for name in _WRITTEN:
+        value = getattr(op, name, None)
+        if isinstance(value, SSAValue):
+            out.append(value)
+    return out
+
+
+@dataclass(frozen=True)
+class _Region:
+    """The HBM elements a view names, in its row-major order: argument, element offset
+    and (stride, count) runs merged as far as they go."""
+
+    arg: SSAValue
+    offset: int
+    runs: tuple[tuple[int, int], ...]
+
+    def span(self) -> tuple[int, int]:
+        lo = self.offset
+        hi = self.offset + sum(s * (c - 1) for s, c in self.runs)
+        return lo, hi
+
+
+def _runs(shape: tuple[int, ...], strides: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    kept = [(s, c) for s, c in zip(strides, shape, strict=True) if c != 1]
+    if not kept:
+        return ((1, 1),)
+    merged = [kept[-1]]
+    for step, count in reversed(kept[:-1]):
+        inner_step, inner_count = merged[-1]
+        if step == inner_step * inner_count:
+            merged[-1] = (inner_step, inner_count * count)
+        else:
+            merged.append((step, count))
+    merged.reverse()
+    return tuple(merged)
+
+
+@dataclass
+class _HbmPlace:
+    arg: SSAValue
+    offset: int
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]
+
+    def region(self) -> _Region:
+        return _Region(self.arg, self.offset, _runs(self.shape, self.strides))
+
+
+def _row_major(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(prod(shape[i + 1 :]) for i in range(len(shape)))
+
+
+def _shape(value: SSAValue) -> tuple[int, ...]:
+    buf = value.type
+    assert isinstance(buf, BufferType)
+    return tuple(buf.get_shape())
+
+
+def _memory(value: SSAValue) -> Memory | None:
+    buf = value.type
+    return buf.memory.data if isinstance(buf, BufferType) else None
+
+
+@dataclass
+class _Load:
+    op: tile.DmaOp
+    pos: int
+    region: _Region
+    dest: SSAValue
+    holder: SSAValue | None = None  # the tile it reads instead, when forwarded
+    chain: SSAValue | None = None  # the first holder of its region (forwarding candidates)
+    column: int | None = None  # the holder's first column it reads, when a window of it
+    extend: tuple[int, int, int] | None = None  # positions its holder's root is kept live, bytes
+    bytes: int = 0
+
+
+@dataclass
+class _Plan:
+    loads: list[_Load] = field(default_factory=list)
+    spill_bytes: int = 0
+
+
+class _Planner:
+    def __init__(self, function: func.FuncOp, budget: int) -> None:
+        self.function = function
+        self.budget = budget
+        self.block = function.body.block
+        self.top = list(self.block.ops)
+        self.pos: dict[Operation, int] = {op: i for i, op in enumerate(self.top)}
+        self.places: dict[SSAValue, _HbmPlace | None] = {}
+        self.sbuf_root: dict[SSAValue, SSAValue] = {}
+        self.writes: dict[SSAValue, list[int]] = {}
+        self.last_use: dict[SSAValue, int] = {}
+        self.alloc_pos: dict[SSAValue, int] = {}
+        self.excluded: set[SSAValue] = set()  # HBM args left alone
+        self.accesses: dict[SSAValue, list[tuple[int, str, _HbmPlace, Operation]]] = {}
+
+    # -- facts ---------------------------------------------------------------------
+    def top_pos(self, op: Operation) -> int:
+        cur: Operation | None = op
+        while cur is not None and cur not in self.pos:
+            cur = cur.parent_op()
+        assert cur is not None
+        return self.pos[cur]
+
+    def analyse(self) -> None:
+        args = self.block.args
+        attrs = self.function.arg_attrs
+        for i, arg in enumerate(args):
+            if _memory(arg) is not Memory.HBM:
+                continue
+            shape = _shape(arg)
+            self.places[arg] = _HbmPlace(arg, 0, shape, _row_major(shape))
+            arg_attrs = attrs.data[i].data if attrs is not None else {}
+            residency = arg_attrs.get(RESIDENCY_ATTR)
+            if isinstance(residency, StringAttr) and residency.data == "hbm":
+                self.excluded.add(arg)
+        for op in self.function.body.walk():
+            p = self.top_pos(op)
+            nested = op.parent_op() is not self.function
+            if isinstance(op, tile.AllocOp):
+                self.sbuf_root[op.result] = op.result
+                self.alloc_pos[op.result] = p
+                self.last_use[op.result] = p
+                continue
+            if isinstance(op, tile.ViewOp | tile.ReinterpretOp):
+                self._derive(op)
+            for operand in op.operands:
+                root = self.sbuf_root.get(operand)
+                if root is not None and not isinstance(op, tile.DeallocOp):
+                    self.last_use[root] = max(self.last_use[root], p)
+                if operand in self.places and not isinstance(op, tile.ViewOp | tile.ReinterpretOp):
+                    self._access(op, operand, p, nested)
+            for value in written_operands(op):
+                root = self.sbuf_root.get(value)
+                if root is not None:
+                    self.writes.setdefault(root, []).append(p)
+
+    def _derive(self, op: tile.ViewOp | tile.ReinterpretOp) -> None:
+        source = op.source
+        if source in self.sbuf_root:
+            self.sbuf_root[op.result] = self.sbuf_root[source]
+            return
+        if source not in self.places:
+            return
+        parent = self.places[source]
+        place: _HbmPlace | None = None
+        if parent is not None and isinstance(op, tile.ReinterpretOp):
+            if parent.strides == _row_major(parent.shape):
+                shape = _shape(op.result)
+                place = _HbmPlace(parent.arg, parent.offset, shape, _row_major(shape))
+        elif parent is not None and isinstance(op, tile.ViewOp):
+            offsets = op.static_offset_values()
+            if all(o is not None for o in offsets):
+                delta = sum(o * s for o, s in zip(offsets, parent.strides, strict=True) if o)
+                steps = op.stride_values()
+                strides = tuple(s * k for s, k in zip(parent.strides, steps, strict=True))
+                place = _HbmPlace(parent.arg, parent.offset + delta, _shape(op.result), strides)
+        if place is None:
+            root = parent.arg if parent is not None else None
+            if root is not None:
+                self.excluded.add(root)
+        self.places[op.result] = place
+
+    def _access(self, op: Operation, value: SSAValue, p: int, nested: bool) -> None:
+        place = self.places[value]
+        if place is None:
+            return  # its argument is excluded already
+        arg = place.arg
+        if nested:
+            self.excluded.add(arg)
+            return
+        kind = "other"
+        if isinstance(op, tile.DmaOp):
+            kind = "store" if value is op.dest else "load"
+        self.accesses.setdefault(arg, []).append((p, kind, place, op))
+
+    # -- decisions -----------------------------------------------------------------
+    def _written_after(self, root: SSAValue, after: int, until: int) -> bool:
+        return any(after < w <= until for w in self.writes.get(root, ()))
+
+    def candidates(self) -> list[_Load]:
+        loads: list[_Load] = []
+        for arg, accesses in self.accesses.items():
+            if arg in self.excluded:
+                continue
+            holders: dict[_Region, tuple[SSAValue, int, _HbmPlace]] = {}
+            rows: dict[tuple[int, ...], list[_Region]] = {}  # `_row_key` -> regions
+            for p, kind, place, op in sorted(accesses, key=lambda a: a[0]):
+                region = place.region()
+                lo, hi = region.span()
+                if kind == "store":
+                    assert isinstance(op, tile.DmaOp)
+                    for key in [k for k in holders if not (k.span()[1] < lo or hi < k.span()[0])]:
+                        del holders[key]
+                    if self.sbuf_root.get(op.source) is not None:
+                        self._hold(holders, rows, region, (op.source, p, place))
+                    continue
+                if kind != "load":
+                    continue
+                assert isinstance(op, tile.DmaOp)
+                dest = op.dest
+                load = _Load(op, p, region, dest)
+                load.bytes = _bytes(dest)
+                loads.append(load)
+                forwardable = (
+                    isinstance(dest.owner, tile.AllocOp)
+                    and _memory(dest) is Memory.SBUF
+                    and self.writes.get(dest, []) == [p]
+                )
+                if not forwardable:
+                    continue
+                if self._forward(load, place, holders, rows):
+                    continue
+                self._hold(holders, rows, region, (dest, p, place))
+        return loads
+
+    @staticmethod
+    def _hold(
+        holders: dict[_Region, tuple[SSAValue, int, _HbmPlace]],
+        rows: dict[tuple[int, ...], list[_Region]],
+        region: _Region,
+        entry: tuple[SSAValue, int, _HbmPlace],
+    ) -> None:
+        holders[region] = entry
+        key = _row_key(entry[2])
+        if key is not None:
+            rows.setdefault(key, []).append(region)
+
+    def _forward(
+        self,
+        load: _Load,
+        place: _HbmPlace,
+        holders: dict[_Region, tuple[SSAValue, int, _HbmPlace]],
+        rows: dict[tuple[int, ...], list[_Region]],
+    ) -> bool:
+        """Forward `load` from the tile holding its bytes (the same ones, or a column
+        window of them on the same partitions), if that tile is not written before the
+        load's last use."""
+        dest = load.dest
+        found: list[tuple[tuple[SSAValue, int, _HbmPlace], int | None]] = []
+        held = holders.get(load.region)
+        if held is not None and held[0].type == dest.type:
+            found.append((held, None))
+        key = _row_key(place)
+        for region in rows.get(key, ()) if key is not None else ():
+            entry = holders.get(region)
+            if entry is not None:
+                column = _window(place, entry[2], entry[0].type, dest.type)
+                if column is not None:
+                    found.append((entry, column))
+        for (value, since, _), column in found:
+            root = self.sbuf_root[value]
+            if not self._written_after(root, since, self.last_use[dest]):
+                load.holder = value
+                load.chain = value
+                load.column = column
+                return True
+        return False
+
+    def plan(self) -> _Plan:
+        plan = _Plan(self.candidates())
+        # A forwarded load keeps its holder's root live from the holder's last use so far
+        # to the load's last use (+ the root's bytes there), and its own tile is never
+        # allocated (- its bytes over its lifetime).
+        end: dict[SSAValue, int] = {}
+        resolved: dict[SSAValue, SSAValue] = {}
+        for load in sorted(plan.loads, key=lambda ld: ld.pos):
+            if load.holder is None:
+                continue
+            holder = load.holder
+            while holder in resolved:
+                holder = resolved[holder]
+            root = self.sbuf_root[holder]
+            current = end.get(root, self.last_use[root])
+            new_end = max(current, self.last_use[load.dest])
+            load.extend = (current + 1, new_end, _bytes(root))
+            end[root] = new_end
+            resolved[load.dest] = holder
+        self._fit(plan)
+        return plan
+
+    def _fit(self, plan: _Plan) -> None:
+        """Belady: sweeping the program, wherever the live bytes per partition would
+        exceed the budget (or the program's own peak there, if higher), give up the
+        forwarded load whose next use is furthest (it stays a reload from HBM) until
+        they do not."""
+        n = len(self.top) + 2
+        diff = [0] * (n + 1)
+
+        def add(lo: int, hi: int, size: int) -> None:
+            if lo <= hi:
+                diff[lo] += size
+                diff[hi + 1] -= size
+
+        for root, start in self.alloc_pos.items():
+            if _memory(root) is Memory.SBUF:
+                add(start, self.last_use[root], _bytes(root))
+        base = list(diff)  # the program as it is: forwarding may not take it higher
+        starts: dict[int, list[_Load]] = {}
+        for load in plan.loads:
+            if load.holder is None or load.extend is None:
+                continue
+            lo, hi, size = load.extend
+            add(lo, hi, size)
+            add(self.alloc_pos[load.dest], self.last_use[load.dest], -_bytes(load.dest))
+            starts.setdefault(min(lo, self.alloc_pos[load.dest]), []).append(load)
+        live = base_live = 0
+        furthest: list[tuple[int, int, _Load]] = []  # (-next use, id, load)
+        for p in range(n):
+            live += diff[p]
+            base_live += base[p]
+            for load in starts.get(p, ()):
+                heapq.heappush(furthest, (-self.alloc_pos[load.dest], id(load), load))
+            while live > max(self.budget, base_live) and furthest:
+                _, _, load = heapq.heappop(furthest)
+                assert load.extend is not None
+                lo, hi, size = load.extend
+                if hi < p:
+                    continue  # over already: giving it up frees nothing now
+                live -= _undo(diff, p, lo, hi, size)
+                b_lo, b_hi = self.alloc_pos[load.dest], self.last_use[load.dest]
+                live -= _undo(diff, p, b_lo, b_hi, -_bytes(load.dest))
+                load.holder = None
+                plan.spill_bytes += load.bytes
+
+    # -- rewriting -----------------------------------------------------------------
+    def apply(self, plan: _Plan) -> list[str]:
+        """Rewrite the function; returns the names of the scratch buffers made resident."""
+        current: dict[SSAValue, SSAValue] = {}
+        replaced: dict[SSAValue, SSAValue] = {}
+        forwarded: list[_Load] = []
+        held: set[SSAValue] = set()
+        for load in sorted(plan.loads, key=lambda ld: ld.pos):
+            if load.chain is None:
+                continue
+            if load.holder is None:  # spilled: the reloaded tile serves what follows
+                current[load.chain] = load.dest
+                continue
+            holder = current.get(load.chain, load.chain) if load.column is None else load.holder
+            while holder in replaced:
+                holder = replaced[holder]
+            dest = load.dest
+            if load.column is not None:
+                view = tile.ViewOp(holder, [0, load.column], dest.type)
+                self.block.insert_op_before(view, load.op)
+                self.sbuf_root[view.result] = self.sbuf_root[holder]
+                holder = view.result
+            load.holder = holder
+            replaced[dest] = holder
+            forwarded.append(load)
+            held.add(self.sbuf_root[holder])
+            alloc = dest.owner
+            assert isinstance(alloc, tile.AllocOp)
+            for use in list(dest.uses):
+                if isinstance(use.operation, tile.DeallocOp):
+                    use.operation.detach()
+                    use.operation.erase()
+            load.op.detach()
+            load.op.erase()
+            dest.replace_all_uses_with(holder)
+            alloc.detach()
+            alloc.erase()
+        self._redealloc(held)
+        return self._drop_dead_stores(forwarded)
+
+    def _redealloc(self, roots: set[SSAValue]) -> None:
+        """Free each of `roots` once, after its last use (forwarding made it live longer)."""
+        if not roots:
+            return
+        derived: dict[SSAValue, SSAValue] = {r: r for r in roots}
+        last: dict[SSAValue, Operation] = {}
+        frees: list[Operation] = []
+        for op in self.block.ops:
+            for inner in op.walk():
+                if isinstance(inner, tile.ViewOp) and inner.source in derived:
+                    derived[inner.result] = derived[inner.source]
+                for operand in inner.operands:
+                    root = derived.get(operand)
+                    if root is None:
+                        continue
+                    if isinstance(inner, tile.DeallocOp):
+                        frees.append(inner)
+                    else:
+                        last[root] = op
+        for free in frees:
+            free.detach()
+            free.erase()
+        for root, op in last.items():
+            self.block.insert_op_after(tile.DeallocOp(root), op)
+
+    def _drop_dead_stores(self, forwarded: list[_Load]) -> list[str]:
+        gone = {id(ld.op) for ld in forwarded}
+        resident: list[str] = []
+        attrs = self.function.arg_attrs
+        for arg, accesses in self.accesses.items():
+            if arg in self.excluded or _role(self.function, arg) != "scratch":
+                continue
+            reads = [
+                place.region().span()
+                for _, kind, place, op in accesses
+                if kind != "store" and id(op) not in gone
+            ]
+            for _, kind, place, op in accesses:
+                if kind != "store":
+                    continue
+                lo, hi = place.region().span()
+                if any(not (b < lo or hi < a) for a, b in reads):
+                    continue
+                op.detach()
+                op.erase()
+            _set_arg_attr(self.function, arg, RESIDENCY_ATTR, "hbm" if reads else "sbuf")
+            if not reads:
+                resident.append(_arg_name(self.function, arg))
+        del attrs
+        self._erase_unused_args()
+        return resident
+
+    def _erase_unused_args(self) -> None:
+        changed = True
+        while changed:  # views of views
+            changed = False
+            for op in list(self.block.ops):
+                if isinstance(op, tile.ViewOp | tile.ReinterpretOp) and not op.result.uses:
+                    op.detach()
+                    op.erase()
+                    changed = True
+        attrs = self.function.arg_attrs
+        keep = [
+            i
+            for i, arg in enumerate(self.block.args)
+            if arg.uses or _role(self.function, arg) != "scratch"
+        ]
+        if len(keep) == len(self.block.args):
+            return
+        for i in reversed(range(len(self.block.args))):
+            if i not in keep:
+                self.block.erase_arg(self.block.args[i])
+        inputs = [self.function.function_type.inputs.data[i] for i in keep]
+        outputs = list(self.function.function_type.outputs.data)
+        self.function.function_type = FunctionType.from_lists(inputs, outputs)
+        if attrs is not None:
+            self.function.arg_attrs = ArrayAttr([attrs.data[i] for i in keep])
+
+
+def _arg_index(function: func.FuncOp, arg: SSAValue) -> int:
+    return next(i for i, a in enumerate(function.body.block.args) if a is arg)
+
+
+def _arg_attr(function: func.FuncOp, arg: SSAValue, name: str) -> Attribute | None:
+    attrs = function.arg_attrs
+    if attrs is None:
+        return None
+    return attrs.data[_arg_index(function, arg)].data.get(name)
+
+
+def _role(function: func.FuncOp, arg: SSAValue) -> str | None:
+    role = _arg_attr(function, arg, ROLE_ATTR)
+    return role.data if isinstance(role, StringAttr) else None
+
+
+def _arg_name(function: func.FuncOp, arg: SSAValue) -> str:
+    name = _arg_attr(function, arg, NAME_ATTR)
+    return name.data if isinstance(name, StringAttr) else f"arg{_arg_index(function, arg)}"
+
+
+def _set_arg_attr(function: func.FuncOp, arg: SSAValue, name: str, value: str) -> None:
+    attrs = function.arg_attrs
+    if attrs is None:
+        return
+    index = _arg_index(function, arg)
+    entries = list(attrs.data)
+    entries[index] = DictionaryAttr({**entries[index].data, name: StringAttr(value)})
+    function.arg_attrs = ArrayAttr(entries)
+
+
+def plan_memory(function: func.FuncOp, budget: int = DEFAULT_BUDGET) -> tuple[list[str], int]:
+    """Run the pass on one function; returns (resident scratch names, spill bytes)."""
+    planner = _Planner(function, budget)
+    planner.analyse()
+    plan = planner.plan()
+    resident = planner.apply(plan)
+    function.attributes[RESIDENT_ATTR] = ArrayAttr([StringAttr(n) for n in resident])
+    function.attributes[SPILL_ATTR] = IntegerAttr(plan.spill_bytes, i64)
+    return resident, plan.spill_bytes
+
+
+@dataclass(frozen=True)
+class TilePlanMemory(ModulePass):
+    """Keep intermediate tiles in SBUF (see the module docstring)."""
+
+    name = "tile-plan-memory"
+
+    budget: int = DEFAULT_BUDGET
+    """Live bytes per partition the forwarded tiles may take the program to."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for function in op.ops:
+            if isinstance(function, func.FuncOp) and not function.is_declaration:
+                plan_memory(function, self.budget)
+
+
+def _undo(diff: list[int], p: int, lo: int, hi: int, size: int) -> int:
+    """Remove `size` over [lo, hi] from position `p` on (the sweep is at `p`); returns
+    what it contributed at `p`."""
+    lo = max(lo, p)
+    if lo > hi:
+        return 0
+    diff[hi + 1] += size
+    if lo > p:
+        diff[lo] -= size
+        return 0
+    return size
+
+
+def _row_key(place: _HbmPlace) -> tuple[int, ...] | None:
+    """Tiles of a 2-D view over the same rows share a key (column windows are looked up
+    among them)."""
+    if len(place.shape) != 2 or place.shape[0] < 2 or place.strides[0] <= 0:
+        return None
+    return (place.strides[0], place.strides[1], place.shape[0], place.offset // place.strides[0])
+
+
+def _window(
+    load: _HbmPlace, held: _HbmPlace, held_type: Attribute, dest_type: Attribute
+) -> int | None:
+    """The first column of `held` (a 2-D SBUF tile's HBM place) at which the load's
+    columns lie, on the same partitions; None if they do not."""
+    if not isinstance(held_type, BufferType) or not isinstance(dest_type, BufferType):
+        return None
+    if (
+        held_type.element_type != dest_type.element_type
+        or held_type.memory != dest_type.memory
+        or held_type.layout != dest_type.layout
+        or len(held.shape) != 2
+        or tuple(dest_type.get_shape()) != load.shape
+    ):
+        return None
+    (p, f), (t0, t1) = held.shape, held.strides
+    if load.shape[0] != p or (load.strides[0] != t0) or t1 <= 0 or t0 < f * t1:
+        return None
+    if load.shape[1] > 1 and load.strides[1] != t1:
+        return None
+    delta = load.offset - held.offset
+    if delta % t1:
+        return None
+    column = delta // t1
+    if column < 0 or column + load.shape[1] > f:
+        return None
+    return column
+
+
+def _bytes(value: SSAValue) -> int:
+    buf = value.type
+    assert isinstance(buf, BufferType)
+    layout = buf.layout
+    assert isinstance(layout, tile.LayoutAttr)
+    return layout.bytes_per_partition(buf.get_shape(), buf.element_type)
