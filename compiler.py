@@ -36,6 +36,8 @@ from trnc.dialects import tile
 from trnc.dialects import trn_isa as isa
 from trnc.dialects.isa_common import byte_size
 from trnc.dialects.tile.types import BufferType
+from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr
+from trnc.dialects.trn_isa.attrs import MemoryKind
 from trnc.lowering.graph_to_isa import graph_passes
 from trnc.lowering.graph_to_tile import (
     ELEMENT_ATTR,
@@ -46,9 +48,10 @@ from trnc.lowering.graph_to_tile import (
 )
 from trnc.lowering.isa_sync import IsaInsertSync
 from trnc.lowering.tile_allocate import AllocationReport, TileAllocate, allocate
-from trnc.lowering.tile_plan_memory import TilePlanMemory
+from trnc.lowering.tile_plan_memory import SPILL_ATTR, TilePlanMemory
 from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR, TileToIsa
 from trnc.machine import TRN1
+from trnc.simulator.report import compulsory_hbm_bytes
 from trnc.tools.context import module_text
 from trnc.tools.diagnostics import verify_ops
 
@@ -371,11 +374,30 @@ def _isa_stats(module: ModuleOp) -> dict[str, Any]:
     for program in module.walk():
         if not isinstance(program, isa.ProgramOp):
             continue
-        for t in program.hbm_tensors():
-            if t.role_kind.value in ("input", "weight", "output"):
-                compulsory += prod(t.tensor_type.get_shape()) * byte_size(
-                    t.tensor_type.get_element_type()
-                )
+        tensors = [
+            (
+                t.role_kind.value,
+                t.address.value.data,
+                prod(t.tensor_type.get_shape()) * byte_size(t.tensor_type.get_element_type()),
+            )
+            for t in program.hbm_tensors()
+        ]
+        accesses: list[tuple[int, int | None]] = []
+        for ins in program.instructions():
+            if not isinstance(ins, isa.DmaQueueOp):
+                continue
+            for name, value in ins.properties.items():
+                if isinstance(value, AccessPatternAttr) and value.memory.data is MemoryKind.HBM:
+                    rows = None
+                    if isinstance(ins, isa.DmaGatherOp) and name == "table":
+                        dst = ins.dst
+                        rows = (
+                            dst.partition_count.data
+                            * prod(c.data for c in dst.counts.data)
+                            * byte_size(value.dtype)
+                        )
+                    accesses.append((value.offset.data, rows))
+        compulsory += compulsory_hbm_bytes(tensors, accesses)
         for ins in program.instructions():
             total += 1
             queue = (
@@ -494,7 +516,7 @@ def compile(
         "compile_seconds": seconds,
         **_isa_stats(module),
         **stats,
-        "spill_bytes": 0,
+        "spill_bytes": _spill_bytes(tile_function),
     }
     return CompiledModel(
         module,
@@ -511,6 +533,12 @@ def compile(
         output_tensors=output_tensors,
         _workdir=workdir,  # the weights files `ir("graph")` names; removed with it
     )
+
+
+def _spill_bytes(function: func.FuncOp) -> int:
+    """Bytes `tile-plan-memory` reloads from HBM because SBUF was full."""
+    attr = function.attributes.get(SPILL_ATTR)
+    return attr.value.data if isinstance(attr, IntegerAttr) else 0
 
 
 def index_bounds(module: ModuleOp) -> dict[str, int]:

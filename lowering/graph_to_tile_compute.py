@@ -172,41 +172,56 @@ class Compute(LowererHost):
         ]
         element = onchip(out_t.get_element_type())
         alu = ALU[type(op)]
-        free = TRN1.matmul_max_moving_free if "row" in kinds else FREE_ELEMS
         ones = None
         if "row" in kinds:  # broadcast a row to the partitions with a K=1 matmul by ones
             ones = b.ones_row()
+        # A row operand is spread in chunks of what one matmul can move; the tile itself
+        # (what is loaded and stored) is FREE_ELEMS wide like every elementwise tile.
+        chunk = TRN1.matmul_max_moving_free if "row" in kinds else FREE_ELEMS
         work = [
             (base, bases, r0, c0, p, f)
             for base, bases in blocks
-            for r0, c0, p, f in tiles(rows, cols, free)
+            for r0, c0, p, f in tiles(rows, cols, FREE_ELEMS)
         ]
         for base, bases, r0, c0, p, f in work:
-            operands: list[SSAValue] = []
-            temps: list[SSAValue] = []
+            loaded: list[SSAValue | None] = []
             for kind, buf, ob in zip(kinds, (lhs, rhs), bases, strict=True):
                 if kind == "full":
-                    operands.append(b.load(buf, ob + r0, c0, (p, f)))
-                    temps.append(operands[-1])
+                    loaded.append(b.load(buf, ob + r0, c0, (p, f)))
                 elif kind == "col":
-                    operands.append(b.load(buf, ob + r0, 0, (p, 1)))
-                    temps.append(operands[-1])
+                    loaded.append(b.load(buf, ob + r0, 0, (p, 1)))
                 else:
-                    assert ones is not None
-                    row = b.load(buf, ob, c0, (1, f))
-                    spread = b.spread(ones, row, p)
-                    operands.append(spread)
-                    temps += [row, spread]
+                    loaded.append(None)
             z = b.alloc(sbuf((p, f), element))
-            if "col" in kinds:
-                col_left = kinds[0] == "col"
-                full_op = operands[1] if col_left else operands[0]
-                col_op = operands[0] if col_left else operands[1]
-                self._with_column(alu, full_op, col_op, z, col_left, op, b)
-            else:
-                b.add(tile.TensorTensorOp(alu, operands[0], operands[1], z))
+            for c1 in range(0, f, chunk):
+                fc = min(chunk, f - c1)
+                operands: list[SSAValue] = []
+                temps: list[SSAValue] = []
+                for kind, buf, ob, tile_ in zip(kinds, (lhs, rhs), bases, loaded, strict=True):
+                    if kind == "full":
+                        assert tile_ is not None
+                        operands.append(b.view(tile_, (0, c1), (p, fc)))
+                    elif kind == "col":
+                        assert tile_ is not None
+                        operands.append(tile_)
+                    else:
+                        assert ones is not None
+                        row = b.load(buf, ob, c0 + c1, (1, fc))
+                        spread = b.spread(ones, row, p)
+                        operands.append(spread)
+                        temps += [row, spread]
+                zc = b.view(z, (0, c1), (p, fc))
+                if "col" in kinds:
+                    col_left = kinds[0] == "col"
+                    full_op = operands[1] if col_left else operands[0]
+                    col_op = operands[0] if col_left else operands[1]
+                    self._with_column(alu, full_op, col_op, zc, col_left, op, b)
+                else:
+                    b.add(tile.TensorTensorOp(alu, operands[0], operands[1], zc))
+                if temps:
+                    b.free(*temps)
             b.store(z, dst, base + r0, c0)
-            b.free(*temps, z)
+            b.free(*(t for t in loaded if t is not None), z)
         if ones is not None:
             b.free(ones)
 
@@ -420,24 +435,30 @@ class Compute(LowererHost):
 
             blocks = range(0, k, part)
             kept = [transposed(k0) for k0 in blocks] if keep else []
-            for n0 in range(0, n, moving):
-                nt = min(moving, n - n0)
-                acc = b.alloc(psum((mt, nt)))
-                for i, k0 in enumerate(blocks):
-                    kt = min(part, k - k0)
-                    xt = kept[i] if keep else transposed(k0)
-                    ws = b.load(w, w0 + k0, n0, (kt, nt))
-                    if cast:
-                        wc = b.alloc(sbuf((kt, nt), element))
-                        b.add(tile.CopyOp(ws, wc, Engine.GPSIMD))
+            # The result rows go out in segments of FREE_ELEMS columns (the elementwise
+            # tiles' width, so a consumer's tile is the same bytes or a window of them:
+            # tile-plan-memory keeps it on chip), each the PSUM blocks evacuated side by side.
+            for s0 in range(0, n, FREE_ELEMS):
+                st = min(FREE_ELEMS, n - s0)
+                ys = b.alloc(sbuf((mt, st), lhs_t.get_element_type()))
+                for n0 in range(s0, s0 + st, moving):
+                    nt = min(moving, s0 + st - n0)
+                    acc = b.alloc(psum((mt, nt)))
+                    for i, k0 in enumerate(blocks):
+                        kt = min(part, k - k0)
+                        xt = kept[i] if keep else transposed(k0)
+                        ws = b.load(w, w0 + k0, n0, (kt, nt))
+                        if cast:
+                            wc = b.alloc(sbuf((kt, nt), element))
+                            b.add(tile.CopyOp(ws, wc, Engine.GPSIMD))
+                            b.free(ws)
+                            ws = wc
+                        b.add(tile.MatmulOp(xt, ws, acc, accumulate=i > 0))
                         b.free(ws)
-                        ws = wc
-                    b.add(tile.MatmulOp(xt, ws, acc, accumulate=i > 0))
-                    b.free(ws)
-                    if not keep:
-                        b.free(xt)
-                ys = b.alloc(sbuf((mt, nt), lhs_t.get_element_type()))
-                b.add(tile.CopyOp(acc, ys, Engine.VECTOR))
-                b.store(ys, out, o0 + m0, n0)
-                b.free(acc, ys)
+                        if not keep:
+                            b.free(xt)
+                    b.add(tile.CopyOp(acc, b.view(ys, (0, n0 - s0), (mt, nt)), Engine.VECTOR))
+                    b.free(acc)
+                b.store(ys, out, o0 + m0, s0)
+                b.free(ys)
             b.free(*kept)

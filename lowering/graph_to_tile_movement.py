@@ -113,8 +113,12 @@ class DataMovement(LowererHost):
         b: TileBuilder,
     ) -> None:
         """A permutation that keeps the last dim last: every output row is an input row.
-        For each index of the output's leading dims (all but the last two), up to 128
-        rows of its second-to-last dim are one strided DMA into SBUF and one out."""
+        The output dim (of all but the last) with the most indices goes on the partitions
+        (the last of them on a tie): up to 128 of its rows are one strided DMA. Where
+        the output dims after it (but the last) fit one tile's free axis, their rows are
+        gathered side by side into one tile and stored with one DMA, so the result goes
+        out in whole row tiles like any other op's (attention's head merge
+        `[b, h, s, d] -> [b, s, h, d]`: per 128 tokens, one tile of all the heads)."""
         n = len(shape)
         width = shape[-1]
         out = [shape[p] for p in perm]
@@ -122,19 +126,38 @@ class DataMovement(LowererHost):
         # rows between consecutive indices of each input dim (the last dim is the row)
         step = [prod(shape[d + 1 : n - 1]) for d in range(n - 1)]
         src = b.reinterpret(source, (rows_in, width))
-        dst = b.reinterpret(result, (rows_in, width))
-        inner = out[n - 2]
-        inner_step = step[perm[n - 2]]
-        for index in product(*(range(d) for d in out[: n - 2])):
-            base = sum(i * step[perm[d]] for d, i in enumerate(index))
-            out_row = 0
-            for d, i in enumerate(index):
-                out_row = out_row * out[d] + i
-            out_row *= inner
-            for r0, c0, p, f in tiles(inner, width, FREE_ELEMS):
-                x = b.load(src, base + r0 * inner_step, c0, (p, f), (inner_step, 1))
-                b.store(x, dst, out_row + r0, c0)
-                b.free(x)
+        lead = out[: n - 1]
+        dp = max(range(n - 1), key=lambda d: (lead[d], d))
+        in_step = step[perm[dp]]
+        out_step = prod(lead[dp + 1 :])  # output rows between consecutive dp indices
+        inner = out_step  # rows of the dims after dp, side by side in one tile
+        gather = inner > 1 and inner * width <= FREE_ELEMS
+        others = [d for d in range(n - 1) if d != dp and (not gather or d < dp)]
+        outer_rows = prod(lead[: dp + 1])
+        dst = b.reinterpret(result, (outer_rows, inner * width) if gather else (rows_in, width))
+        element = onchip(src.type.element_type)  # type: ignore[attr-defined]
+        for index in product(*(range(lead[d]) for d in others)):
+            base_in = sum(i * step[perm[d]] for d, i in zip(others, index, strict=True))
+            base_out = sum(i * prod(lead[d + 1 :]) for d, i in zip(others, index, strict=True))
+            for r0 in range(0, lead[dp], TRN1.partitions):
+                p = min(TRN1.partitions, lead[dp] - r0)
+                if not gather:
+                    for c0 in range(0, width, FREE_ELEMS):
+                        f = min(FREE_ELEMS, width - c0)
+                        x = b.load(src, base_in + r0 * in_step, c0, (p, f), (in_step, 1))
+                        b.store(x, dst, base_out + r0 * out_step, c0, (out_step, 1))
+                        b.free(x)
+                    continue
+                t = b.alloc(sbuf((p, inner * width), element))
+                for j, sub in enumerate(product(*(range(lead[d]) for d in range(dp + 1, n - 1)))):
+                    row = base_in + r0 * in_step
+                    row += sum(
+                        i * step[perm[d]] for d, i in zip(range(dp + 1, n - 1), sub, strict=True)
+                    )
+                    window = b.view(t, (0, j * width), (p, width))
+                    b.add(tile.DmaOp(b.view(src, (row, 0), (p, width), (in_step, 1)), window))
+                b.store(t, dst, base_out // inner + r0, 0)
+                b.free(t)
 
     def _copy_window(
         self,

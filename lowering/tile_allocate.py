@@ -13,7 +13,9 @@ by `reuse_distance` program positions (default 64) for that search, so bytes fre
 shortly before are not reused while others are free: consecutive tiles of a stream rotate
 over several buffers and a load need not wait for the previous tile's readers (BERT-base
 16.6 -> 6.2 ms simulated); where the padded search finds no room the buffer is placed by
-its real lifetime, so no working set that fits unpadded fails. PSUM buffers never
+its real lifetime, and where even that fails (a long-lived buffer finds no bytes free
+for its whole life among rotated ones) the function is packed again unpadded, so no
+working set that fits unpadded fails. PSUM buffers never
 cross a 2 KiB bank (a matmul accumulates within one bank): sizes are rounded up to a
 power of two (at most a bank), which aligns them. A working set that does not fit is an
 error at the buffer that does not fit (smaller tiles or spilling come later).
@@ -199,7 +201,16 @@ def allocate(function: func.FuncOp, reuse_distance: int = REUSE_DISTANCE) -> All
     """Place every alloc of `function` and give every DMA a queue."""
     report = AllocationReport()
     for memory, intervals in lifetimes(function).items():
-        peak = place(intervals, memory, reuse_distance)
+        try:
+            peak = place(intervals, memory, reuse_distance)
+        except LoweringError:
+            if not reuse_distance:
+                raise
+            # Rotation spread the buffers over so many offsets that a long-lived one
+            # finds no bytes free for its whole life: pack tightly instead.
+            for iv in intervals:
+                iv.offset = None
+            peak = place(intervals, memory, 0)
         for iv in intervals:
             op: Operation = iv.op
             assert iv.offset is not None

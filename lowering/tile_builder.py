@@ -19,7 +19,7 @@ from trnc.dialects import tile
 from trnc.dialects.tile.types import BufferType
 from trnc.machine import TRN1, Memory
 
-FREE_ELEMS = 2048
+FREE_ELEMS = 4096
 """Columns per elementwise tile (8 KiB of fp32 per partition per operand)."""
 REDUCE_CHUNK = 8192
 """Columns per reduction instruction (32 KiB of fp32 per partition)."""
@@ -155,9 +155,17 @@ class TileBuilder:
         result = BufferType(shape, src.element_type, Memory.HBM)
         return self.add(tile.ReinterpretOp(source, result)).results[0]
 
-    def store(self, buf: SSAValue, dest: SSAValue, r0: int, c0: int) -> None:
+    def store(
+        self,
+        buf: SSAValue,
+        dest: SSAValue,
+        r0: int,
+        c0: int,
+        strides: Sequence[int] | None = None,
+    ) -> None:
+        """DMA an SBUF tile to a window of an HBM buffer (rows `strides[0]` apart)."""
         shape = buf.type.get_shape()  # type: ignore[attr-defined]
-        self.add(tile.DmaOp(buf, self.view(dest, (r0, c0), tuple(shape))))
+        self.add(tile.DmaOp(buf, self.view(dest, (r0, c0), tuple(shape), strides)))
 
     def ones_row(self) -> SSAValue:
         """A `[1, 128]` SBUF tile of 1.0, the stationary operand of `spread`."""

@@ -53,7 +53,7 @@ from xdsl.passes import ModulePass
 from trnc.dialects import tile
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR
-from trnc.machine import TRN1, Memory
+from trnc.machine import TRN1, Engine, Memory
 
 RESIDENCY_ATTR = "tile.residency"
 RESIDENT_ATTR = "tile.resident"
@@ -62,6 +62,10 @@ SPILL_ATTR = "tile.spill_bytes"
 DEFAULT_BUDGET = TRN1.sbuf_budget_bytes_per_partition * 3 // 4
 """Default live-bytes budget per partition: three quarters of the allocation budget, so
 `tile-allocate` keeps room to rotate buffers and absorb fragmentation."""
+
+COPY_ENGINE = Engine.GPSIMD
+"""Engine of the copies that replace loads into windows of bigger tiles (the engine with
+the least other work in the lowered models)."""
 
 _WRITTEN = ("dest", "output", "acc")
 """Operand names through which tile ops write a buffer."""
@@ -140,8 +144,9 @@ class _Load:
     region: _Region
     dest: SSAValue
     holder: SSAValue | None = None  # the tile it reads instead, when forwarded
-    chain: SSAValue | None = None  # the first holder of its region (forwarding candidates)
     column: int | None = None  # the holder's first column it reads, when a window of it
+    copy: bool = False  # forwarded as an engine copy into its tile (not replacing the tile)
+    root: SSAValue | None = None  # the allocation that holds its bytes, when forwarded
     extend: tuple[int, int, int] | None = None  # positions its holder's root is kept live, bytes
     bytes: int = 0
 
@@ -161,6 +166,7 @@ class _Planner:
         self.pos: dict[Operation, int] = {op: i for i, op in enumerate(self.top)}
         self.places: dict[SSAValue, _HbmPlace | None] = {}
         self.sbuf_root: dict[SSAValue, SSAValue] = {}
+        self.part_start: dict[SSAValue, int | None] = {}  # first partition, when static
         self.writes: dict[SSAValue, list[int]] = {}
         self.last_use: dict[SSAValue, int] = {}
         self.alloc_pos: dict[SSAValue, int] = {}
@@ -192,6 +198,8 @@ class _Planner:
             nested = op.parent_op() is not self.function
             if isinstance(op, tile.AllocOp):
                 self.sbuf_root[op.result] = op.result
+                start = op.start_partition
+                self.part_start[op.result] = start.value.data if start is not None else 0
                 self.alloc_pos[op.result] = p
                 self.last_use[op.result] = p
                 continue
@@ -212,6 +220,7 @@ class _Planner:
         source = op.source
         if source in self.sbuf_root:
             self.sbuf_root[op.result] = self.sbuf_root[source]
+            self.part_start[op.result] = _view_part_start(op, self.part_start.get(source))
             return
         if source not in self.places:
             return
@@ -273,18 +282,19 @@ class _Planner:
                 assert isinstance(op, tile.DmaOp)
                 dest = op.dest
                 load = _Load(op, p, region, dest)
-                load.bytes = _bytes(dest)
+                load.bytes = tile.dma_moved_bytes(op)
                 loads.append(load)
-                forwardable = (
-                    isinstance(dest.owner, tile.AllocOp)
-                    and _memory(dest) is Memory.SBUF
-                    and self.writes.get(dest, []) == [p]
-                )
-                if not forwardable:
+                if _memory(dest) is not Memory.SBUF or self.part_start.get(dest) is None:
                     continue
+                # The load's tile is replaced by the holder when nothing else writes it;
+                # otherwise (a window of a bigger tile) the load becomes an engine copy.
+                load.copy = not (
+                    isinstance(dest.owner, tile.AllocOp) and self.writes.get(dest, []) == [p]
+                )
                 if self._forward(load, place, holders, rows):
                     continue
-                self._hold(holders, rows, region, (dest, p, place))
+                if not load.copy:
+                    self._hold(holders, rows, region, (dest, p, place))
         return loads
 
     @staticmethod
@@ -321,11 +331,15 @@ class _Planner:
                 column = _window(place, entry[2], entry[0].type, dest.type)
                 if column is not None:
                     found.append((entry, column))
+        until = load.pos if load.copy else self.last_use[dest]
         for (value, since, _), column in found:
             root = self.sbuf_root[value]
-            if not self._written_after(root, since, self.last_use[dest]):
+            if self.part_start.get(value) != self.part_start[dest]:
+                continue  # another partition range: only a DMA moves data across
+            if load.copy and _memory(value) is not Memory.SBUF:
+                continue
+            if not self._written_after(root, since, until):
                 load.holder = value
-                load.chain = value
                 load.column = column
                 return True
         return False
@@ -345,10 +359,12 @@ class _Planner:
                 holder = resolved[holder]
             root = self.sbuf_root[holder]
             current = end.get(root, self.last_use[root])
-            new_end = max(current, self.last_use[load.dest])
+            new_end = max(current, load.pos if load.copy else self.last_use[load.dest])
             load.extend = (current + 1, new_end, _bytes(root))
+            load.root = root
             end[root] = new_end
-            resolved[load.dest] = holder
+            if not load.copy:
+                resolved[load.dest] = holder
         self._fit(plan)
         return plan
 
@@ -375,41 +391,53 @@ class _Planner:
                 continue
             lo, hi, size = load.extend
             add(lo, hi, size)
-            add(self.alloc_pos[load.dest], self.last_use[load.dest], -_bytes(load.dest))
-            starts.setdefault(min(lo, self.alloc_pos[load.dest]), []).append(load)
+            if not load.copy:
+                add(self.alloc_pos[load.dest], self.last_use[load.dest], -_bytes(load.dest))
+            starts.setdefault(min(lo, self._next_use(load)), []).append(load)
+        by_root: dict[SSAValue, list[_Load]] = {}
+        for load in sorted(plan.loads, key=lambda ld: ld.pos):
+            if load.holder is not None and load.root is not None:
+                by_root.setdefault(load.root, []).append(load)
         live = base_live = 0
         furthest: list[tuple[int, int, _Load]] = []  # (-next use, id, load)
         for p in range(n):
             live += diff[p]
             base_live += base[p]
             for load in starts.get(p, ()):
-                heapq.heappush(furthest, (-self.alloc_pos[load.dest], id(load), load))
+                heapq.heappush(furthest, (-self._next_use(load), id(load), load))
             while live > max(self.budget, base_live) and furthest:
-                _, _, load = heapq.heappop(furthest)
-                assert load.extend is not None
-                lo, hi, size = load.extend
-                if hi < p:
-                    continue  # over already: giving it up frees nothing now
-                live -= _undo(diff, p, lo, hi, size)
-                b_lo, b_hi = self.alloc_pos[load.dest], self.last_use[load.dest]
-                live -= _undo(diff, p, b_lo, b_hi, -_bytes(load.dest))
-                load.holder = None
-                plan.spill_bytes += load.bytes
+                _, _, first = heapq.heappop(furthest)
+                assert first.extend is not None and first.root is not None
+                if first.holder is None or first.extend[1] < p:
+                    continue  # given up already, or over: giving it up frees nothing now
+                # Evict the holder: this load and every later one it would serve reload.
+                for load in by_root[first.root]:
+                    if load.pos < first.pos or load.holder is None:
+                        continue
+                    assert load.extend is not None
+                    lo, hi, size = load.extend
+                    live -= _undo(diff, p, lo, hi, size)
+                    if not load.copy:
+                        b_lo, b_hi = self.alloc_pos[load.dest], self.last_use[load.dest]
+                        live -= _undo(diff, p, b_lo, b_hi, -_bytes(load.dest))
+                    load.holder = None
+                    plan.spill_bytes += load.bytes
+
+    def _next_use(self, load: _Load) -> int:
+        """Where the holder is next needed for `load`: its tile's allocation (or, for a
+        copy, the copy itself)."""
+        return load.pos if load.copy else self.alloc_pos[load.dest]
 
     # -- rewriting -----------------------------------------------------------------
     def apply(self, plan: _Plan) -> list[str]:
         """Rewrite the function; returns the names of the scratch buffers made resident."""
-        current: dict[SSAValue, SSAValue] = {}
         replaced: dict[SSAValue, SSAValue] = {}
         forwarded: list[_Load] = []
         held: set[SSAValue] = set()
         for load in sorted(plan.loads, key=lambda ld: ld.pos):
-            if load.chain is None:
+            if load.holder is None:  # not forwarded, or spilled: a load from HBM
                 continue
-            if load.holder is None:  # spilled: the reloaded tile serves what follows
-                current[load.chain] = load.dest
-                continue
-            holder = current.get(load.chain, load.chain) if load.column is None else load.holder
+            holder = load.holder
             while holder in replaced:
                 holder = replaced[holder]
             dest = load.dest
@@ -419,9 +447,14 @@ class _Planner:
                 self.sbuf_root[view.result] = self.sbuf_root[holder]
                 holder = view.result
             load.holder = holder
-            replaced[dest] = holder
             forwarded.append(load)
             held.add(self.sbuf_root[holder])
+            if load.copy:  # into a window of a bigger tile: an engine copy
+                self.block.insert_op_before(tile.CopyOp(holder, dest, COPY_ENGINE), load.op)
+                load.op.detach()
+                load.op.erase()
+                continue
+            replaced[dest] = holder
             alloc = dest.owner
             assert isinstance(alloc, tile.AllocOp)
             for use in list(dest.uses):
@@ -570,6 +603,21 @@ class TilePlanMemory(ModulePass):
         for function in op.ops:
             if isinstance(function, func.FuncOp) and not function.is_declaration:
                 plan_memory(function, self.budget)
+
+
+def _view_part_start(op: tile.ViewOp | tile.ReinterpretOp, parent: int | None) -> int | None:
+    """The first partition of an on-chip view (None when it is not static)."""
+    if parent is None or not isinstance(op, tile.ViewOp):
+        return None
+    buf = op.source.type
+    assert isinstance(buf, BufferType)
+    layout = buf.layout
+    assert isinstance(layout, tile.LayoutAttr)
+    parts = layout.axis("part")
+    if len(parts) != 1 or layout.factors(parts[0].dim):
+        return None
+    offset = op.static_offset_values()[parts[0].dim]
+    return None if offset is None else parent + offset
 
 
 def _undo(diff: list[int], p: int, lo: int, hi: int, size: int) -> int:

@@ -21,11 +21,13 @@ derives the roofline and formats.
 
 from __future__ import annotations
 
+import bisect
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from trnc.simulator.costs import matmul_flops
-from trnc.simulator.program import QUEUE_NAMES, Program
+from trnc.simulator.program import AP, QUEUE_NAMES, Program
 from trnc.simulator.timing import Schedule
 
 
@@ -97,6 +99,52 @@ class Report:
         return "\n".join(lines)
 
 
+def compulsory_hbm_bytes(
+    tensors: Sequence[tuple[str, int, int]], accesses: Iterable[tuple[int, int | None]]
+) -> int:
+    """The HBM bytes a program must move at least: every input, weight and output tensor
+    once, except a tensor that only indirect DMAs read (an embedding table), which counts
+    the rows they gather. `tensors`: (role, byte address, bytes) each; `accesses`: per
+    DMA access of HBM, (byte address of its element 0, bytes gathered, or None for a
+    plain transfer)."""
+    order = sorted(range(len(tensors)), key=lambda i: tensors[i][1])
+    starts = [tensors[i][1] for i in order]
+    gathered: dict[int, int] = {}
+    plain: set[int] = set()
+    for address, rows_bytes in accesses:
+        k = bisect.bisect_right(starts, address) - 1
+        if k < 0:
+            continue
+        index = order[k]
+        if rows_bytes is None:
+            plain.add(index)
+        else:
+            gathered[index] = gathered.get(index, 0) + rows_bytes
+    total = 0
+    for i, (role, _, nbytes) in enumerate(tensors):
+        if role not in ("input", "weight", "output"):
+            continue
+        only_gathered = i in gathered and i not in plain
+        total += min(nbytes, gathered[i]) if only_gathered else nbytes
+    return total
+
+
+def _hbm_accesses(program: Program) -> list[tuple[int, int | None]]:
+    out: list[tuple[int, int | None]] = []
+    for instr in program.instrs:
+        if not instr.is_dma:
+            continue
+        gather = instr.opcode == "dma_gather"
+        for name, value in instr.args.items():
+            if isinstance(value, AP) and value.mem == "hbm":
+                rows = None
+                if gather and name == "table":
+                    dst = instr.args["dst"]
+                    rows = dst.elems * value.itemsize
+                out.append((value.offset, rows))
+    return out
+
+
 def build_report(
     program: Program,
     schedule: Schedule,
@@ -114,7 +162,9 @@ def build_report(
             fp32 = instr.args["moving"].dtype == "f32"
             peak = m.tensor_peak_flops_bf16 / (m.fp32_matmul_factor if fp32 else 1)
             compute_ns += matmul_flops(instr) / peak * 1e9
-    compulsory = sum(t.nbytes for t in program.tensors if t.role in ("input", "weight", "output"))
+    compulsory = compulsory_hbm_bytes(
+        [(t.role, t.address, t.nbytes) for t in program.tensors], _hbm_accesses(program)
+    )
     memory_ns = compulsory / m.hbm_gbps  # bytes / (GB/s) = ns
     roofline = max(compute_ns, memory_ns)
     queues = {

@@ -79,3 +79,15 @@ def test_row_softmax_program_matches_numpy() -> None:
     outputs, _ = simulate(decode(module), {"x": x})
     e = np.exp(x.astype(np.float64) * 0.5)
     np.testing.assert_allclose(outputs["y"], e / e.sum(axis=1, keepdims=True), rtol=1e-5)
+
+
+def test_compulsory_bytes_count_gathered_rows_of_a_gather_only_table() -> None:
+    """An embedding table that only indirect DMAs read costs the rows they gather, not the
+    whole table; a table any plain DMA reads costs all of it; scratch costs nothing."""
+    from trnc.simulator.report import compulsory_hbm_bytes
+
+    tensors = [("input", 0, 512), ("weight", 512, 1 << 20), ("scratch", (1 << 20) + 512, 64)]
+    gathered = [(0, None), (512 + 4096, 3072), (512, 1024)]
+    assert compulsory_hbm_bytes(tensors, gathered) == 512 + 3072 + 1024
+    plain_too = [*gathered, (512 + 8192, None)]
+    assert compulsory_hbm_bytes(tensors, plain_too) == 512 + (1 << 20)

@@ -35,10 +35,10 @@
 
 // With a budget of 4000 bytes per partition, keeping %y (2 KiB) live until the window
 // load would take the live set over it: that load, the furthest, stays a reload from HBM
-// (512 bytes per partition spilled), so the store it reads stays too.
+// (64 KiB spilled), so the store it reads stays too.
 // SPILL-LABEL: func.func @f(
 // SPILL-SAME:    {tile.role = "scratch", graph.name = "tmp", tile.residency = "hbm"}
-// SPILL-SAME:    attributes {tile.resident = [], tile.spill_bytes = 512 : i64}
+// SPILL-SAME:    attributes {tile.resident = [], tile.spill_bytes = 65536 : i64}
 // SPILL:         tile.dma %[[Y:.*]] -> %tmp
 // SPILL:         tile.activation exp %[[Y]] -> %{{.*}}
 // SPILL:         tile.dma %{{.*}} -> %[[C:[a-z0-9_]+]] : !tile.buffer<128x128xf32, hbm>
