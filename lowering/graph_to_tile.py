@@ -63,6 +63,7 @@ from trnc.lowering.graph_to_tile_compute import ACTIVATIONS, ALU, Compute, scala
 from trnc.lowering.graph_to_tile_integer import IntegerArithmetic, exact_integer_op
 from trnc.lowering.graph_to_tile_movement import DataMovement
 from trnc.lowering.graph_to_tile_select import Selection
+from trnc.lowering.graph_to_tile_softmax import SoftmaxChain, lower_softmax, match_softmax
 from trnc.lowering.tile_builder import TileBuilder, flat2d, hbm, storage
 from trnc.lowering.tile_to_isa import (
     ELEMENT_ATTR,
@@ -198,6 +199,8 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
     def __init__(self, function: func.FuncOp, dtype: str = "fp32") -> None:
         self.function = function
         self.dtype = dtype
+        self.deferred: set[Operation] = set()  # lowered as part of a fused pattern
+        self.fused: dict[Operation, SoftmaxChain] = {}  # last op of a pattern -> its ops
         self.buffers: dict[SSAValue, SSAValue] = {}
         """graph value -> the HBM buffer (a function argument) holding it"""
         self.args: list[tuple[BufferType, str, str]] = []  # (type, name, role)
@@ -306,6 +309,12 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
         for op in block.ops:
             if isinstance(op, func.ReturnOp):
                 continue
+            chain = match_softmax(op)
+            if chain is not None:  # lowered as one loop at its last op (see the pattern)
+                self.deferred.update(chain.ops[:-1])
+                self.fused[chain.div] = chain
+            if op in self.deferred:
+                continue
             builder.where = op
             try:
                 for result in op.results:
@@ -378,7 +387,10 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
                 op,
             )
         _check_integer_exact(op)
-        if exact_integer_op(op):
+        chain = self.fused.get(op)
+        if chain is not None:
+            lower_softmax(chain, self.buffers[chain.max.input], self.buffers[op.results[0]], b)
+        elif exact_integer_op(op):
             self.integer(op, b)
         elif type(op) in ACTIVATIONS or isinstance(op, g.NegOp | g.CastOp | g.GeluOp):
             self.unary(op, b)

@@ -1,0 +1,158 @@
+"""`graph-to-tile` pattern: softmax over the last axis, fused per row tile.
+
+`graph-decompose` turns softmax into `reduce_max`, `sub`, `exp`, `reduce_sum` and `div`.
+Lowered op by op, each of the five is a pass over the whole tensor, and every
+intermediate (as big as the input: attention's scores at batch 4 x seq 512 are 50 MB)
+goes out of SBUF and back. This pattern takes the chain, when its intermediates have no
+other users and the tensor is too big to keep on chip (`FUSE_ABOVE_BYTES`), and lowers
+it per tile of 128 rows in one go:
+
+    x = load                       (the rows of this tile, all columns)
+    m = reduce max x               (VectorE)
+    n = m * -1                     (VectorE, [P, 1])
+    e = exp(x + n)                 (ScalarE, n as the per-partition bias)
+    s = reduce add e               (VectorE)
+    y = e / s                      (VectorE)
+    store y
+
+Tiles go in groups of `GROUP`, stage by stage, so ScalarE's exp of one tile overlaps
+VectorE's work on another. The same instructions as the op-by-op lowering (x + (-m) is
+x - m exactly), so the results agree to the last bit or two (the simulator's exp,
+numpy's float32 one, may round differently on differently shaped tiles); nothing but
+`y` leaves the group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from xdsl.dialects.builtin import Float32Type, TensorType
+from xdsl.ir import Operation, SSAValue
+
+from trnc.dialects import graph as g
+from trnc.dialects import tile
+from trnc.dialects.graph.base import get_ints
+from trnc.dialects.tile.enums import ActivationFunc, AluOp
+from trnc.lowering.tile_builder import FREE_ELEMS, TileBuilder, sbuf
+from trnc.lowering.tile_plan_memory import DEFAULT_BUDGET
+from trnc.machine import TRN1
+
+GROUP = 4
+"""Row tiles lowered stage by stage together (see `lower_softmax`)."""
+
+FUSE_ABOVE_BYTES = DEFAULT_BUDGET * TRN1.partitions // 4
+"""Softmaxes of tensors up to this size are left to the op-by-op lowering: a quarter of
+the SBUF that `tile-plan-memory` keeps tensors in, so their intermediates stay on chip,
+and ops like the exp run as one instruction over the whole tensor (BERT-base at seq 128:
+1,449 us op by op, 1,484 us fused). Bigger ones would spill every intermediate."""
+
+
+@dataclass(frozen=True)
+class SoftmaxChain:
+    """The five ops of a decomposed softmax over the last axis."""
+
+    max: g.ReduceMaxOp
+    sub: g.SubOp
+    exp: g.ExpOp
+    sum: g.ReduceSumOp
+    div: g.DivOp
+
+    @property
+    def ops(self) -> tuple[Operation, ...]:
+        return (self.max, self.sub, self.exp, self.sum, self.div)
+
+
+def _shape(value: SSAValue) -> tuple[int, ...]:
+    t = value.type
+    assert isinstance(t, TensorType)
+    return tuple(t.get_shape())
+
+
+def _users(value: SSAValue) -> list[Operation]:
+    return [use.operation for use in value.uses]
+
+
+def _last_axis_keepdims(op: g.ReduceMaxOp | g.ReduceSumOp) -> bool:
+    shape = _shape(op.input)
+    axes = [a % len(shape) for a in get_ints(op.axes)] if shape else []
+    return axes == [len(shape) - 1] and bool(op.keepdims.value.data)
+
+
+def match_softmax(op: Operation) -> SoftmaxChain | None:
+    """The softmax chain that starts at `op` (a `reduce_max`), if the pattern applies:
+    f32, last axis, at most FREE_ELEMS columns, intermediates used only in the chain."""
+    if not isinstance(op, g.ReduceMaxOp) or not _last_axis_keepdims(op):
+        return None
+    x = op.input
+    t = x.type
+    if not isinstance(t, TensorType) or not isinstance(t.get_element_type(), Float32Type):
+        return None
+    shape = _shape(x)
+    if not shape or 0 in shape or shape[-1] > FREE_ELEMS:
+        return None
+    if prod(shape) * 4 <= FUSE_ABOVE_BYTES:
+        return None  # fits on chip: op by op, each op one wide instruction where it can
+    users = _users(op.result)
+    if len(users) != 1 or not isinstance(users[0], g.SubOp):
+        return None
+    sub = users[0]
+    if sub.operands[0] is not x or sub.operands[1] is not op.result:
+        return None
+    if _shape(sub.result) != shape:
+        return None
+    users = _users(sub.result)
+    if len(users) != 1 or not isinstance(users[0], g.ExpOp):
+        return None
+    exp = users[0]
+    e_users = _users(exp.result)
+    if len(e_users) != 2:
+        return None
+    total = next((u for u in e_users if isinstance(u, g.ReduceSumOp)), None)
+    div = next((u for u in e_users if isinstance(u, g.DivOp)), None)
+    if total is None or div is None or not _last_axis_keepdims(total):
+        return None
+    if div.operands[0] is not exp.result or div.operands[1] is not total.result:
+        return None
+    if _users(total.result) != [div] or _shape(div.result) != shape:
+        return None
+    return SoftmaxChain(op, sub, exp, total, div)
+
+
+def lower_softmax(chain: SoftmaxChain, source: SSAValue, result: SSAValue, b: TileBuilder) -> None:
+    """Emit the fused loop (see the module docstring): `source` and `result` are the HBM
+    buffers of the chain's input and output."""
+    shape = _shape(chain.max.input)
+    n = shape[-1]
+    rows = prod(shape[:-1])
+    src = b.reinterpret(source, (rows, n))
+    dst = b.reinterpret(result, (rows, n))
+    f32 = Float32Type()
+    starts = list(range(0, rows, TRN1.partitions))
+    for g0 in range(0, len(starts), GROUP):
+        group = starts[g0 : g0 + GROUP]
+        # stage by stage over the group, so VectorE works on one tile while ScalarE
+        # takes the exp of another (each engine runs its queue in order)
+        tiles: list[tuple[int, int, SSAValue, SSAValue]] = []
+        for r0 in group:
+            p = min(TRN1.partitions, rows - r0)
+            x = b.load(src, r0, 0, (p, n))
+            m = b.alloc(sbuf((p, 1), f32))
+            b.add(tile.ReduceOp(AluOp.MAX, x, [1], m))
+            neg = b.alloc(sbuf((p, 1), f32))
+            b.add(tile.TensorScalarOp(AluOp.MUL, m, -1.0, neg))
+            b.free(m)
+            tiles.append((r0, p, x, neg))
+        exps: list[tuple[int, int, SSAValue]] = []
+        for r0, p, x, neg in tiles:
+            e = b.alloc(sbuf((p, n), f32))
+            b.add(tile.ActivationOp(ActivationFunc.EXP, x, e, bias=neg))
+            b.free(x, neg)
+            exps.append((r0, p, e))
+        for r0, p, e in exps:
+            s = b.alloc(sbuf((p, 1), f32))
+            b.add(tile.ReduceOp(AluOp.ADD, e, [1], s))
+            y = b.alloc(sbuf((p, n), f32))
+            b.add(tile.TensorScalarOp(AluOp.DIV, e, s, y))
+            b.store(y, dst, r0, 0)
+            b.free(e, s, y)
