@@ -38,7 +38,7 @@ from trnc.dialects.isa_common import byte_size
 from trnc.dialects.tile.types import BufferType
 from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr
 from trnc.dialects.trn_isa.attrs import MemoryKind
-from trnc.lowering.graph_to_isa import graph_passes
+from trnc.lowering.graph_to_isa import pipeline
 from trnc.lowering.graph_to_tile import (
     ELEMENT_ATTR,
     VALUE_ATTR,
@@ -46,11 +46,10 @@ from trnc.lowering.graph_to_tile import (
     WEIGHT_OFFSET_ATTR,
     GraphToTile,
 )
-from trnc.lowering.isa_sync import IsaInsertSync
-from trnc.lowering.tile_allocate import AllocationReport, TileAllocate, allocate
-from trnc.lowering.tile_plan_memory import SPILL_ATTR, TilePlanMemory
-from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR, TileToIsa
-from trnc.machine import TRN1
+from trnc.lowering.tile_allocate import TileAllocate
+from trnc.lowering.tile_plan_memory import SPILL_ATTR
+from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR
+from trnc.machine import TRN1, Memory
 from trnc.simulator.report import compulsory_hbm_bytes
 from trnc.tools.context import module_text
 from trnc.tools.diagnostics import verify_ops
@@ -353,18 +352,26 @@ def _weights(function: func.FuncOp, base_dir: Path) -> dict[str, np.ndarray]:
     return data
 
 
-def _tile_stats(module: ModuleOp, placement: AllocationReport) -> dict[str, Any]:
+def _tile_stats(module: ModuleOp) -> dict[str, Any]:
+    """Transposes, DMA bytes and the memory peaks of allocated tile IR."""
     transposes = dma_bytes = 0
+    peaks = {Memory.SBUF: 0, Memory.PSUM: 0}
     for op in module.walk():
         if isinstance(op, tile.TransposeOp):
             transposes += 1
         elif isinstance(op, tile.DmaOp | tile.DmaGatherOp):
             dma_bytes += tile.dma_moved_bytes(op)
+        elif isinstance(op, tile.AllocOp) and op.address is not None:
+            buf = op.result.type
+            assert isinstance(buf, BufferType)
+            end = op.address.value.data + buf.bytes_per_partition()
+            memory = buf.memory.data
+            peaks[memory] = max(peaks.get(memory, 0), end)
     return {
         "transposes": transposes,
         "dma_bytes": dma_bytes,
-        "sbuf_peak_bytes_per_partition": placement.sbuf_peak_bytes_per_partition,
-        "psum_peak_banks": -(-placement.psum_peak_bytes_per_partition // TRN1.psum_bank_bytes),
+        "sbuf_peak_bytes_per_partition": peaks[Memory.SBUF],
+        "psum_peak_banks": -(-peaks[Memory.PSUM] // TRN1.psum_bank_bytes),
     }
 
 
@@ -457,49 +464,38 @@ def compile(
     ctx = Context()
     from trnc.passes.graph_fold_weights import GraphFoldWeightsPass
 
-    decompose, canonicalize = graph_passes()
-    stages: list[ModulePass] = [
-        decompose,
-        canonicalize,
-        GraphFoldWeightsPass(file=str(Path(tmp) / "folded.weights"), base_dir=str(weights_dir)),
-        canonicalize,
-        GraphToTile(dtype=dtype),
-        TilePlanMemory(),
-    ]
-    for stage in stages:
+    fold = GraphFoldWeightsPass(file=str(Path(tmp) / "folded.weights"), base_dir=str(weights_dir))
+    tile_function: func.FuncOp | None = None
+    weights: dict[str, np.ndarray] = {}
+    names: dict[str, Any] = {}
+    output_tensors: dict[str, str] = {}
+    stats: dict[str, Any] = {}
+    spill = 0
+    for stage in pipeline(dtype, fold=fold):
         t0 = time.perf_counter()
         try:
             stage.apply(ctx, module)
         except Exception as error:
             raise _located(error, stage) from None
         seconds[stage.name] = seconds.get(stage.name, 0.0) + time.perf_counter() - t0
-    functions = [op for op in module.ops if isinstance(op, func.FuncOp)]
-    if len(functions) != 1:
-        raise CompileError(f"expected one function after lowering, found {len(functions)}")
-    tile_function = functions[0]
-    t0 = time.perf_counter()
-    weights = _weights(tile_function, weights_dir)
-    for name, array in weights.items():
-        _integer_input(name, array, what="weight")
-    seconds["weights"] = time.perf_counter() - t0
-    names = _names(tile_function)
-    _add_empty(names, levels["graph"])
-    output_tensors = _graph_outputs(names, levels["graph"], tile_function.sym_name.data)
-    t0 = time.perf_counter()
-    try:  # the tile-allocate pass, keeping its report (the memory peaks)
-        placement = allocate(tile_function)
-    except Exception as error:
-        raise _located(error, TileAllocate()) from None
-    seconds[TileAllocate.name] = time.perf_counter() - t0
-    levels["tile"] = module.clone()
-    stats = _tile_stats(module, placement)
-    for stage in (TileToIsa(), IsaInsertSync()):
-        t0 = time.perf_counter()
-        try:
-            stage.apply(ctx, module)
-        except Exception as error:
-            raise _located(error, stage) from None
-        seconds[stage.name] = time.perf_counter() - t0
+        if stage.name == GraphToTile.name:  # the kernel's tensors, named as the graph's
+            functions = [op for op in module.ops if isinstance(op, func.FuncOp)]
+            if len(functions) != 1:
+                raise CompileError(f"expected one function after lowering, found {len(functions)}")
+            tile_function = functions[0]
+            t0 = time.perf_counter()
+            weights = _weights(tile_function, weights_dir)
+            for name, array in weights.items():
+                _integer_input(name, array, what="weight")
+            seconds["weights"] = time.perf_counter() - t0
+            names = _names(tile_function)
+            _add_empty(names, levels["graph"])
+            output_tensors = _graph_outputs(names, levels["graph"], tile_function.sym_name.data)
+        elif stage.name == TileAllocate.name:
+            assert tile_function is not None
+            spill = _spill_bytes(tile_function)
+            levels["tile"] = module.clone()
+            stats = _tile_stats(module)
     t0 = time.perf_counter()
     problems = verify_ops(module)
     seconds["verify"] = time.perf_counter() - t0
@@ -516,7 +512,7 @@ def compile(
         "compile_seconds": seconds,
         **_isa_stats(module),
         **stats,
-        "spill_bytes": _spill_bytes(tile_function),
+        "spill_bytes": spill,
     }
     return CompiledModel(
         module,

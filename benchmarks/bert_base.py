@@ -1,10 +1,12 @@
 """Compile a BERT-base-sized encoder (`benchmarks/bert_onnx.py`: 12 layers, hidden 768,
 12 heads, sequence 128, random weights) with `trnc.compile`, simulate it in timing-only
-mode, and print (and write to `benchmarks/results/bert_base.json`) compile seconds (total
-and per pass), instructions (total and per engine), DMA bytes, flops, simulated time, the
-roofline fraction and the simulator's wall time. Run from the repository root:
+mode, and print (and write to `benchmarks/results/bert_base.json`, one row per
+configuration, other rows kept) compile seconds (total and per pass), instructions (total
+and per engine), DMA bytes, flops, simulated time, the roofline fraction and the
+simulator's wall time. Run from the repository root:
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python -m benchmarks.bert_base
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python -m benchmarks.bert_base --layers 1 --batch 4 --seq 512
     .venv/bin/python -m benchmarks.bert_base --layers 1 --seq 16 --dtype fp32 --out /tmp/b.json
 
 A model trnc cannot compile yet prints its located error and exits with code 1.
@@ -149,7 +151,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({f"{label} {args.dtype}": row}, indent=2) + "\n")
+        rows: dict[str, Any] = {}
+        if args.out.exists():  # one row per configuration: keep the others
+            try:
+                rows = json.loads(args.out.read_text())
+            except ValueError:
+                rows = {}
+        rows[f"{label} {args.dtype}"] = row
+        args.out.write_text(json.dumps(rows, indent=2) + "\n")
     except OSError as error:
         print(f"bert_base: error: cannot write '{args.out}': {error}", file=sys.stderr)
         return 1

@@ -8,7 +8,10 @@ runnable alone:
     tile-to-isa                           (one trn_isa.program per function)
     isa-insert-sync                       (semaphores)
 
-`trn-opt model.mlir -p graph-to-isa{dtype=bf16}` is the same as naming the stages.
+`trn-opt model.mlir -p graph-to-isa{dtype=bf16}` is the same as naming the stages, and
+trn-opt runs it as a nested pipeline: `--time-passes` and `--print-ir-after-all` report
+each stage (`graph-to-isa/tile-allocate`). `pipeline()` is the one definition of the
+stages; `trnc.compile` runs the same list (with `graph-fold-weights`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,24 @@ def graph_passes() -> list[ModulePass]:
     ]
 
 
+def pipeline(dtype: str = "bf16", fold: ModulePass | None = None) -> list[ModulePass]:
+    """The lowering pipeline, defined once: `graph-to-isa` runs it and `trnc.compile` runs
+    it with `fold` (a `graph-fold-weights` pass, which writes a weights file) after the
+    first canonicalization, and canonicalizes again after it."""
+    graph = graph_passes()
+    stages = list(graph)
+    if fold is not None:
+        stages += [fold, *(p for p in graph if p.name == "graph-canonicalize")]
+    return [
+        *stages,
+        GraphToTile(dtype=dtype),
+        TilePlanMemory(),
+        TileAllocate(),
+        TileToIsa(),
+        IsaInsertSync(),
+    ]
+
+
 @dataclass(frozen=True)
 class GraphToIsa(ModulePass):
     """Lower graph IR to a `trn_isa.program` (see the module docstring)."""
@@ -47,14 +68,9 @@ class GraphToIsa(ModulePass):
     dtype: str = "bf16"
 
     def stages(self) -> list[ModulePass]:
-        return [
-            *graph_passes(),
-            GraphToTile(dtype=self.dtype),
-            TilePlanMemory(),
-            TileAllocate(),
-            TileToIsa(),
-            IsaInsertSync(),
-        ]
+        """The passes it runs, in order (trn-opt runs and reports each one: a nested
+        pipeline)."""
+        return pipeline(self.dtype)
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for stage in self.stages():

@@ -11,6 +11,9 @@ Grammar (MLIR's `--pass-pipeline`, with xDSL's option syntax inside braces):
 `builtin.module(a,func.func(b,c{k=v}))` runs `a` on the module, then `b` and `c` on each
 function. xDSL's flat form `a,b{k=v}` (trn-opt's `-p`) is the same grammar without anchors.
 
+A pass with a `stages()` method (`graph-to-isa`) is a nested pipeline: its stages run one
+by one, each reported to the caller (timing, IR dumps) as `outer/stage`.
+
 A pass anchored on a non-module op runs on that op alone: the op is moved into a scratch
 `builtin.module`, the pass runs, and the result is moved back where the op was, so passes
 see only the op they are scheduled on, as in MLIR's nested pass managers.
@@ -226,6 +229,11 @@ def _run_on(
 
 
 def _apply_pass(node: PassNode, ctx: Context, op: Operation, after_pass: AfterPassHook) -> None:
+    stages = getattr(node.pass_, "stages", None)
+    if callable(stages):  # a nested pipeline (graph-to-isa): each stage is its own pass
+        for stage in stages():
+            _apply_pass(PassNode(stage, f"{node.name}/{stage.name}"), ctx, op, after_pass)
+        return
     start = time.perf_counter()
     if isinstance(op, ModuleOp):
         node.pass_.apply(ctx, op)
