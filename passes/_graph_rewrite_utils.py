@@ -134,6 +134,13 @@ class Emitter:
         self.ops.append(op)
         return op.results[0]
 
+    def located(self, origin: Operation) -> list[Operation]:
+        """The new ops, each given `origin`'s location (so what they lower to still
+        names the model's node)."""
+        for op in self.ops:
+            op.location = origin.location
+        return self.ops
+
     # ---- constants ------------------------------------------------------------------
 
     def constant(self, array: np.ndarray, element_type: Attribute) -> SSAValue:

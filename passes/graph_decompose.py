@@ -99,7 +99,7 @@ class DecomposeSoftmax(RewritePattern):
             result = e.div(exp, total)
         else:
             result = e.sub(shifted, e.unary(graph.LogOp, total))
-        rewriter.replace(op, e.ops, [result])
+        rewriter.replace(op, e.located(op), [result])
 
 
 class DecomposeLayerNorm(RewritePattern):
@@ -120,7 +120,7 @@ class DecomposeLayerNorm(RewritePattern):
         result = e.mul(e.mul(centred, inv_std), op.scale)
         if op.bias is not None:
             result = e.add(result, op.bias)
-        rewriter.replace(op, e.ops, [result])
+        rewriter.replace(op, e.located(op), [result])
 
 
 class DecomposeBatchNorm(RewritePattern):
@@ -140,7 +140,7 @@ class DecomposeBatchNorm(RewritePattern):
             multiplier, shift = folded
             scaled = e.mul(x, e.constant(multiplier.reshape(param_shape), element_type))
             result = e.add(scaled, e.constant(shift.reshape(param_shape), element_type))
-            rewriter.replace(op, e.ops, [result])
+            rewriter.replace(op, e.located(op), [result])
             return
         if cast_scalar(epsilon, element_type) is None:
             return
@@ -149,7 +149,7 @@ class DecomposeBatchNorm(RewritePattern):
         centred = e.sub(x, e.reshape(op.mean, param_shape))
         scaled = e.mul(centred, e.reshape(multiplier, param_shape))
         result = e.add(scaled, e.reshape(op.bias, param_shape))
-        rewriter.replace(op, e.ops, [result])
+        rewriter.replace(op, e.located(op), [result])
 
     @staticmethod
     def fold(
@@ -214,7 +214,7 @@ class DecomposeGemm(RewritePattern):
         if use_c:
             assert op.c is not None
             result = e.add(result, op.c if beta == 1.0 else _scale(e, op.c, beta))
-        rewriter.replace(op, e.ops, [result])
+        rewriter.replace(op, e.located(op), [result])
 
 
 # --------------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ class DecomposeLeakyRelu(RewritePattern):
         else:
             negative = e.emit(graph.LessOp(x, e.scalar(0.0, element_type)))
             result = e.emit(graph.WhereOp(negative, scaled, x))
-        rewriter.replace(op, e.ops, [result])
+        rewriter.replace(op, e.located(op), [result])
 
 
 class DecomposeHardSigmoid(RewritePattern):
@@ -258,7 +258,7 @@ class DecomposeHardSigmoid(RewritePattern):
         y = e.add(e.mul(x, e.scalar(alpha, element_type)), e.scalar(beta, element_type))
         y = e.min(y, e.scalar(1.0, element_type))
         result = e.max(y, e.scalar(0.0, element_type))
-        rewriter.replace(op, e.ops, [result])
+        rewriter.replace(op, e.located(op), [result])
 
 
 def _clip_bound(value: float, element_type: Attribute, upper: bool) -> np.ndarray | bool | None:
@@ -306,7 +306,7 @@ class DecomposeClip(RewritePattern):
         result = x
         for cls, bound in bounds:
             result = e.binary(cls, result, e.constant(bound, element_type))
-        rewriter.replace(op, e.ops, [result])
+        rewriter.replace(op, e.located(op), [result])
 
 
 class DecomposeNeg(RewritePattern):
@@ -319,7 +319,7 @@ class DecomposeNeg(RewritePattern):
         with np.errstate(all="ignore"):
             minus_one = np.asarray(-1).astype(np_dtype(element_type))
         result = e.mul(op.input, e.constant(minus_one, element_type))
-        rewriter.replace(op, e.ops, [result])
+        rewriter.replace(op, e.located(op), [result])
 
 
 # --------------------------------------------------------------------------------------
@@ -470,7 +470,7 @@ class DecomposePool(RewritePattern):
         assert result is not None
         if isinstance(op, graph.AvgPoolOp):
             result = e.div(result, _avg_divisor(e, op, out))
-        rewriter.replace(op, e.ops, [result])
+        rewriter.replace(op, e.located(op), [result])
 
 
 class DecomposeGlobalAvgPool(RewritePattern):
@@ -481,7 +481,7 @@ class DecomposeGlobalAvgPool(RewritePattern):
         rank = len(shape_of(op.input))
         e = Emitter()
         result = e.reduce(graph.ReduceMeanOp, op.input, list(range(2, rank)), True)
-        rewriter.replace(op, e.ops, [result])
+        rewriter.replace(op, e.located(op), [result])
 
 
 class DecomposeConv2d(RewritePattern):
@@ -527,7 +527,7 @@ class DecomposeConv2d(RewritePattern):
         if op.bias is not None:
             result = e.add(result, op.bias)
         result = e.transpose(result, [0, 3, 1, 2])
-        rewriter.replace(op, e.ops, [result])
+        rewriter.replace(op, e.located(op), [result])
 
 
 # --------------------------------------------------------------------------------------

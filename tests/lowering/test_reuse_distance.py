@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 import trnc
-from trnc import compiler
-from trnc.lowering import tile_allocate
+from trnc.lowering import graph_to_isa, tile_allocate
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = [
@@ -33,7 +32,9 @@ def test_rotating_buffers_change_no_result_and_cost_no_time(
     rotating = trnc.compile(path, input_shapes=shapes, dtype="bf16")
     with monkeypatch.context() as patch:
         patch.setattr(
-            compiler, "allocate", functools.partial(tile_allocate.allocate, reuse_distance=0)
+            graph_to_isa,
+            "TileAllocate",
+            functools.partial(tile_allocate.TileAllocate, reuse_distance=0),
         )
         tight = trnc.compile(path, input_shapes=shapes, dtype="bf16")
     feeds = rotating.random_feeds(seed=5)
