@@ -4,6 +4,7 @@ broadcast coalescing."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from math import prod
 
@@ -77,7 +78,9 @@ def storage(element: Attribute, role: str) -> Attribute:
     return element
 
 
+@functools.cache
 def _layout() -> tile.LayoutAttr:
+    """The 2-D partition-major layout (attributes are immutable: built once)."""
     return tile.LayoutAttr.partition_major(2)
 
 
