@@ -34,11 +34,12 @@ def graph_passes() -> list[ModulePass]:
     from trnc.passes import get_all_passes
 
     available = get_all_passes()
-    return [
-        available[name]()()
-        for name in ("graph-decompose", "graph-canonicalize")
-        if name in available
-    ]
+    passes: list[ModulePass] = []
+    if "graph-decompose" in available:  # keeping the convs graph-to-tile lowers directly
+        passes.append(available["graph-decompose"]()(direct_conv=True))
+    if "graph-canonicalize" in available:
+        passes.append(available["graph-canonicalize"]()())
+    return passes
 
 
 def pipeline(dtype: str = "bf16", fold: ModulePass | None = None) -> list[ModulePass]:

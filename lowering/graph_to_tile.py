@@ -60,6 +60,8 @@ from xdsl.utils.exceptions import VerifyException
 from trnc.dialects import graph as g
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.graph_to_tile_compute import ACTIVATIONS, ALU, Compute, scalar_constant
+from trnc.lowering.graph_to_tile_conv import fits as conv_fits
+from trnc.lowering.graph_to_tile_conv import lower_conv2d
 from trnc.lowering.graph_to_tile_integer import IntegerArithmetic, exact_integer_op
 from trnc.lowering.graph_to_tile_movement import DataMovement
 from trnc.lowering.graph_to_tile_select import Selection
@@ -398,6 +400,8 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
             self.binary(op, b)
         elif isinstance(op, g.MatmulOp):
             self.matmul(op, b)
+        elif isinstance(op, g.Conv2dOp) and conv_fits(op):
+            lower_conv2d(op, self.buffers, self.dtype, b)
         elif isinstance(op, g.ReduceSumOp | g.ReduceMaxOp | g.ReduceMeanOp):
             self.reduce(op, b)
         elif isinstance(op, g.ReshapeOp):

@@ -116,14 +116,14 @@ class TileBuilder:
         self,
         source: SSAValue,
         offsets: Sequence[int],
-        shape: tuple[int, int],
+        shape: tuple[int, ...],
         strides: Sequence[int] | None = None,
     ) -> SSAValue:
         src = source.type
         assert isinstance(src, BufferType)
         result = BufferType(shape, src.element_type, src.memory.data, src.layout)
         plain = strides is None or all(s == 1 for s in strides)
-        if plain and tuple(offsets) == (0, 0) and tuple(src.get_shape()) == shape:
+        if plain and not any(offsets) and tuple(src.get_shape()) == shape:
             return source
         return self.add(tile.ViewOp(source, list(offsets), result, strides)).results[0]
 

@@ -182,6 +182,33 @@ def _view_place(op: tile.ViewOp, parent: Place, buf: BufferType) -> Place:
     )
 
 
+def _onchip_reinterpret(op: tile.ReinterpretOp, parent: Place, shape: tuple[int, ...]) -> Place:
+    """The free dims of a partition-major on-chip buffer reshaped (the same bytes of each
+    partition); the source's free dims must be one contiguous run."""
+    n = len(parent.shape)
+    contiguous = (
+        parent.part_dim == 0
+        and parent.free_dims == tuple(range(1, n))
+        and parent.strides[1:] == _row_major(parent.shape[1:])
+    )
+    if not contiguous:
+        raise LoweringError(
+            "tile-to-isa: reinterpret of an on-chip view whose free dims are not one "
+            "contiguous run is not lowered",
+            op,
+        )
+    return Place(
+        parent.memory,
+        parent.start,
+        parent.offset,
+        shape,
+        (1, *_row_major(shape[1:])),
+        0,
+        tuple(range(1, len(shape))),
+        parent.dtype,
+    )
+
+
 def _memory_name(memory: Memory) -> str:
     return memory.value
 
@@ -356,13 +383,23 @@ class _Lowerer:
             case tile.ReinterpretOp():
                 parent = self.place(op.source, op)
                 shape = tuple(op.result.type.get_shape())
-                if parent.strides != _row_major(parent.shape):
+                if parent.memory is not Memory.HBM:
+                    self.places[op.result] = _onchip_reinterpret(op, parent, shape)
+                elif parent.strides != _row_major(parent.shape):
                     raise LoweringError(
                         "tile-to-isa: reinterpret of a strided view is not lowered", op
                     )
-                self.places[op.result] = Place(
-                    Memory.HBM, 0, parent.offset, shape, _row_major(shape), None, (), parent.dtype
-                )
+                else:
+                    self.places[op.result] = Place(
+                        Memory.HBM,
+                        0,
+                        parent.offset,
+                        shape,
+                        _row_major(shape),
+                        None,
+                        (),
+                        parent.dtype,
+                    )
             case tile.DeallocOp() | func.ReturnOp():
                 pass
             case tile.DmaOp():

@@ -484,11 +484,20 @@ class DecomposeGlobalAvgPool(RewritePattern):
         rewriter.replace(op, e.located(op), [result])
 
 
+@dataclass
 class DecomposeConv2d(RewritePattern):
-    """conv2d -> per-tap (and per-group) matmuls of strided NHWC slices, accumulated."""
+    """conv2d -> per-tap (and per-group) matmuls of strided NHWC slices, accumulated;
+    with `keep_direct`, the convs graph-to-tile lowers directly are left alone."""
+
+    keep_direct: bool = False
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: graph.Conv2dOp, rewriter: PatternRewriter) -> None:
+        if self.keep_direct:
+            from trnc.lowering.graph_to_tile_conv import fits
+
+            if fits(op):
+                return
         x, w = op.input, op.weight
         _, _, oh, ow = shape_of(op.result)
         o, cg, kh, kw = shape_of(w)
@@ -564,6 +573,10 @@ class GraphDecomposePass(ModulePass):
     pool: bool = True
     """Decompose max_pool / avg_pool into strided slices."""
 
+    direct_conv: bool = False
+    """Leave the conv2ds that graph-to-tile lowers directly (channels on the partitions,
+    `lowering/graph_to_tile_conv.py`); the lowering pipeline sets it."""
+
     def patterns(self) -> list[RewritePattern]:
         patterns: list[RewritePattern] = [
             DecomposeSoftmax(),
@@ -579,7 +592,7 @@ class GraphDecomposePass(ModulePass):
         if self.pool:
             patterns.append(DecomposePool())
         if self.conv:
-            patterns.append(DecomposeConv2d())
+            patterns.append(DecomposeConv2d(keep_direct=self.direct_conv))
         return patterns
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:

@@ -36,6 +36,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from trnc.dialects.isa_common import element_bytes
 from trnc.dialects.tile.checks import buffer, check_reads, check_writes, fmt_shape
+from trnc.dialects.tile.layout import LayoutAttr
 from trnc.dialects.tile.types import BufferType
 from trnc.machine import TRN1, Engine, Memory
 
@@ -274,10 +275,14 @@ class ViewOp(IRDLOperation):
 
 @irdl_op_definition
 class ReinterpretOp(IRDLOperation):
-    """The same HBM bytes as a row-major buffer of another shape (same element type and
+    """The same bytes as a row-major buffer of another shape (same element type and
     count): a reshape that moves no data.
 
         %r = tile.reinterpret %x : !tile.buffer<2x64x3xf32, hbm> to !tile.buffer<128x3xf32, hbm>
+
+    On chip (sbuf or psum), both sides are partition-major (dim 0 on the partitions, the
+    others free), keep dim 0, and reshape only the free dims: the same bytes of each
+    partition, e.g. a padded image `[C, H, W]` seen as `[C, H * W]`.
     """
 
     name = "tile.reinterpret"
@@ -294,11 +299,11 @@ class ReinterpretOp(IRDLOperation):
 
     def verify_(self) -> None:
         src, res = buffer(self.source), buffer(self.result)
-        for what, buf in (("source", src), ("result", res)):
-            if buf.space is not Memory.HBM:
-                raise VerifyException(
-                    f"reinterpret memory rule: the {what} must be in hbm, got {buf.space.value}"
-                )
+        if src.space is not res.space:
+            raise VerifyException(
+                f"reinterpret memory rule: the result must stay in {src.space.value}, got "
+                f"{res.space.value}"
+            )
         if src.element_type != res.element_type:
             raise VerifyException(
                 f"reinterpret element type rule: expected {src.element_type}, got "
@@ -308,6 +313,20 @@ class ReinterpretOp(IRDLOperation):
             raise VerifyException(
                 f"reinterpret size rule: {fmt_shape(src)} and {fmt_shape(res)} have different "
                 "element counts"
+            )
+        if src.space is Memory.HBM:
+            return
+        for what, buf in (("source", src), ("result", res)):
+            layout = buf.get_layout()
+            if layout != LayoutAttr.partition_major(buf.rank) or buf.rank < 2:
+                raise VerifyException(
+                    f"reinterpret layout rule: on chip the {what} must be partition-major "
+                    f"(dim 0 on the partitions, the rest free), got {layout}"
+                )
+        if src.get_shape()[0] != res.get_shape()[0]:
+            raise VerifyException(
+                f"reinterpret partition rule: on chip dim 0 stays, got {src.get_shape()[0]} "
+                f"and {res.get_shape()[0]}"
             )
 
 

@@ -661,8 +661,24 @@ func.func @shift_float(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1]
 // -----
 
 func.func @bad_reinterpret_memory(%a: !tile.buffer<128x4xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
-  // expected-error @+1 {{reinterpret memory rule: the source must be in hbm, got sbuf}}
+  // expected-error @+1 {{reinterpret memory rule: the result must stay in sbuf, got hbm}}
   %0 = tile.reinterpret %a : !tile.buffer<128x4xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> to !tile.buffer<512xf32, hbm>
+  func.return
+}
+
+// -----
+
+func.func @bad_reinterpret_partitions(%a: !tile.buffer<128x4xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{reinterpret partition rule: on chip dim 0 stays, got 128 and 64}}
+  %0 = tile.reinterpret %a : !tile.buffer<128x4xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> to !tile.buffer<64x8xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_reinterpret_layout(%a: !tile.buffer<128x4xf32, sbuf, #tile.layout<[d0, d1] -> part(d1) free(d0)>>) {
+  // expected-error @+1 {{reinterpret layout rule: on chip the source must be partition-major}}
+  %0 = tile.reinterpret %a : !tile.buffer<128x4xf32, sbuf, #tile.layout<[d0, d1] -> part(d1) free(d0)>> to !tile.buffer<128x2x2xf32, sbuf, #tile.layout<[d0, d1, d2] -> part(d0) free(d1, d2)>>
   func.return
 }
 

@@ -205,6 +205,16 @@ func.func @reinterpret(%x: !tile.buffer<2x64x3xf32, hbm>) {
   func.return
 }
 
+// On chip: the same bytes of each partition, the free dims reshaped (a padded image).
+// CHECK-LABEL: func.func @reinterpret_on_chip(
+func.func @reinterpret_on_chip() {
+  %p = tile.alloc : !tile.buffer<3x35x34xf32, sbuf, #tile.layout<[d0, d1, d2] -> part(d0) free(d1, d2)>>
+  // CHECK: tile.reinterpret %{{.*}} : !tile.buffer<3x35x34xf32, sbuf, #tile.layout<[d0, d1, d2] -> part(d0) free(d1, d2)>> to !tile.buffer<3x1190xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  %r = tile.reinterpret %p : !tile.buffer<3x35x34xf32, sbuf, #tile.layout<[d0, d1, d2] -> part(d0) free(d1, d2)>> to !tile.buffer<3x1190xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  tile.dealloc %p : !tile.buffer<3x35x34xf32, sbuf, #tile.layout<[d0, d1, d2] -> part(d0) free(d1, d2)>>
+  func.return
+}
+
 // A strided window: every second row.
 // CHECK-LABEL: func.func @strided_view(
 func.func @strided_view(%x: !tile.buffer<256x64xf32, hbm>) {
