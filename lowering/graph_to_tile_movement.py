@@ -135,7 +135,7 @@ class DataMovement(LowererHost):
         others = [d for d in range(n - 1) if d != dp and (not gather or d < dp)]
         outer_rows = prod(lead[: dp + 1])
         dst = b.reinterpret(result, (outer_rows, inner * width) if gather else (rows_in, width))
-        element = onchip(src.type.element_type)  # type: ignore[attr-defined]
+        element = onchip(src.type.element_type)
         for index in product(*(range(lead[d]) for d in others)):
             base_in = sum(i * step[perm[d]] for d, i in zip(others, index, strict=True))
             base_out = sum(i * prod(lead[d + 1 :]) for d, i in zip(others, index, strict=True))

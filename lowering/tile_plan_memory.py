@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from math import prod
 
 from xdsl.context import Context
 from xdsl.dialects import func
@@ -52,6 +51,7 @@ from xdsl.passes import ModulePass
 
 from trnc.dialects import tile
 from trnc.dialects.tile.types import BufferType
+from trnc.lowering.tile_places import merge_dims, row_major
 from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR
 from trnc.machine import TRN1, Engine, Memory
 
@@ -97,18 +97,7 @@ class _Region:
 
 
 def _runs(shape: tuple[int, ...], strides: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
-    kept = [(s, c) for s, c in zip(strides, shape, strict=True) if c != 1]
-    if not kept:
-        return ((1, 1),)
-    merged = [kept[-1]]
-    for step, count in reversed(kept[:-1]):
-        inner_step, inner_count = merged[-1]
-        if step == inner_step * inner_count:
-            merged[-1] = (inner_step, inner_count * count)
-        else:
-            merged.append((step, count))
-    merged.reverse()
-    return tuple(merged)
+    return tuple(merge_dims(list(zip(strides, shape, strict=True))))
 
 
 @dataclass
@@ -120,10 +109,6 @@ class _HbmPlace:
 
     def region(self) -> _Region:
         return _Region(self.arg, self.offset, _runs(self.shape, self.strides))
-
-
-def _row_major(shape: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(prod(shape[i + 1 :]) for i in range(len(shape)))
 
 
 def _shape(value: SSAValue) -> tuple[int, ...]:
@@ -188,7 +173,7 @@ class _Planner:
             if _memory(arg) is not Memory.HBM:
                 continue
             shape = _shape(arg)
-            self.places[arg] = _HbmPlace(arg, 0, shape, _row_major(shape))
+            self.places[arg] = _HbmPlace(arg, 0, shape, row_major(shape))
             arg_attrs = attrs.data[i].data if attrs is not None else {}
             residency = arg_attrs.get(RESIDENCY_ATTR)
             if isinstance(residency, StringAttr) and residency.data == "hbm":
@@ -227,9 +212,9 @@ class _Planner:
         parent = self.places[source]
         place: _HbmPlace | None = None
         if parent is not None and isinstance(op, tile.ReinterpretOp):
-            if parent.strides == _row_major(parent.shape):
+            if parent.strides == row_major(parent.shape):
                 shape = _shape(op.result)
-                place = _HbmPlace(parent.arg, parent.offset, shape, _row_major(shape))
+                place = _HbmPlace(parent.arg, parent.offset, shape, row_major(shape))
         elif parent is not None and isinstance(op, tile.ViewOp):
             offsets = op.static_offset_values()
             if all(o is not None for o in offsets):

@@ -35,7 +35,7 @@ CASES = [
 ]
 
 
-def _text(case: tuple) -> str:  # type: ignore[type-arg]
+def _text(case: tuple) -> str:
     n, c, h, w, o, groups, kh, kw, (sh, sw), (pt, pl, pb, pr), (dh, dw) = case
     oh = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
     ow = (w + pl + pr - dw * (kw - 1) - 1) // sw + 1
@@ -47,7 +47,7 @@ def _text(case: tuple) -> str:  # type: ignore[type-arg]
 
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "x".join(map(str, c[:7])))
-def test_direct_conv_matches_the_interpreter(case: tuple, dtype: str) -> None:  # type: ignore[type-arg]
+def test_direct_conv_matches_the_interpreter(case: tuple, dtype: str) -> None:
     text = _text(case)
     n, c, h, w, o, groups, kh, kw = case[:8]
     rng = np.random.default_rng(sum(case[:8]))
