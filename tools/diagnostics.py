@@ -33,7 +33,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     UnknownLoc,
 )
-from xdsl.ir import Attribute, AttributeInvT, Operation, SSAValue
+from xdsl.ir import Attribute, AttributeInvT, Block, Operation, SSAValue
 from xdsl.parser import Parser, UnresolvedOperand
 from xdsl.parser.generic_parser import ParserState
 from xdsl.utils.exceptions import ParseError, VerifyException
@@ -185,6 +185,25 @@ class LocatedParser(Parser):
                 "and f16, bf16, f32, f64 have)"
             )
             raise ParseError(start, f"unsupported dense literal{what}: {why}") from None
+
+    def _parse_block(self) -> Block:
+        """xDSL's block parser, except that a block label defined twice after a forward
+        reference is the located "re-declaration" error, not a KeyError (xDSL 0.74 forgets
+        the first definition's place when a branch named the block before it)."""
+        token = self._current_token
+        name = token.text[1:] if token.kind is MLIRTokenKind.CARET_IDENT else None
+        known = self.blocks.get(name) if name is not None else None
+        if (
+            name is not None
+            and known is not None
+            and known[1] is None
+            and name not in self.forward_block_references
+        ):
+            raise ParseError(token.span, f"re-declaration of block '{name}'")
+        block = super()._parse_block()
+        if name is not None and self.blocks.get(name, (None, None))[1] is None:
+            self.blocks[name] = (block, token.span)
+        return block
 
     def parse_module(self, allow_implicit_module: bool = True) -> ModuleOp:
         if allow_implicit_module and self._current_token.kind is MLIRTokenKind.EOF:

@@ -22,6 +22,18 @@ func.func @g(%a: i32 -> i32 {
 
 // -----
 
+// A block label defined twice after a branch named it (xDSL's parser raised a KeyError).
+// CHECK: errors.mlir:[[# @LINE + 5]]:1: error: re-declaration of block 'b'
+func.func @twice(%t: i1) {
+  cf.cond_br %t, ^b, ^b
+^b:
+  func.return
+^b:
+  func.return
+}
+
+// -----
+
 // A chunk that is fine is still printed, as mlir-opt does; the exit code stays 1.
 // CHECK: func.func @fine
 func.func @fine() {
