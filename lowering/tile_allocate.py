@@ -14,8 +14,8 @@ shortly before are not reused while others are free: consecutive tiles of a stre
 over several buffers and a load need not wait for the previous tile's readers (BERT-base
 16.6 -> 6.2 ms simulated); where the padded search finds no room the buffer is placed by
 its real lifetime, and where even that fails (a long-lived buffer finds no bytes free
-for its whole life among rotated ones) the function is packed again unpadded, so no
-working set that fits unpadded fails. PSUM buffers never
+for its whole life among rotated ones) the function is placed again with half the
+distance, down to none, so no working set that fits unpadded fails. PSUM buffers never
 cross a 2 KiB bank (a matmul accumulates within one bank): sizes are rounded up to a
 power of two (at most a bank), which aligns them. A working set that does not fit is an
 error at the buffer that does not fit (smaller tiles or spilling come later).
@@ -201,16 +201,20 @@ def allocate(function: func.FuncOp, reuse_distance: int = REUSE_DISTANCE) -> All
     """Place every alloc of `function` and give every DMA a queue."""
     report = AllocationReport()
     for memory, intervals in lifetimes(function).items():
-        try:
-            peak = place(intervals, memory, reuse_distance)
-        except LoweringError:
-            if not reuse_distance:
-                raise
-            # Rotation spread the buffers over so many offsets that a long-lived one
-            # finds no bytes free for its whole life: pack tightly instead.
-            for iv in intervals:
-                iv.offset = None
-            peak = place(intervals, memory, 0)
+        distance = reuse_distance
+        while True:
+            try:
+                peak = place(intervals, memory, distance)
+                break
+            except LoweringError:
+                if not distance:
+                    raise
+                # Rotation spread the buffers over so many offsets that a long-lived one
+                # finds no bytes free for its whole life: rotate less (down to none).
+                for iv in intervals:
+                    if iv.op.address is None:
+                        iv.offset = None
+                distance //= 2
         for iv in intervals:
             op: Operation = iv.op
             assert iv.offset is not None
