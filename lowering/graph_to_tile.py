@@ -60,12 +60,14 @@ from xdsl.utils.exceptions import VerifyException
 from trnc.dialects import graph as g
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.graph_to_tile_compute import ACTIVATIONS, ALU, Compute, scalar_constant
-from trnc.lowering.graph_to_tile_conv import fits as conv_fits
-from trnc.lowering.graph_to_tile_conv import lower_conv2d
 from trnc.lowering.graph_to_tile_integer import IntegerArithmetic, exact_integer_op
 from trnc.lowering.graph_to_tile_movement import DataMovement
+from trnc.lowering.graph_to_tile_patterns import (
+    DefaultLowering,
+    GraphToTilePattern,
+    populate_graph_to_tile_patterns,
+)
 from trnc.lowering.graph_to_tile_select import Selection
-from trnc.lowering.graph_to_tile_softmax import SoftmaxChain, lower_softmax, match_softmax
 from trnc.lowering.tile_builder import TileBuilder, flat2d, hbm, storage
 from trnc.lowering.tile_to_isa import (
     ELEMENT_ATTR,
@@ -201,8 +203,11 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
     def __init__(self, function: func.FuncOp, dtype: str = "fp32") -> None:
         self.function = function
         self.dtype = dtype
-        self.deferred: set[Operation] = set()  # lowered as part of a fused pattern
-        self.fused: dict[Operation, SoftmaxChain] = {}  # last op of a pattern -> its ops
+        self.deferred: set[Operation] = set()  # lowered as part of a pattern's chain
+        self.patterns: list[GraphToTilePattern] = [
+            *populate_graph_to_tile_patterns(),
+            DefaultLowering(self.lower_default),
+        ]
         self.buffers: dict[SSAValue, SSAValue] = {}
         """graph value -> the HBM buffer (a function argument) holding it"""
         self.args: list[tuple[BufferType, str, str]] = []  # (type, name, role)
@@ -311,10 +316,11 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
         for op in block.ops:
             if isinstance(op, func.ReturnOp):
                 continue
-            chain = match_softmax(op)
-            if chain is not None:  # lowered as one loop at its last op (see the pattern)
-                self.deferred.update(chain.ops[:-1])
-                self.fused[chain.div] = chain
+            for pattern in self.patterns:
+                chain = pattern.claim(op)
+                if chain is not None:  # lowered at its last op; the others are skipped
+                    self.deferred.update(chain[:-1])
+                    break
             if op in self.deferred:
                 continue
             builder.where = op
@@ -389,10 +395,14 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
                 op,
             )
         _check_integer_exact(op)
-        chain = self.fused.get(op)
-        if chain is not None:
-            lower_softmax(chain, self.buffers[chain.max.input], self.buffers[op.results[0]], b)
-        elif exact_integer_op(op):
+        for pattern in self.patterns:
+            if pattern.match(op, self):
+                pattern.lower(op, self, b)
+                return
+
+    def lower_default(self, op: Operation, b: TileBuilder) -> None:
+        """The op kind's own lowering (the last pattern)."""
+        if exact_integer_op(op):
             self.integer(op, b)
         elif type(op) in ACTIVATIONS or isinstance(op, g.NegOp | g.CastOp | g.GeluOp):
             self.unary(op, b)
@@ -400,8 +410,6 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
             self.binary(op, b)
         elif isinstance(op, g.MatmulOp):
             self.matmul(op, b)
-        elif isinstance(op, g.Conv2dOp) and conv_fits(op):
-            lower_conv2d(op, self.buffers, self.dtype, b)
         elif isinstance(op, g.ReduceSumOp | g.ReduceMaxOp | g.ReduceMeanOp):
             self.reduce(op, b)
         elif isinstance(op, g.ReshapeOp):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import trnc
-from trnc.lowering import graph_to_tile, graph_to_tile_softmax
+from trnc.lowering import graph_to_tile_patterns, graph_to_tile_softmax
 from trnc.tools.context import parse_source
 
 
@@ -31,7 +31,7 @@ func.func @main(%x: tensor<{shape}xf32> {{graph.name = "x"}})
 def _run(text: str, x: np.ndarray, fused: bool, monkeypatch: pytest.MonkeyPatch) -> np.ndarray:
     with monkeypatch.context() as patch:
         if not fused:
-            patch.setattr(graph_to_tile, "match_softmax", lambda op: None)
+            patch.setattr(graph_to_tile_patterns, "match_softmax", lambda op: None)
         model = trnc.compile(parse_source(text, "softmax.mlir"), dtype="fp32")
     return model.run({"x": x})["y"]
 

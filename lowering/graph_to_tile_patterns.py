@@ -1,0 +1,106 @@
+"""The pattern set of `graph-to-tile`: which lowering takes each graph op.
+
+Like xDSL's lowerings (a list of `RewritePattern`s gathered by a `populate` function),
+`graph-to-tile` asks its patterns in order and the first that matches an op lowers it;
+the default lowerings (one per op kind, `DefaultLowering`) come last, so a pattern placed
+before them takes an op from them:
+
+    patterns = populate_graph_to_tile_patterns()          # the built-in list
+    register_graph_to_tile_pattern(MyConv())              # a plug-in's, tried first
+
+A pattern sees the lowerer (`LowererHost`: the graph value -> HBM buffer map `buffers`,
+`dtype`, and the shared helpers) and a `TileBuilder` positioned where the op's tile ops
+go. Patterns that take a chain of ops (the fused softmax) claim the chain at its first
+op (`claim`), and lower it at its last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xdsl.ir import Operation
+
+from trnc.dialects import graph as g
+from trnc.lowering.graph_to_tile_conv import fits as conv_fits
+from trnc.lowering.graph_to_tile_conv import lower_conv2d
+from trnc.lowering.graph_to_tile_host import LowererHost
+from trnc.lowering.graph_to_tile_softmax import SoftmaxChain, lower_softmax, match_softmax
+from trnc.lowering.tile_builder import TileBuilder
+
+
+class GraphToTilePattern:
+    """One lowering of graph ops to tile ops."""
+
+    def claim(self, op: Operation) -> tuple[Operation, ...] | None:
+        """For a pattern over a chain of ops: at the chain's first op, all its ops (the
+        last is where it is lowered; the others are then skipped). None otherwise."""
+        return None
+
+    def match(self, op: Operation, lowerer: LowererHost) -> bool:
+        """Whether this pattern lowers `op`."""
+        raise NotImplementedError
+
+    def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
+        """Emit `op`'s tile ops with `b`."""
+        raise NotImplementedError
+
+
+class FusedSoftmax(GraphToTilePattern):
+    """A decomposed softmax over the last axis, too big for SBUF, as one loop over row
+    tiles (`graph_to_tile_softmax.py`)."""
+
+    def __init__(self) -> None:
+        self.chains: dict[Operation, SoftmaxChain] = {}  # by its last op
+
+    def claim(self, op: Operation) -> tuple[Operation, ...] | None:
+        chain = match_softmax(op)
+        if chain is None:
+            return None
+        self.chains[chain.div] = chain
+        return chain.ops
+
+    def match(self, op: Operation, lowerer: LowererHost) -> bool:
+        return op in self.chains
+
+    def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
+        chain = self.chains[op]
+        lower_softmax(chain, lowerer.buffers[chain.max.input], lowerer.buffers[op.results[0]], b)
+
+
+class DirectConv(GraphToTilePattern):
+    """conv2d with channels on the partitions (`graph_to_tile_conv.py`)."""
+
+    def match(self, op: Operation, lowerer: LowererHost) -> bool:
+        return isinstance(op, g.Conv2dOp) and conv_fits(op)
+
+    def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
+        assert isinstance(op, g.Conv2dOp)
+        lower_conv2d(op, lowerer.buffers, lowerer.dtype, b)
+
+
+class DefaultLowering(GraphToTilePattern):
+    """Every op kind's own lowering (the mixins of `graph_to_tile.py`); last in the list."""
+
+    def __init__(self, lower: Callable[[Operation, TileBuilder], None]) -> None:
+        self._lower = lower
+
+    def match(self, op: Operation, lowerer: LowererHost) -> bool:
+        return True
+
+    def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
+        self._lower(op, b)
+
+
+_REGISTERED: list[Callable[[], GraphToTilePattern]] = []
+
+
+def register_graph_to_tile_pattern(factory: Callable[[], GraphToTilePattern]) -> None:
+    """Add a pattern (a factory: each lowering gets its own instance) ahead of the
+    built-in ones; later registrations are tried first."""
+    _REGISTERED.insert(0, factory)
+
+
+def populate_graph_to_tile_patterns() -> list[GraphToTilePattern]:
+    """The patterns in the order they are tried, before the default lowerings:
+    registered ones, then the built-in fusions and special cases."""
+    return [*(factory() for factory in _REGISTERED), FusedSoftmax(), DirectConv()]
