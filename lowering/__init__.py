@@ -43,6 +43,12 @@ def _tile_plan_memory() -> type[ModulePass]:
     return TilePlanMemory
 
 
+def _tile_prefetch() -> type[ModulePass]:
+    from trnc.lowering.tile_prefetch import TilePrefetch
+
+    return TilePrefetch
+
+
 def _graph_to_isa() -> type[ModulePass]:
     from trnc.lowering.graph_to_isa import GraphToIsa
 
@@ -55,6 +61,7 @@ def get_lowering_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "graph-to-isa": _graph_to_isa,
         "graph-to-tile": _graph_to_tile,
         "tile-plan-memory": _tile_plan_memory,
+        "tile-prefetch": _tile_prefetch,
         "tile-allocate": _tile_allocate,
         "tile-to-isa": _tile_to_isa,
         "isa-insert-sync": _isa_insert_sync,

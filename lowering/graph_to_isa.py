@@ -4,6 +4,7 @@ runnable alone:
     graph-decompose, graph-canonicalize   (graph -> graph; when installed)
     graph-to-tile{dtype}                  (layout, tiling, DMA; see graph_to_tile.py)
     tile-plan-memory                      (residency: intermediates stay in SBUF)
+    tile-prefetch                         (loads of weights and inputs moved earlier)
     tile-allocate                         (SBUF/PSUM addresses, DMA queues)
     tile-to-isa                           (one trn_isa.program per function)
     isa-insert-sync                       (semaphores)
@@ -26,6 +27,7 @@ from trnc.lowering.graph_to_tile import GraphToTile
 from trnc.lowering.isa_sync import IsaInsertSync
 from trnc.lowering.tile_allocate import TileAllocate
 from trnc.lowering.tile_plan_memory import TilePlanMemory
+from trnc.lowering.tile_prefetch import TilePrefetch
 from trnc.lowering.tile_to_isa import TileToIsa
 
 
@@ -54,6 +56,7 @@ def pipeline(dtype: str = "bf16", fold: ModulePass | None = None) -> list[Module
         *stages,
         GraphToTile(dtype=dtype),
         TilePlanMemory(),
+        TilePrefetch(),
         TileAllocate(),
         TileToIsa(),
         IsaInsertSync(),

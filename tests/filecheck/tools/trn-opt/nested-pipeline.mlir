@@ -8,6 +8,7 @@
 // CHECK-NEXT: graph-to-isa/graph-canonicalize
 // CHECK-NEXT: graph-to-isa/graph-to-tile
 // CHECK-NEXT: graph-to-isa/tile-plan-memory
+// CHECK-NEXT: graph-to-isa/tile-prefetch
 // CHECK-NEXT: graph-to-isa/tile-allocate
 // CHECK-NEXT: graph-to-isa/tile-to-isa
 // CHECK-NEXT: graph-to-isa/isa-insert-sync
@@ -18,6 +19,7 @@
 // DUMP:      IR Dump After TilePlanMemory (tile-plan-memory)
 // DUMP-SAME: //----- //
 // DUMP:        tile.resident
+// DUMP:      IR Dump After TilePrefetch (tile-prefetch)
 // DUMP:      IR Dump After TileAllocate (tile-allocate)
 // DUMP:      IR Dump After TileToIsa (tile-to-isa)
 // DUMP:        trn_isa.program

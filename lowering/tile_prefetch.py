@@ -1,0 +1,186 @@
+"""The `tile-prefetch` pass: loads of weights and inputs move up in program order, so their
+DMAs run while earlier work computes.
+
+`graph-to-tile` places each load right before the op that needs it. DMA queues run in
+program order and a load waits for nothing but its fresh buffer, so a load placed earlier
+starts earlier: its fixed latency and transfer overlap the compute before it instead of
+stalling the consumer (issue 13's "prefetched ahead of their consumer").
+
+Each load of a read-only HBM buffer (a weight or an input: nothing writes it) into a
+fresh SBUF tile moves, with its allocation and the views naming its source, up to
+`distance` top-level ops earlier, as far as the SBUF live bytes per partition stay within
+`budget` over the stretch it is moved across (the tile is live longer). Nothing else
+moves; the order of everything else is kept. The decision is the new position, visible
+in the IR; `distance=0` leaves the program as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+
+from trnc.dialects import tile
+from trnc.dialects.tile.types import BufferType
+from trnc.lowering.tile_plan_memory import DEFAULT_BUDGET, written_operands
+from trnc.lowering.tile_to_isa import ROLE_ATTR
+from trnc.machine import Memory
+
+DISTANCE = 256
+"""Default of `tile-prefetch{distance}`: top-level ops a load may move up."""
+
+
+def _bytes(value: SSAValue) -> int:
+    buf = value.type
+    assert isinstance(buf, BufferType)
+    return buf.bytes_per_partition()
+
+
+def _read_only_args(function: func.FuncOp) -> set[SSAValue]:
+    """Weights and inputs that no op writes."""
+    args = function.body.block.args
+    attrs = function.arg_attrs
+    roots: dict[SSAValue, SSAValue] = {}
+    keep: set[SSAValue] = set()
+    for i, arg in enumerate(args):
+        role = attrs.data[i].data.get(ROLE_ATTR) if attrs is not None else None
+        roots[arg] = arg
+        if isinstance(role, StringAttr) and role.data in ("weight", "input"):
+            keep.add(arg)
+    for op in function.body.walk():
+        if isinstance(op, tile.ViewOp | tile.ReinterpretOp) and op.source in roots:
+            roots[op.result] = roots[op.source]
+        for value in written_operands(op):
+            keep.discard(roots.get(value, value))
+    return keep
+
+
+def prefetch(function: func.FuncOp, distance: int = DISTANCE, budget: int = DEFAULT_BUDGET) -> int:
+    """Move loads up (see the module docstring); returns how many moved."""
+    if distance <= 0:
+        return 0
+    block = function.body.block
+    ops = list(block.ops)
+    pos: dict[Operation, float] = {op: float(i) for i, op in enumerate(ops)}
+    read_only = _read_only_args(function)
+    # The SBUF live bytes per partition at each top-level position.
+    last: dict[SSAValue, int] = {}
+    for i, op in enumerate(ops):
+        for inner in op.walk():
+            for operand in inner.operands:
+                root = _alloc_root(operand)
+                if root is not None:  # a dealloc too, as tile-allocate counts it
+                    last[root] = i
+    diff = [0] * (len(ops) + 2)
+    for root, end in last.items():
+        alloc = root.owner
+        assert isinstance(alloc, tile.AllocOp)
+        if _memory(root) is Memory.SBUF and alloc in pos:
+            diff[int(pos[alloc])] += _bytes(root)
+            diff[end + 1] -= _bytes(root)
+    live = [0] * (len(ops) + 1)
+    running = 0
+    for p in range(len(ops) + 1):
+        running += diff[p]
+        live[p] = running
+    moved = 0
+    for op in ops:
+        chain = _movable_load(op, read_only)
+        if chain is None:
+            continue
+        alloc, views = chain
+        size = _bytes(alloc.result)
+        if pos[alloc] != int(pos[alloc]):
+            continue  # moved already (shared with another load): leave it
+        start = int(pos[alloc])
+        target = start
+        while target > 0 and start - target < distance:
+            before = ops[target - 1]
+            if isinstance(before, func.ReturnOp):
+                break
+            if live[target - 1] + size > budget:
+                break
+            target -= 1
+        anchor = ops[target]
+        if target == start or pos[anchor] != target:
+            continue  # nowhere to go, or the anchor itself moved
+        # just before the anchor (after it, if it is one of the load's own views), in
+        # this order: the views after it, the allocation, the load
+        where = target - 0.5 if anchor not in views else target + 0.5
+        to_move = [v for v in views if pos[v] > target] + [alloc, op]
+        previous = anchor
+        for moved_op in to_move:
+            moved_op.detach()
+            if anchor in views:
+                block.insert_op_after(moved_op, previous)
+                previous = moved_op
+            else:
+                block.insert_op_before(moved_op, anchor)
+            pos[moved_op] = where
+        for p in range(target, start):
+            live[p] += size
+        moved += 1
+    return moved
+
+
+def _memory(value: SSAValue) -> Memory | None:
+    buf = value.type
+    return buf.memory.data if isinstance(buf, BufferType) else None
+
+
+def _alloc_root(value: SSAValue) -> SSAValue | None:
+    owner = value.owner
+    while isinstance(owner, tile.ViewOp | tile.ReinterpretOp):
+        value = owner.source
+        owner = value.owner
+    return value if isinstance(owner, tile.AllocOp) else None
+
+
+def _movable_load(
+    op: Operation, read_only: set[SSAValue]
+) -> tuple[tile.AllocOp, list[Operation]] | None:
+    """A DMA from a read-only HBM buffer into a fresh SBUF allocation: the allocation and
+    the view ops naming the source, outermost first."""
+    if not isinstance(op, tile.DmaOp):
+        return None
+    alloc = op.dest.owner
+    if not isinstance(alloc, tile.AllocOp) or _memory(op.dest) is not Memory.SBUF:
+        return None
+    if alloc.parent_block() is not op.parent_block():
+        return None
+    writers = [u.operation for u in op.dest.uses if op.dest in written_operands(u.operation)]
+    if writers != [op]:
+        return None
+    views: list[Operation] = []
+    value = op.source
+    while isinstance(value.owner, tile.ViewOp | tile.ReinterpretOp):
+        views.append(value.owner)
+        value = value.owner.source
+    if value not in read_only:
+        return None
+    if any(v.parent_block() is not op.parent_block() for v in views):
+        return None
+    views.reverse()
+    return alloc, views
+
+
+@dataclass(frozen=True)
+class TilePrefetch(ModulePass):
+    """Move loads of weights and inputs earlier (see the module docstring)."""
+
+    name = "tile-prefetch"
+
+    distance: int = DISTANCE
+    """Top-level ops a load may move up (0: none)."""
+
+    budget: int = DEFAULT_BUDGET
+    """SBUF live bytes per partition the moved loads may take the program to."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for function in op.ops:
+            if isinstance(function, func.FuncOp) and not function.is_declaration:
+                prefetch(function, self.distance, self.budget)
