@@ -32,6 +32,7 @@ if __package__ in (None, ""):
 
 import trnc
 from benchmarks.bert_onnx import save_bert
+from benchmarks.results_io import existing_rows
 from trnc.compiler import CompileError
 from trnc.frontend.onnx import OnnxImportError
 from trnc.simulator.errors import SimulationError
@@ -151,12 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        rows: dict[str, Any] = {}
-        if args.out.exists():  # one row per configuration: keep the others
-            try:
-                rows = json.loads(args.out.read_text())
-            except ValueError:
-                rows = {}
+        rows = existing_rows(args.out)  # one row per configuration: keep the others
         rows[f"{label} {args.dtype}"] = row
         args.out.write_text(json.dumps(rows, indent=2) + "\n")
     except OSError as error:

@@ -27,6 +27,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import trnc
+from benchmarks.results_io import existing_rows
 from trnc.simulator import simulate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,12 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=OUT, help=f"JSON results (default {OUT})")
     args = parser.parse_args(argv)
-    rows: dict[str, Any] = {}
-    if args.out.exists():  # one row per size: keep the others
-        try:
-            rows = json.loads(args.out.read_text())
-        except ValueError:
-            rows = {}
+    rows = existing_rows(args.out)  # one row per size: keep the others
     print(
         f"{'gemm MxKxN':<16} {'compile s':>9} {'instrs':>7} {'x bound':>7} "
         f"{'sim us':>10} {'roofline':>8}"

@@ -153,9 +153,12 @@ def memory_name(memory: Memory) -> str:
     return memory.value
 
 
-def onchip_ap(place: Place) -> AccessPatternAttr:
+def onchip_ap(place: Place, dims: list[tuple[int, int]] | None = None) -> AccessPatternAttr:
+    """The access pattern of an on-chip place: its partitions, and `dims` as its free
+    (step, count) pairs (by default its free dims, merged as far as they go)."""
     count = place.shape[place.part_dim] if place.part_dim is not None else 1
-    dims = merge_dims([(place.strides[d], place.shape[d]) for d in place.free_dims])
+    if dims is None:
+        dims = merge_dims([(place.strides[d], place.shape[d]) for d in place.free_dims])
     return AccessPatternAttr(
         memory_name(place.memory),
         (place.start, count),
@@ -214,14 +217,6 @@ def merge_pairwise(
 
 def onchip_ap_matching(place: Place, other: Place) -> AccessPatternAttr:
     """An on-chip AP whose free dims are merged consistently with the HBM side."""
-    count = place.shape[place.part_dim] if place.part_dim is not None else 1
     mine = [(place.strides[d], place.shape[d]) for d in place.free_dims]
     hbm = [(other.strides[d], other.shape[d]) for d in place.free_dims]
-    dims = merge_pairwise(mine, hbm)
-    return AccessPatternAttr(
-        memory_name(place.memory),
-        (place.start, count),
-        place.offset,
-        dims,
-        place.dtype,
-    )
+    return onchip_ap(place, merge_pairwise(mine, hbm))
