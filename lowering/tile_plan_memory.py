@@ -39,20 +39,31 @@ from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import (
     ArrayAttr,
-    DictionaryAttr,
     FunctionType,
     IntegerAttr,
     ModuleOp,
     StringAttr,
     i64,
 )
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from trnc.dialects import tile
-from trnc.dialects.tile.types import BufferType
-from trnc.lowering.tile_places import merge_dims, row_major
-from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR
+from trnc.lowering.tile_places import row_major
+from trnc.lowering.tile_regions import (
+    HbmPlace,
+    Region,
+    arg_name,
+    arg_role,
+    buffer_shape,
+    bytes_per_partition,
+    memory_of,
+    row_key,
+    set_arg_attr,
+    view_part_start,
+    window,
+    written_operands,
+)
 from trnc.machine import TRN1, Engine, Memory
 
 RESIDENCY_ATTR = "tile.residency"
@@ -67,66 +78,12 @@ COPY_ENGINE = Engine.GPSIMD
 """Engine of the copies that replace loads into windows of bigger tiles (the engine with
 the least other work in the lowered models)."""
 
-_WRITTEN = ("dest", "output", "acc")
-"""Operand names through which tile ops write a buffer."""
-
-
-def written_operands(op: Operation) -> list[SSAValue]:
-    """The buffers `op` writes."""
-    out: list[SSAValue] = []
-    for name in _WRITTEN:
-        value = getattr(op, name, None)
-        if isinstance(value, SSAValue):
-            out.append(value)
-    return out
-
-
-@dataclass(frozen=True)
-class _Region:
-    """The HBM elements a view names, in its row-major order: argument, element offset
-    and (stride, count) runs merged as far as they go."""
-
-    arg: SSAValue
-    offset: int
-    runs: tuple[tuple[int, int], ...]
-
-    def span(self) -> tuple[int, int]:
-        lo = self.offset
-        hi = self.offset + sum(s * (c - 1) for s, c in self.runs)
-        return lo, hi
-
-
-def _runs(shape: tuple[int, ...], strides: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
-    return tuple(merge_dims(list(zip(strides, shape, strict=True))))
-
-
-@dataclass
-class _HbmPlace:
-    arg: SSAValue
-    offset: int
-    shape: tuple[int, ...]
-    strides: tuple[int, ...]
-
-    def region(self) -> _Region:
-        return _Region(self.arg, self.offset, _runs(self.shape, self.strides))
-
-
-def _shape(value: SSAValue) -> tuple[int, ...]:
-    buf = value.type
-    assert isinstance(buf, BufferType)
-    return tuple(buf.get_shape())
-
-
-def _memory(value: SSAValue) -> Memory | None:
-    buf = value.type
-    return buf.memory.data if isinstance(buf, BufferType) else None
-
 
 @dataclass
 class _Load:
     op: tile.DmaOp
     pos: int
-    region: _Region
+    region: Region
     dest: SSAValue
     holder: SSAValue | None = None  # the tile it reads instead, when forwarded
     column: int | None = None  # the holder's first column it reads, when a window of it
@@ -149,14 +106,14 @@ class _Planner:
         self.block = function.body.block
         self.top = list(self.block.ops)
         self.pos: dict[Operation, int] = {op: i for i, op in enumerate(self.top)}
-        self.places: dict[SSAValue, _HbmPlace | None] = {}
+        self.places: dict[SSAValue, HbmPlace | None] = {}
         self.sbuf_root: dict[SSAValue, SSAValue] = {}
         self.part_start: dict[SSAValue, int | None] = {}  # first partition, when static
         self.writes: dict[SSAValue, list[int]] = {}
         self.last_use: dict[SSAValue, int] = {}
         self.alloc_pos: dict[SSAValue, int] = {}
         self.excluded: set[SSAValue] = set()  # HBM args left alone
-        self.accesses: dict[SSAValue, list[tuple[int, str, _HbmPlace, Operation]]] = {}
+        self.accesses: dict[SSAValue, list[tuple[int, str, HbmPlace, Operation]]] = {}
 
     # -- facts ---------------------------------------------------------------------
     def top_pos(self, op: Operation) -> int:
@@ -170,10 +127,10 @@ class _Planner:
         args = self.block.args
         attrs = self.function.arg_attrs
         for i, arg in enumerate(args):
-            if _memory(arg) is not Memory.HBM:
+            if memory_of(arg) is not Memory.HBM:
                 continue
-            shape = _shape(arg)
-            self.places[arg] = _HbmPlace(arg, 0, shape, row_major(shape))
+            shape = buffer_shape(arg)
+            self.places[arg] = HbmPlace(arg, 0, shape, row_major(shape))
             arg_attrs = attrs.data[i].data if attrs is not None else {}
             residency = arg_attrs.get(RESIDENCY_ATTR)
             if isinstance(residency, StringAttr) and residency.data == "hbm":
@@ -205,23 +162,24 @@ class _Planner:
         source = op.source
         if source in self.sbuf_root:
             self.sbuf_root[op.result] = self.sbuf_root[source]
-            self.part_start[op.result] = _view_part_start(op, self.part_start.get(source))
+            self.part_start[op.result] = view_part_start(op, self.part_start.get(source))
             return
         if source not in self.places:
             return
         parent = self.places[source]
-        place: _HbmPlace | None = None
+        place: HbmPlace | None = None
         if parent is not None and isinstance(op, tile.ReinterpretOp):
             if parent.strides == row_major(parent.shape):
-                shape = _shape(op.result)
-                place = _HbmPlace(parent.arg, parent.offset, shape, row_major(shape))
+                shape = buffer_shape(op.result)
+                place = HbmPlace(parent.arg, parent.offset, shape, row_major(shape))
         elif parent is not None and isinstance(op, tile.ViewOp):
             offsets = op.static_offset_values()
             if all(o is not None for o in offsets):
                 delta = sum(o * s for o, s in zip(offsets, parent.strides, strict=True) if o)
                 steps = op.stride_values()
                 strides = tuple(s * k for s, k in zip(parent.strides, steps, strict=True))
-                place = _HbmPlace(parent.arg, parent.offset + delta, _shape(op.result), strides)
+                shape = buffer_shape(op.result)
+                place = HbmPlace(parent.arg, parent.offset + delta, shape, strides)
         if place is None:
             root = parent.arg if parent is not None else None
             if root is not None:
@@ -250,8 +208,8 @@ class _Planner:
         for arg, accesses in self.accesses.items():
             if arg in self.excluded:
                 continue
-            holders: dict[_Region, tuple[SSAValue, int, _HbmPlace]] = {}
-            rows: dict[tuple[int, ...], list[_Region]] = {}  # `_row_key` -> regions
+            holders: dict[Region, tuple[SSAValue, int, HbmPlace]] = {}
+            rows: dict[tuple[int, ...], list[Region]] = {}  # `row_key` -> regions
             for p, kind, place, op in sorted(accesses, key=lambda a: a[0]):
                 region = place.region()
                 lo, hi = region.span()
@@ -269,7 +227,7 @@ class _Planner:
                 load = _Load(op, p, region, dest)
                 load.bytes = tile.dma_moved_bytes(op)
                 loads.append(load)
-                if _memory(dest) is not Memory.SBUF or self.part_start.get(dest) is None:
+                if memory_of(dest) is not Memory.SBUF or self.part_start.get(dest) is None:
                     continue
                 # The load's tile is replaced by the holder when nothing else writes it;
                 # otherwise (a window of a bigger tile) the load becomes an engine copy.
@@ -284,36 +242,36 @@ class _Planner:
 
     @staticmethod
     def _hold(
-        holders: dict[_Region, tuple[SSAValue, int, _HbmPlace]],
-        rows: dict[tuple[int, ...], list[_Region]],
-        region: _Region,
-        entry: tuple[SSAValue, int, _HbmPlace],
+        holders: dict[Region, tuple[SSAValue, int, HbmPlace]],
+        rows: dict[tuple[int, ...], list[Region]],
+        region: Region,
+        entry: tuple[SSAValue, int, HbmPlace],
     ) -> None:
         holders[region] = entry
-        key = _row_key(entry[2])
+        key = row_key(entry[2])
         if key is not None:
             rows.setdefault(key, []).append(region)
 
     def _forward(
         self,
         load: _Load,
-        place: _HbmPlace,
-        holders: dict[_Region, tuple[SSAValue, int, _HbmPlace]],
-        rows: dict[tuple[int, ...], list[_Region]],
+        place: HbmPlace,
+        holders: dict[Region, tuple[SSAValue, int, HbmPlace]],
+        rows: dict[tuple[int, ...], list[Region]],
     ) -> bool:
         """Forward `load` from the tile holding its bytes (the same ones, or a column
         window of them on the same partitions), if that tile is not written before the
         load's last use."""
         dest = load.dest
-        found: list[tuple[tuple[SSAValue, int, _HbmPlace], int | None]] = []
+        found: list[tuple[tuple[SSAValue, int, HbmPlace], int | None]] = []
         held = holders.get(load.region)
         if held is not None and held[0].type == dest.type:
             found.append((held, None))
-        key = _row_key(place)
+        key = row_key(place)
         for region in rows.get(key, ()) if key is not None else ():
             entry = holders.get(region)
             if entry is not None:
-                column = _window(place, entry[2], entry[0].type, dest.type)
+                column = window(place, entry[2], entry[0].type, dest.type)
                 if column is not None:
                     found.append((entry, column))
         until = load.pos if load.copy else self.last_use[dest]
@@ -321,7 +279,7 @@ class _Planner:
             root = self.sbuf_root[value]
             if self.part_start.get(value) != self.part_start[dest]:
                 continue  # another partition range: only a DMA moves data across
-            if load.copy and _memory(value) is not Memory.SBUF:
+            if load.copy and memory_of(value) is not Memory.SBUF:
                 continue
             if not self._written_after(root, since, until):
                 load.holder = value
@@ -345,7 +303,7 @@ class _Planner:
             root = self.sbuf_root[holder]
             current = end.get(root, self.last_use[root])
             new_end = max(current, load.pos if load.copy else self.last_use[load.dest])
-            load.extend = (current + 1, new_end, _bytes(root))
+            load.extend = (current + 1, new_end, bytes_per_partition(root))
             load.root = root
             end[root] = new_end
             if not load.copy:
@@ -367,8 +325,8 @@ class _Planner:
                 diff[hi + 1] -= size
 
         for root, start in self.alloc_pos.items():
-            if _memory(root) is Memory.SBUF:
-                add(start, self.last_use[root], _bytes(root))
+            if memory_of(root) is Memory.SBUF:
+                add(start, self.last_use[root], bytes_per_partition(root))
         base = list(diff)  # the program as it is: forwarding may not take it higher
         starts: dict[int, list[_Load]] = {}
         for load in plan.loads:
@@ -377,7 +335,8 @@ class _Planner:
             lo, hi, size = load.extend
             add(lo, hi, size)
             if not load.copy:
-                add(self.alloc_pos[load.dest], self.last_use[load.dest], -_bytes(load.dest))
+                size_b = bytes_per_partition(load.dest)
+                add(self.alloc_pos[load.dest], self.last_use[load.dest], -size_b)
             starts.setdefault(min(lo, self._next_use(load)), []).append(load)
         by_root: dict[SSAValue, list[_Load]] = {}
         for load in sorted(plan.loads, key=lambda ld: ld.pos):
@@ -404,7 +363,7 @@ class _Planner:
                     live -= _undo(diff, p, lo, hi, size)
                     if not load.copy:
                         b_lo, b_hi = self.alloc_pos[load.dest], self.last_use[load.dest]
-                        live -= _undo(diff, p, b_lo, b_hi, -_bytes(load.dest))
+                        live -= _undo(diff, p, b_lo, b_hi, -bytes_per_partition(load.dest))
                     load.holder = None
                     plan.spill_bytes += load.bytes
 
@@ -484,7 +443,7 @@ class _Planner:
         resident: list[str] = []
         attrs = self.function.arg_attrs
         for arg, accesses in self.accesses.items():
-            if arg in self.excluded or _role(self.function, arg) != "scratch":
+            if arg in self.excluded or arg_role(self.function, arg) != "scratch":
                 continue
             reads = [
                 place.region().span()
@@ -499,9 +458,9 @@ class _Planner:
                     continue
                 op.detach()
                 op.erase()
-            _set_arg_attr(self.function, arg, RESIDENCY_ATTR, "hbm" if reads else "sbuf")
+            set_arg_attr(self.function, arg, RESIDENCY_ATTR, "hbm" if reads else "sbuf")
             if not reads:
-                resident.append(_arg_name(self.function, arg))
+                resident.append(arg_name(self.function, arg))
         del attrs
         self._erase_unused_args()
         return resident
@@ -519,7 +478,7 @@ class _Planner:
         keep = [
             i
             for i, arg in enumerate(self.block.args)
-            if arg.uses or _role(self.function, arg) != "scratch"
+            if arg.uses or arg_role(self.function, arg) != "scratch"
         ]
         if len(keep) == len(self.block.args):
             return
@@ -531,37 +490,6 @@ class _Planner:
         self.function.function_type = FunctionType.from_lists(inputs, outputs)
         if attrs is not None:
             self.function.arg_attrs = ArrayAttr([attrs.data[i] for i in keep])
-
-
-def _arg_index(function: func.FuncOp, arg: SSAValue) -> int:
-    return next(i for i, a in enumerate(function.body.block.args) if a is arg)
-
-
-def _arg_attr(function: func.FuncOp, arg: SSAValue, name: str) -> Attribute | None:
-    attrs = function.arg_attrs
-    if attrs is None:
-        return None
-    return attrs.data[_arg_index(function, arg)].data.get(name)
-
-
-def _role(function: func.FuncOp, arg: SSAValue) -> str | None:
-    role = _arg_attr(function, arg, ROLE_ATTR)
-    return role.data if isinstance(role, StringAttr) else None
-
-
-def _arg_name(function: func.FuncOp, arg: SSAValue) -> str:
-    name = _arg_attr(function, arg, NAME_ATTR)
-    return name.data if isinstance(name, StringAttr) else f"arg{_arg_index(function, arg)}"
-
-
-def _set_arg_attr(function: func.FuncOp, arg: SSAValue, name: str, value: str) -> None:
-    attrs = function.arg_attrs
-    if attrs is None:
-        return
-    index = _arg_index(function, arg)
-    entries = list(attrs.data)
-    entries[index] = DictionaryAttr({**entries[index].data, name: StringAttr(value)})
-    function.arg_attrs = ArrayAttr(entries)
 
 
 def plan_memory(function: func.FuncOp, budget: int = DEFAULT_BUDGET) -> tuple[list[str], int]:
@@ -590,21 +518,6 @@ class TilePlanMemory(ModulePass):
                 plan_memory(function, self.budget)
 
 
-def _view_part_start(op: tile.ViewOp | tile.ReinterpretOp, parent: int | None) -> int | None:
-    """The first partition of an on-chip view (None when it is not static)."""
-    if parent is None or not isinstance(op, tile.ViewOp):
-        return None
-    buf = op.source.type
-    assert isinstance(buf, BufferType)
-    layout = buf.layout
-    assert isinstance(layout, tile.LayoutAttr)
-    parts = layout.axis("part")
-    if len(parts) != 1 or layout.factors(parts[0].dim):
-        return None
-    offset = op.static_offset_values()[parts[0].dim]
-    return None if offset is None else parent + offset
-
-
 def _undo(diff: list[int], p: int, lo: int, hi: int, size: int) -> int:
     """Remove `size` over [lo, hi] from position `p` on (the sweep is at `p`); returns
     what it contributed at `p`."""
@@ -616,48 +529,3 @@ def _undo(diff: list[int], p: int, lo: int, hi: int, size: int) -> int:
         diff[lo] -= size
         return 0
     return size
-
-
-def _row_key(place: _HbmPlace) -> tuple[int, ...] | None:
-    """Tiles of a 2-D view over the same rows share a key (column windows are looked up
-    among them)."""
-    if len(place.shape) != 2 or place.shape[0] < 2 or place.strides[0] <= 0:
-        return None
-    return (place.strides[0], place.strides[1], place.shape[0], place.offset // place.strides[0])
-
-
-def _window(
-    load: _HbmPlace, held: _HbmPlace, held_type: Attribute, dest_type: Attribute
-) -> int | None:
-    """The first column of `held` (a 2-D SBUF tile's HBM place) at which the load's
-    columns lie, on the same partitions; None if they do not."""
-    if not isinstance(held_type, BufferType) or not isinstance(dest_type, BufferType):
-        return None
-    if (
-        held_type.element_type != dest_type.element_type
-        or held_type.memory != dest_type.memory
-        or held_type.layout != dest_type.layout
-        or len(held.shape) != 2
-        or tuple(dest_type.get_shape()) != load.shape
-    ):
-        return None
-    (p, f), (t0, t1) = held.shape, held.strides
-    if load.shape[0] != p or (load.strides[0] != t0) or t1 <= 0 or t0 < f * t1:
-        return None
-    if load.shape[1] > 1 and load.strides[1] != t1:
-        return None
-    delta = load.offset - held.offset
-    if delta % t1:
-        return None
-    column = delta // t1
-    if column < 0 or column + load.shape[1] > f:
-        return None
-    return column
-
-
-def _bytes(value: SSAValue) -> int:
-    buf = value.type
-    assert isinstance(buf, BufferType)
-    layout = buf.layout
-    assert isinstance(layout, tile.LayoutAttr)
-    return layout.bytes_per_partition(buf.get_shape(), buf.element_type)

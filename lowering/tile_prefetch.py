@@ -25,19 +25,13 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from trnc.dialects import tile
-from trnc.dialects.tile.types import BufferType
-from trnc.lowering.tile_plan_memory import DEFAULT_BUDGET, written_operands
+from trnc.lowering.tile_plan_memory import DEFAULT_BUDGET
+from trnc.lowering.tile_regions import bytes_per_partition, memory_of, written_operands
 from trnc.lowering.tile_to_isa import ROLE_ATTR
 from trnc.machine import Memory
 
 DISTANCE = 256
 """Default of `tile-prefetch{distance}`: top-level ops a load may move up."""
-
-
-def _bytes(value: SSAValue) -> int:
-    buf = value.type
-    assert isinstance(buf, BufferType)
-    return buf.bytes_per_partition()
 
 
 def _read_only_args(function: func.FuncOp) -> set[SSAValue]:
@@ -79,9 +73,9 @@ def prefetch(function: func.FuncOp, distance: int = DISTANCE, budget: int = DEFA
     for root, end in last.items():
         alloc = root.owner
         assert isinstance(alloc, tile.AllocOp)
-        if _memory(root) is Memory.SBUF and alloc in pos:
-            diff[int(pos[alloc])] += _bytes(root)
-            diff[end + 1] -= _bytes(root)
+        if memory_of(root) is Memory.SBUF and alloc in pos:
+            diff[int(pos[alloc])] += bytes_per_partition(root)
+            diff[end + 1] -= bytes_per_partition(root)
     live = [0] * (len(ops) + 1)
     running = 0
     for p in range(len(ops) + 1):
@@ -93,7 +87,7 @@ def prefetch(function: func.FuncOp, distance: int = DISTANCE, budget: int = DEFA
         if chain is None:
             continue
         alloc, views = chain
-        size = _bytes(alloc.result)
+        size = bytes_per_partition(alloc.result)
         if pos[alloc] != int(pos[alloc]):
             continue  # moved already (shared with another load): leave it
         start = int(pos[alloc])
@@ -127,11 +121,6 @@ def prefetch(function: func.FuncOp, distance: int = DISTANCE, budget: int = DEFA
     return moved
 
 
-def _memory(value: SSAValue) -> Memory | None:
-    buf = value.type
-    return buf.memory.data if isinstance(buf, BufferType) else None
-
-
 def _alloc_root(value: SSAValue) -> SSAValue | None:
     owner = value.owner
     while isinstance(owner, tile.ViewOp | tile.ReinterpretOp):
@@ -148,7 +137,7 @@ def _movable_load(
     if not isinstance(op, tile.DmaOp):
         return None
     alloc = op.dest.owner
-    if not isinstance(alloc, tile.AllocOp) or _memory(op.dest) is not Memory.SBUF:
+    if not isinstance(alloc, tile.AllocOp) or memory_of(op.dest) is not Memory.SBUF:
         return None
     if alloc.parent_block() is not op.parent_block():
         return None
