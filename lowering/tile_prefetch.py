@@ -20,14 +20,18 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from trnc.dialects import tile
 from trnc.lowering.tile_plan_memory import DEFAULT_BUDGET
-from trnc.lowering.tile_regions import bytes_per_partition, memory_of, written_operands
-from trnc.lowering.tile_to_isa import ROLE_ATTR
+from trnc.lowering.tile_regions import (
+    arg_role,
+    bytes_per_partition,
+    memory_of,
+    written_operands,
+)
 from trnc.machine import Memory
 
 DISTANCE = 256
@@ -36,15 +40,8 @@ DISTANCE = 256
 
 def _read_only_args(function: func.FuncOp) -> set[SSAValue]:
     """Weights and inputs that no op writes."""
-    args = function.body.block.args
-    attrs = function.arg_attrs
-    roots: dict[SSAValue, SSAValue] = {}
-    keep: set[SSAValue] = set()
-    for i, arg in enumerate(args):
-        role = attrs.data[i].data.get(ROLE_ATTR) if attrs is not None else None
-        roots[arg] = arg
-        if isinstance(role, StringAttr) and role.data in ("weight", "input"):
-            keep.add(arg)
+    roots: dict[SSAValue, SSAValue] = {arg: arg for arg in function.body.block.args}
+    keep = {a for a in roots if arg_role(function, a) in ("weight", "input")}
     for op in function.body.walk():
         if isinstance(op, tile.ViewOp | tile.ReinterpretOp) and op.source in roots:
             roots[op.result] = roots[op.source]
