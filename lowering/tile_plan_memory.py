@@ -11,16 +11,19 @@ the bytes nor the tile written since, reads that tile instead:
     tile.dma %t[rows] -> %b          //  } gone: every use of %b uses %a
     ... %b ...                       // /
 
-A scratch HBM buffer whose every load is forwarded loses its stores and its argument (no
-HBM bytes, no DMAs); stores to outputs always stay. Weights and inputs loaded more than
-once are loaded once while the tile fits.
+A load of a column window of the held bytes (on the same partitions) reads a
+`tile.view` of the holder; a load into a window of a bigger tile (which other ops also
+write) becomes a copy on GpSimdE. A scratch HBM buffer whose every load is forwarded
+loses its stores and its argument (no HBM bytes, no DMAs); stores to outputs always
+stay. Weights and inputs loaded more than once are loaded once while the tile fits.
 
-Budget (Belady): a forwarded tile stays live across the gap between its last use and
-the forwarded load. Sweeping the program in order with the SBUF live bytes per
-partition, wherever the gaps would take the live set over `budget` the gap whose load is
-furthest away is dropped: that load stays an HBM reload (a spill; its bytes are
-`spill_bytes`). The original program's own working set is never increased beyond what it
-needed, so a program that allocated before still allocates.
+Budget (Belady): a forwarded tile stays live from its last use to the forwarded load's
+last use. Sweeping the program in order with the SBUF live bytes per partition, wherever
+that would take the live set over `budget` (or over the program's own peak there, if
+higher), the holder whose next forwarded load is furthest is evicted: that load and its
+holder's later ones stay HBM reloads (spills; their bytes are `spill_bytes`). So the
+live set is never taken above what the budget allows, and a program that allocated
+before still allocates.
 
 Decisions on the IR: each scratch argument gets `tile.residency = "sbuf"` (all its loads
 forwarded; the argument is then removed and its name listed in the function's
