@@ -466,8 +466,9 @@ def decode(program: ProgramOp | ModuleOp, machine: MachineModel = TRN1) -> Progr
             gc.enable()
 
 
-def _decode(program: ProgramOp, machine: MachineModel) -> Program:
-    tensors = [
+def tensor_table(program: ProgramOp) -> list[Tensor]:
+    """The program's HBM tensors (`trn_isa.hbm_tensor`), decoded."""
+    return [
         Tensor(
             name=t.sym_name.data,
             shape=tuple(t.shape),
@@ -480,6 +481,10 @@ def _decode(program: ProgramOp, machine: MachineModel) -> Program:
         )
         for t in program.hbm_tensors()
     ]
+
+
+def _decode(program: ProgramOp, machine: MachineModel) -> Program:
+    tensors = tensor_table(program)
     d = _Decoder()
     instrs: list[Instr] = []
     for index, op in enumerate(program.instructions()):

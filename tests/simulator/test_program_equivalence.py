@@ -2,7 +2,8 @@
 
 `reference_decode` is a copy of `decode` as it was before it was made fast (every
 property decoded by an `isinstance` chain, every access pattern decoded again for
-`reads()`/`writes()`, every location resolved again). Both decoders run on the bundled
+`reads()`/`writes()`, every location resolved again); the tensor table, which was never
+changed, is the shared `tensor_table`. Both decoders run on the bundled
 examples, on every program of the trn_isa dialect's FileCheck tests (which use every
 instruction) and on compiled models, and the results are compared field by field,
 including the types of the values (`True` and `1` are equal in Python, their `repr`s are
@@ -44,9 +45,9 @@ from trnc.simulator.program import (
     Instr,
     Program,
     Tensor,
-    _weight_source,
     decode,
     find_programs,
+    tensor_table,
 )
 from trnc.tools.context import parse_source
 from trnc.tools.diagnostics import op_source_loc
@@ -120,19 +121,7 @@ def reference_decode(program: ProgramOp | ModuleOp, machine: MachineModel = TRN1
                 f"expected exactly one trn_isa.program in the module, found {len(programs)}"
             )
         program = programs[0]
-    tensors = [
-        Tensor(
-            name=t.sym_name.data,
-            shape=tuple(t.shape),
-            dtype=dtype_name(t.element_type) or str(t.element_type),
-            np_dtype=NUMPY_DTYPES.get(dtype_name(t.element_type) or "", np.dtype(np.uint8)),
-            address=int(t.address.value.data),
-            nbytes=t.size_bytes,
-            role=str(t.role.data.value),
-            **_weight_source(t.attributes),
-        )
-        for t in program.hbm_tensors()
-    ]
+    tensors = tensor_table(program)  # the tensor table was never made faster: shared
     sem_ids: dict[tuple[str, int], int] = {}
     sem_names: list[str] = []
 
