@@ -35,6 +35,7 @@ from xdsl.passes import ModulePass
 from trnc.dialects import tile
 from trnc.dialects import trn_isa as isa
 from trnc.dialects.isa_common import byte_size
+from trnc.dialects.tile.memory_ops import slot_bytes
 from trnc.dialects.tile.types import BufferType
 from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr
 from trnc.dialects.trn_isa.attrs import MemoryKind
@@ -47,6 +48,7 @@ from trnc.lowering.graph_to_tile import (
     GraphToTile,
 )
 from trnc.lowering.tile_allocate import TileAllocate
+from trnc.lowering.tile_loops import runs
 from trnc.lowering.tile_plan_memory import SPILL_ATTR
 from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR
 from trnc.machine import TRN1, Memory
@@ -358,13 +360,15 @@ def _tile_stats(module: ModuleOp) -> dict[str, Any]:
     peaks = {Memory.SBUF: 0, Memory.PSUM: 0}
     for op in module.walk():
         if isinstance(op, tile.TransposeOp):
-            transposes += 1
+            transposes += runs(op)
         elif isinstance(op, tile.DmaOp | tile.DmaGatherOp):
-            dma_bytes += tile.dma_moved_bytes(op)
+            dma_bytes += tile.dma_moved_bytes(op) * runs(op)
         elif isinstance(op, tile.AllocOp) and op.address is not None:
             buf = op.result.type
             assert isinstance(buf, BufferType)
             end = op.address.value.data + buf.bytes_per_partition()
+            if op.depth_value() > 1:
+                end += slot_bytes(buf) * (op.depth_value() - 1)
             memory = buf.memory.data
             peaks[memory] = max(peaks.get(memory, 0), end)
     return {

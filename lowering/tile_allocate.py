@@ -3,8 +3,12 @@ function, recorded on the IR (`tile.alloc address ... start_partition ... bank .
 `tile.dma ... queue q`). Decisions already present are kept (and avoided).
 
 Addresses: a buffer is live from its `tile.alloc` to its last use (or `tile.dealloc`), in
-program order. Buffers whose lifetimes overlap get disjoint byte ranges of each partition
-(all tiles start at partition 0 in this version). Placement is offline greedy-by-size
+program order of the top-level ops: a buffer used inside an `scf.for` is live for the
+whole loop, and an alloc inside a loop is live for all of it, with `depth` slots that its
+runs rotate over (`choose_depth`: a load from HBM in a loop gets `STREAM_DEPTH`, any other
+buffer in a loop 2), so the next iteration's DMA need not wait for this one's readers.
+Buffers whose lifetimes overlap get disjoint byte ranges of each partition (all tiles
+start at partition 0 in this version). Placement is offline greedy-by-size
 (Pisarchyk & Lee, "Efficient memory management for deep neural net inference", 2020: the
 best of the published heuristics for this offline interval-packing problem, close to
 optimal on inference graphs): buffers in decreasing size order, each at the lowest
@@ -24,7 +28,8 @@ Reuse is safe whatever the engines' timing: `isa-insert-sync` orders every later
 of the same bytes after their earlier readers (WAR) and writers (WAW).
 
 DMA queues: each DMA goes to the queue with the fewest bytes so far (ties: lowest
-number), spreading transfers over the 16 queues so their fixed latencies overlap.
+number), spreading transfers over the 16 queues so their fixed latencies overlap; a DMA in
+a loop rotates over up to 16 consecutive queues (`queue q queues Q`).
 """
 
 from __future__ import annotations
@@ -38,7 +43,9 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from trnc.dialects import tile
+from trnc.dialects.tile.memory_ops import slot_bytes
 from trnc.dialects.tile.types import BufferType
+from trnc.lowering.tile_loops import runs
 from trnc.lowering.tile_to_isa import LoweringError, buffer_roots
 from trnc.machine import TRN1, Memory
 
@@ -50,6 +57,8 @@ class _Interval:
     start: int
     end: int
     offset: int | None = None
+    depth: int = 1
+    align: int = 1
 
 
 def _size(buf: BufferType) -> int:
@@ -58,34 +67,64 @@ def _size(buf: BufferType) -> int:
     return layout.bytes_per_partition(buf.get_shape(), buf.element_type)
 
 
-def _psum_size(size: int) -> int:
-    """The next power of two (>= 4): a buffer of at most a bank, aligned to that size,
-    never crosses a bank boundary."""
-    rounded = 4
-    while rounded < size:
-        rounded *= 2
-    return rounded
+def _streamed(op: tile.AllocOp) -> bool:
+    """Written by a DMA from HBM (a streamed operand, whose loads should run ahead)."""
+    for use in op.result.uses:
+        user = use.operation
+        if isinstance(user, tile.DmaOp) and user.dest is op.result:
+            source = user.source.type
+            if isinstance(source, BufferType) and source.memory.data is Memory.HBM:
+                return True
+    return False
 
 
-def lifetimes(function: func.FuncOp) -> dict[Memory, list[_Interval]]:
-    """Per on-chip memory, each alloc's [first, last] op index in program order."""
-    ops = list(function.body.walk())
+def choose_depth(op: tile.AllocOp, cap: int) -> int:
+    """Rotating slots of an alloc inside loops (1 outside any): `STREAM_DEPTH` for a
+    buffer a DMA loads from HBM, 2 for any other (so the next iteration's writer need
+    not wait for this one's readers), never more than the runs per entry of its
+    top-level op or `cap`. A depth given beforehand is kept (an override)."""
+    if op.depth is not None:
+        return op.depth_value()
+    count = runs(op, unknown=2)
+    if count <= 1:
+        return 1
+    return max(1, min(count, cap, STREAM_DEPTH if _streamed(op) else 2))
+
+
+def lifetimes(function: func.FuncOp, depth_cap: int = 8) -> dict[Memory, list[_Interval]]:
+    """Per on-chip memory, each alloc's [first, last] position in program order, counted
+    in top-level ops: a use inside a loop keeps the buffer live for the whole loop, and
+    every alloc inside a loop lives for all of it (its runs rotate over its `depth`
+    slots, which `size` covers)."""
+    top = {op: i for i, op in enumerate(function.body.block.ops)}
+
+    def position(op: Operation) -> int:
+        cur: Operation | None = op
+        while cur is not None and cur not in top:
+            cur = cur.parent_op()
+        assert cur is not None
+        return top[cur]
+
     root = buffer_roots(
         function, [op.result for op in function.body.walk() if isinstance(op, tile.AllocOp)]
     )
     intervals: dict[SSAValue, _Interval] = {}
-    for index, op in enumerate(ops):
+    for op in function.body.walk():
+        index = position(op)
         if isinstance(op, tile.AllocOp):
             buf = op.result.type
             assert isinstance(buf, BufferType)
-            size = _size(buf)
-            if buf.memory.data is Memory.PSUM:
-                size = _psum_size(size)
-            intervals[op.result] = _Interval(op, size, index, index)
+            depth = choose_depth(op, depth_cap)
+            slot = slot_bytes(buf)
+            if buf.memory.data is Memory.PSUM:  # power-of-two slots, aligned to their size
+                size, align = slot * depth, min(slot, TRN1.psum_bank_bytes)
+            else:
+                size, align = slot * (depth - 1) + _size(buf), max(1, TRN1.sbuf_alignment)
+            intervals[op.result] = _Interval(op, size, index, index, depth=depth, align=align)
         for operand in op.operands:
             r = root.get(operand)
             if r is not None:
-                intervals[r].end = index
+                intervals[r].end = max(intervals[r].end, index)
     out: dict[Memory, list[_Interval]] = {Memory.SBUF: [], Memory.PSUM: []}
     for value, interval in intervals.items():
         buf = value.type
@@ -105,6 +144,10 @@ def _capacity(memory: Memory) -> int:
 
 
 REUSE_DISTANCE = 64
+STREAM_DEPTH = 4
+"""Default slots of a buffer that a DMA in a loop loads from HBM: a transfer's fixed
+latency (trn1.md A.3, `TRN1.dma_fixed_latency_ns`, 1.3 us) is about four 128x512 matmuls
+of TensorE, so four loads in flight keep it fed."""
 """Default of `tile-allocate{reuse_distance}` (see `place`)."""
 
 
@@ -141,29 +184,23 @@ def place(intervals: list[_Interval], memory: Memory, reuse_distance: int = 0) -
         (iv for iv in intervals if iv.offset is None), key=lambda iv: (-iv.size, iv.start)
     )
     capacity = _capacity(memory)
-    align = TRN1.psum_alignment if memory is Memory.PSUM else max(1, TRN1.sbuf_alignment)
 
-    def lowest_free(near: list[_Interval], size: int) -> int:
+    def lowest_free(near: list[_Interval], size: int, align: int) -> int:
         busy = sorted((p.offset, p.offset + p.size) for p in near if p.offset is not None)
         offset = 0
         for lo, hi in busy:
             if offset + size <= lo:
                 break
             if hi > offset:
-                offset = hi
-                if memory is Memory.PSUM:  # keep power-of-two buffers aligned to their size
-                    step = min(size, TRN1.psum_bank_bytes)
-                    offset = -(-offset // step) * step
-                else:
-                    offset = -(-offset // align) * align
+                offset = -(-hi // align) * align
         return offset
 
     for iv in todo:
         near = overlapping(iv, pad)
-        offset = lowest_free(near, iv.size)
+        offset = lowest_free(near, iv.size, iv.align)
         if pad and offset + iv.size > capacity:  # no room apart: reuse what was just freed
             near = overlapping(iv, 0)
-            offset = lowest_free(near, iv.size)
+            offset = lowest_free(near, iv.size, iv.align)
         if offset + iv.size > capacity:
             live = sum(p.size for p in near)
             raise LoweringError(
@@ -178,17 +215,28 @@ def place(intervals: list[_Interval], memory: Memory, reuse_distance: int = 0) -
 
 
 def assign_queues(function: func.FuncOp) -> None:
-    load = [0] * TRN1.dma_queues
+    """Each DMA to the queue with the fewest bytes so far; a DMA in loops that runs R
+    times to the window of Q = min(R, 16) consecutive queues with the fewest, rotating
+    over them (`queues`)."""
+    n = TRN1.dma_queues
+    load = [0] * n
     for op in function.body.walk():
         if not isinstance(op, tile.DmaOp | tile.DmaGatherOp):
             continue
-        size = tile.dma_moved_bytes(op)
+        count = runs(op, unknown=2)
+        size = tile.dma_moved_bytes(op) * count
+        given = op.queues.value.data if isinstance(op, tile.DmaOp) and op.queues else 1
         if op.queue is not None:
-            load[op.queue.value.data] += size
+            for q in range(op.queue.value.data, op.queue.value.data + given):
+                load[q] += size // given
             continue
-        q = min(range(len(load)), key=lambda i: (load[i], i))
-        op.properties["queue"] = IntegerAttr(q, i64)
-        load[q] += size
+        width = min(count, n) if isinstance(op, tile.DmaOp) else 1
+        base = min(range(n - width + 1), key=lambda i: (sum(load[i : i + width]), i))
+        op.properties["queue"] = IntegerAttr(base, i64)
+        if width > 1:
+            op.properties["queues"] = IntegerAttr(width, i64)
+        for q in range(base, base + width):
+            load[q] += size // width
 
 
 @dataclass
@@ -200,26 +248,36 @@ class AllocationReport:
 def allocate(function: func.FuncOp, reuse_distance: int = REUSE_DISTANCE) -> AllocationReport:
     """Place every alloc of `function` and give every DMA a queue."""
     report = AllocationReport()
-    for memory, intervals in lifetimes(function).items():
-        distance = reuse_distance
+    by_cap = {8: lifetimes(function, 8)}
+    for memory in (Memory.SBUF, Memory.PSUM):
+        distance, cap = reuse_distance, 8
         while True:
+            if cap not in by_cap:
+                by_cap[cap] = lifetimes(function, cap)
+            intervals = by_cap[cap][memory]
+            for iv in intervals:
+                if iv.op.address is None:
+                    iv.offset = None
             try:
                 peak = place(intervals, memory, distance)
                 break
             except LoweringError:
-                if not distance:
+                if not distance and cap == 1:
                     raise
                 # Rotation spread the buffers over so many offsets that a long-lived one
-                # finds no bytes free for its whole life: rotate less (down to none).
-                for iv in intervals:
-                    if iv.op.address is None:
-                        iv.offset = None
-                distance //= 2
+                # finds no bytes free for its whole life: rotate less (down to none),
+                # then take fewer slots for buffers in loops.
+                if distance:
+                    distance //= 2
+                else:
+                    cap //= 2
         for iv in intervals:
-            op: Operation = iv.op
+            op: tile.AllocOp = iv.op
             assert iv.offset is not None
             op.properties["address"] = IntegerAttr(iv.offset, i64)
             op.properties["start_partition"] = IntegerAttr(0, i64)
+            if iv.depth > 1:
+                op.properties["depth"] = IntegerAttr(iv.depth, i64)
             if memory is Memory.PSUM:
                 op.properties["bank"] = IntegerAttr(iv.offset // TRN1.psum_bank_bytes, i64)
         if memory is Memory.SBUF:

@@ -1,16 +1,21 @@
 """Building blocks of `graph-to-tile`: tile sizes, buffer types, the 2-D view of a
-tensor, the op builder (`TileBuilder`: alloc, view, load, store, reinterpret, free) and
+tensor, the op builder (`TileBuilder`: alloc, view, load, store, reinterpret, free, and
+`scf.for` loops with `index` arithmetic for offsets that vary per iteration) and
 broadcast coalescing."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from math import prod
 
+from xdsl.dialects import arith, scf
 from xdsl.dialects.builtin import (
     AnyFloat,
     Float32Type,
+    IndexType,
+    IntegerAttr,
     IntegerType,
     Signedness,
 )
@@ -24,6 +29,8 @@ FREE_ELEMS = 4096
 """Columns per elementwise tile (8 KiB of fp32 per partition per operand)."""
 REDUCE_CHUNK = 8192
 """Columns per reduction instruction (32 KiB of fp32 per partition)."""
+Offset = int | SSAValue
+"""A view offset: static, or an `index` value (a loop's iteration variable, derived)."""
 
 
 def flat2d(shape: Sequence[int]) -> tuple[int, int]:
@@ -112,10 +119,37 @@ class TileBuilder:
     def alloc(self, buf: BufferType) -> SSAValue:
         return self.add(tile.AllocOp(buf)).results[0]
 
+    def constant(self, value: int) -> SSAValue:
+        """An `index` constant."""
+        return self.add(arith.ConstantOp(IntegerAttr(value, IndexType()))).results[0]
+
+    @contextmanager
+    def loop(self, lb: int, ub: int, step: int = 1) -> Iterator[SSAValue]:
+        """`scf.for iv = lb to ub step step`: ops added inside the `with` go into its body,
+        which runs once per iteration (`tile-to-isa` unrolls it)."""
+        bounds = [self.constant(v) for v in (lb, ub, step)]
+        body = Block(arg_types=[IndexType()])
+        self.add(scf.ForOp(bounds[0], bounds[1], bounds[2], [], body))
+        outer, self.block = self.block, body
+        try:
+            yield body.args[0]
+        finally:
+            self.add(scf.YieldOp())
+            self.block = outer
+
+    def affine(self, iv: SSAValue, scale: int, offset: int = 0) -> Offset:
+        """`iv * scale + offset` as `index` arithmetic (in the current block)."""
+        value = iv
+        if scale != 1:
+            value = self.add(arith.MuliOp(value, self.constant(scale))).results[0]
+        if offset:
+            value = self.add(arith.AddiOp(value, self.constant(offset))).results[0]
+        return value
+
     def view(
         self,
         source: SSAValue,
-        offsets: Sequence[int],
+        offsets: Sequence[Offset],
         shape: tuple[int, ...],
         strides: Sequence[int] | None = None,
     ) -> SSAValue:
@@ -123,15 +157,16 @@ class TileBuilder:
         assert isinstance(src, BufferType)
         result = BufferType(shape, src.element_type, src.memory.data, src.layout)
         plain = strides is None or all(s == 1 for s in strides)
-        if plain and not any(offsets) and tuple(src.get_shape()) == shape:
+        static_zero = all(isinstance(o, int) and o == 0 for o in offsets)
+        if plain and static_zero and tuple(src.get_shape()) == shape:
             return source
         return self.add(tile.ViewOp(source, list(offsets), result, strides)).results[0]
 
     def load(
         self,
         source: SSAValue,
-        r0: int,
-        c0: int,
+        r0: Offset,
+        c0: Offset,
         shape: tuple[int, int],
         strides: Sequence[int] | None = None,
         element: Attribute | None = None,
@@ -162,8 +197,8 @@ class TileBuilder:
         self,
         buf: SSAValue,
         dest: SSAValue,
-        r0: int,
-        c0: int,
+        r0: Offset,
+        c0: Offset,
         strides: Sequence[int] | None = None,
     ) -> None:
         """DMA an SBUF tile to a window of an HBM buffer (rows `strides[0]` apart)."""

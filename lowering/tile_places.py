@@ -4,7 +4,7 @@ reinterprets, and the access patterns of `trn_isa` built from places."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from math import prod
 
@@ -89,10 +89,16 @@ def onchip_place(op: tile.AllocOp, buf: BufferType) -> Place:
     )
 
 
-def view_place(op: tile.ViewOp, parent: Place, buf: BufferType) -> Place:
-    offsets = op.static_offset_values()
-    if any(o is None for o in offsets):
-        raise LoweringError("tile-to-isa: dynamic view offsets are not lowered yet", op)
+def view_place(
+    op: tile.ViewOp, parent: Place, buf: BufferType, dynamic: Sequence[int] = ()
+) -> Place:
+    """The place of a view of `parent`; `dynamic` gives the values of its `index`
+    operands (in order), as the loop iteration being unrolled has them."""
+    given = iter(dynamic)
+    found = [next(given, None) if o is None else o for o in op.static_offset_values()]
+    offsets: list[int] = [o for o in found if o is not None]
+    if len(offsets) != len(found):
+        raise LoweringError("tile-to-isa: a dynamic view offset has no value here", op)
     steps = op.stride_values()
     shape = tuple(buf.get_shape())
     eb = byte_size(parent.dtype)
@@ -105,7 +111,6 @@ def view_place(op: tile.ViewOp, parent: Place, buf: BufferType) -> Place:
         raise LoweringError("tile-to-isa: a view cannot step over partitions", op)
     start, offset = parent.start, parent.offset
     for d, o in enumerate(offsets):
-        assert o is not None
         if d == parent.part_dim:
             start += o
         else:

@@ -7,7 +7,9 @@ starts earlier: its fixed latency and transfer overlap the compute before it ins
 stalling the consumer (issue 13's "prefetched ahead of their consumer").
 
 Each load of a read-only HBM buffer (a weight or an input: nothing writes it) into a
-fresh SBUF tile moves, with its allocation and the views naming its source, up to
+fresh SBUF tile (a `tile.dma`, or an `scf.for` whose body only loads such buffers into
+views of one fresh tile, as a matmul's weight panel is filled) moves, with its allocation
+and the views naming its source (a loop: the constants of its bounds), up to
 `distance` top-level ops earlier, as far as the SBUF live bytes per partition stay within
 `budget` over the stretch it is moved across (the tile is live longer). Nothing else
 moves; the order of everything else is kept. The decision is the new position, visible
@@ -19,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects import func
+from xdsl.dialects import arith, func, scf
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
@@ -126,11 +128,73 @@ def _alloc_root(value: SSAValue) -> SSAValue | None:
     return value if isinstance(owner, tile.AllocOp) else None
 
 
+def _source_root(value: SSAValue) -> tuple[SSAValue, list[Operation]]:
+    """The buffer a chain of views names, and the views, outermost first."""
+    views: list[Operation] = []
+    while isinstance(value.owner, tile.ViewOp | tile.ReinterpretOp):
+        views.append(value.owner)
+        value = value.owner.source
+    views.reverse()
+    return value, views
+
+
+def _movable_loop(
+    loop: scf.ForOp, read_only: set[SSAValue]
+) -> tuple[tile.AllocOp, list[Operation]] | None:
+    """A loop that only loads read-only HBM buffers into views of one fresh SBUF tile,
+    which nothing else writes: that tile's allocation and the constants of the loop's
+    bounds."""
+    target: tile.AllocOp | None = None
+    for inner in loop.body.block.ops:
+        if isinstance(inner, arith.ConstantOp | arith.AddiOp | arith.MuliOp | scf.YieldOp):
+            continue
+        if isinstance(inner, tile.ViewOp | tile.ReinterpretOp):
+            continue
+        if not isinstance(inner, tile.DmaOp):
+            return None
+        source, _ = _source_root(inner.source)
+        dest, views = _source_root(inner.dest)
+        if source not in read_only or not isinstance(dest.owner, tile.AllocOp):
+            return None
+        if any(v.parent_block() is not loop.body.block for v in views):
+            return None
+        if target is not None and dest.owner is not target:
+            return None
+        target = dest.owner
+    if target is None or target.parent_block() is not loop.parent_block():
+        return None
+    if memory_of(target.result) is not Memory.SBUF:
+        return None
+    inside = set(loop.walk())
+    for use in _all_uses(target.result):
+        if use not in inside and target.result in written_operands(use):
+            return None
+    bounds = [v.owner for v in (loop.lb, loop.ub, loop.step)]
+    if not all(isinstance(b, arith.ConstantOp) for b in bounds):
+        return None
+    return target, [b for b in bounds if isinstance(b, Operation)]
+
+
+def _all_uses(value: SSAValue) -> list[Operation]:
+    """The ops using `value` or a view of it (the views' users, not the views)."""
+    found: list[Operation] = []
+    for use in value.uses:
+        user = use.operation
+        if isinstance(user, tile.ViewOp | tile.ReinterpretOp):
+            found.extend(_all_uses(user.result))
+        else:
+            found.append(user)
+    return found
+
+
 def _movable_load(
     op: Operation, read_only: set[SSAValue]
 ) -> tuple[tile.AllocOp, list[Operation]] | None:
-    """A DMA from a read-only HBM buffer into a fresh SBUF allocation: the allocation and
-    the view ops naming the source, outermost first."""
+    """A DMA from a read-only HBM buffer into a fresh SBUF allocation (or a loop of them
+    filling one: `_movable_loop`): the allocation and the ops naming the source (views,
+    or a loop's bounds), outermost first."""
+    if isinstance(op, scf.ForOp):
+        return _movable_loop(op, read_only)
     if not isinstance(op, tile.DmaOp):
         return None
     alloc = op.dest.owner

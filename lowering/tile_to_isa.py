@@ -13,18 +13,26 @@ Rewrites every function holding tile ops into a program of the same name:
   the layout's free-dim order; an HBM view: the parent's row-major strides, ordered like
   the on-chip side of its DMA so elements match one for one).
 
+Loops are materialised here, as late as possible: an `scf.for` with constant bounds is
+unrolled, its body lowered once per iteration with the `index` values (`arith.constant`,
+`addi`, `subi`, `muli`, `divui`, `remui`, `floordivsi`) computed, so a `tile.view` with
+dynamic offsets gets the iteration's place. An alloc with `depth` D takes slot n mod D on
+its n-th run, a DMA with `queues` Q queue `queue + n mod Q` (rotating buffers and queues,
+as `tile-allocate` chose them).
+
 Placement must already be decided (`tile-allocate` does it): an on-chip buffer without an
-address or a DMA without a queue is an error at the op. Loops and dynamic offsets are not
-lowered yet (unroll first). Semaphores are not inserted here: `isa-insert-sync` does it.
+address or a DMA without a queue is an error at the op. Semaphores are not inserted here:
+`isa-insert-sync` does it.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from math import prod
 from typing import Any
 
 from xdsl.context import Context
-from xdsl.dialects import func
+from xdsl.dialects import arith, func, scf
 from xdsl.dialects.builtin import (
     DenseArrayBase,
     Float64Type,
@@ -42,6 +50,7 @@ from xdsl.passes import ModulePass
 from trnc.dialects import tile
 from trnc.dialects import trn_isa as isa
 from trnc.dialects.isa_common import byte_size
+from trnc.dialects.tile.memory_ops import slot_bytes
 from trnc.dialects.tile.types import BufferType
 from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr
 from trnc.dialects.trn_isa.attrs import (
@@ -94,6 +103,54 @@ class _Lowerer:
         self.function = function
         self.places: dict[SSAValue, Place] = {}
         self.instrs: list[Operation] = []
+        self.index: dict[SSAValue, int] = {}  # `index` values of the iteration being lowered
+        self.runs: dict[Operation, int] = {}  # times an alloc or DMA has been lowered
+
+    def run(self, op: Operation) -> int:
+        """How many times `op` was lowered before (its run number, from 0)."""
+        n = self.runs.get(op, 0)
+        self.runs[op] = n + 1
+        return n
+
+    def index_value(self, value: SSAValue, op: Operation) -> int:
+        found = self.index.get(value)
+        if found is None:
+            raise LoweringError("tile-to-isa: an index value that is not a constant here", op)
+        return found
+
+    def lower_loop(self, op: scf.ForOp) -> None:
+        lb, ub, step = (self.index_value(v, op) for v in (op.lb, op.ub, op.step))
+        if step <= 0:
+            raise LoweringError(f"tile-to-isa: loop step must be positive, got {step}", op)
+        iv = op.body.block.args[0]
+        for i in range(lb, ub, step):
+            self.index[iv] = i
+            for inner in op.body.block.ops:
+                self.lower_op(inner)
+
+    def lower_index(self, op: Operation) -> None:
+        """Index arithmetic, computed for the iteration being lowered."""
+        if isinstance(op, arith.ConstantOp):
+            value = op.value
+            if not isinstance(value, IntegerAttr):
+                raise LoweringError("tile-to-isa: only integer constants are lowered", op)
+            self.index[op.result] = value.value.data
+            return
+        a, b = (self.index_value(v, op) for v in op.operands)
+        match op:
+            case arith.AddiOp():
+                r = a + b
+            case arith.SubiOp():
+                r = a - b
+            case arith.MuliOp():
+                r = a * b
+            case arith.DivUIOp() | arith.FloorDivSIOp():
+                r = a // b
+            case arith.RemUIOp():
+                r = a % b
+            case _:
+                raise LoweringError(f"tile-to-isa: cannot lower '{op.name}'", op)
+        self.index[op.results[0]] = r
 
     def place(self, value: SSAValue, op: Operation) -> Place:
         found = self.places.get(value)
@@ -177,11 +234,31 @@ class _Lowerer:
             case tile.AllocOp():
                 buf = op.result.type
                 assert isinstance(buf, BufferType)
-                self.places[op.result] = onchip_place(op, buf)
+                place = onchip_place(op, buf)
+                depth = op.depth_value()
+                if depth > 1:  # a rotating buffer: this run's slot
+                    slot = self.run(op) % depth
+                    place = replace(place, offset=place.offset + slot * slot_bytes(buf))
+                self.places[op.result] = place
             case tile.ViewOp():
                 buf = op.result.type
                 assert isinstance(buf, BufferType)
-                self.places[op.result] = view_place(op, self.place(op.source, op), buf)
+                dynamic = [self.index_value(v, op) for v in op.offsets]
+                self.places[op.result] = view_place(op, self.place(op.source, op), buf, dynamic)
+            case scf.ForOp():
+                self.lower_loop(op)
+            case scf.YieldOp():
+                pass
+            case (
+                arith.ConstantOp()
+                | arith.AddiOp()
+                | arith.SubiOp()
+                | arith.MuliOp()
+                | arith.DivUIOp()
+                | arith.FloorDivSIOp()
+                | arith.RemUIOp()
+            ):
+                self.lower_index(op)
             case tile.ReinterpretOp():
                 parent = self.place(op.source, op)
                 shape = tuple(op.result.type.get_shape())
@@ -354,11 +431,18 @@ class _Lowerer:
             {
                 "dst": dst_ap,
                 "src": src_ap,
-                "queue": IntegerAttr(op.queue.value.data, i64),
+                "queue": IntegerAttr(self.queue(op), i64),
                 "cast": UnitAttr() if dst_ap.dtype != src_ap.dtype else None,
             },
             op,
         )
+
+    def queue(self, op: tile.DmaOp) -> int:
+        """The queue of this run of `op` (rotating over its `queues`)."""
+        assert op.queue is not None
+        count = op.queues.value.data if op.queues is not None else 1
+        base = op.queue.value.data
+        return base + self.run(op) % count if count > 1 else base
 
     def lower_dma_gather(self, op: tile.DmaGatherOp) -> None:
         if op.queue is None:

@@ -3,14 +3,22 @@
 
     %a = tile.alloc : !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
     %p = tile.alloc address 2048 start_partition 0 bank 1 : !tile.buffer<128x512xf32, psum, ...>
+    %r = tile.alloc address 0 start_partition 0 depth 3 : !tile.buffer<128x512xbf16, sbuf, ...>
     %w = tile.view %x[%i, 0] : !tile.buffer<1024x512xbf16, hbm> to !tile.buffer<128x512xbf16, hbm>
     tile.dma %w -> %a queue 3 : !tile.buffer<128x512xbf16, hbm> -> !tile.buffer<..., sbuf, ...>
+    tile.dma %w -> %r queue 4 queues 8 : ...   (in a loop: the n-th run on queue 4 + n mod 8)
     tile.dma_gather %t[%ids] -> %rows queue 5 : !tile.buffer<30522x768xf32, hbm>,
         !tile.buffer<128x1xi32, sbuf, ...> -> !tile.buffer<128x768xf32, sbuf, ...>
     tile.dealloc %a : !tile.buffer<...>
 
-Placement decisions (`address`, `start_partition`, `bank`, `queue`) are optional properties
-a later pass fills in; when present they are verified against `TRN1`.
+Placement decisions (`address`, `start_partition`, `bank`, `depth`, `queue`, `queues`) are
+optional properties a later pass fills in; when present they are verified against `TRN1`.
+
+Inside `scf.for` loops an alloc names a fresh buffer each time it runs: with `depth` D its
+n-th run (counted over the whole program, in unrolled order) takes slot n mod D of D
+consecutive slots of `slot_bytes` each (rotating buffers, so a load of the next iteration
+need not wait for the readers of the last); a DMA with `queues` Q runs its n-th time on
+queue `queue + n mod Q`, spreading a loop's transfers over Q queues.
 """
 
 from __future__ import annotations
@@ -48,13 +56,34 @@ def _opt_int(attr: IntegerAttr | None) -> int | None:
     return None if attr is None else attr.value.data
 
 
-def _check_queue(attr: IntegerAttr | None) -> None:
-    """The DMA queue rule (A.3): a queue, when chosen, is one of the 16."""
+def _check_queue(attr: IntegerAttr | None, queues: IntegerAttr | None = None) -> None:
+    """The DMA queue rule (A.3): a queue, when chosen, is one of the 16 (and so is every
+    queue a rotating DMA runs on)."""
     queue = _opt_int(attr)
     if queue is not None and not 0 <= queue < TRN1.dma_queues:
         raise VerifyException(
             f"dma queue rule: queue {queue} is out of range 0..{TRN1.dma_queues - 1}"
         )
+    count = _opt_int(queues)
+    if count is not None and (count < 1 or (queue or 0) + count > TRN1.dma_queues):
+        raise VerifyException(
+            f"dma queue rule: queues {queue or 0}..{(queue or 0) + count - 1} are not "
+            f"within 0..{TRN1.dma_queues - 1}"
+        )
+
+
+def slot_bytes(buf: BufferType) -> int:
+    """Bytes per partition one slot of an alloc of `buf` takes: its bytes, rounded up to
+    the SBUF alignment, or in PSUM to the next power of two (>= 4), so a slot of at most a
+    bank, aligned to its size, never crosses a bank (a matmul accumulates within one)."""
+    size = buf.bytes_per_partition()
+    if buf.space is Memory.PSUM:
+        rounded = 4
+        while rounded < size:
+            rounded *= 2
+        return rounded
+    align = max(1, TRN1.sbuf_alignment)
+    return -(-size // align) * align
 
 
 @irdl_op_definition
@@ -70,14 +99,19 @@ class AllocOp(IRDLOperation):
     address = opt_prop_def(IntegerAttr[I64])
     start_partition = opt_prop_def(IntegerAttr[I64])
     bank = opt_prop_def(IntegerAttr[I64])
+    depth = opt_prop_def(IntegerAttr[I64])
     result = result_def(BufferType)
 
     traits = traits_def(MemoryAllocEffect())
 
     assembly_format = (
         "(`address` $address^)? (`start_partition` $start_partition^)? (`bank` $bank^)? "
-        "attr-dict `:` type($result)"
+        "(`depth` $depth^)? attr-dict `:` type($result)"
     )
+
+    def depth_value(self) -> int:
+        """Rotating slots (1 when none is given)."""
+        return _opt_int(self.depth) or 1
 
     def __init__(
         self,
@@ -100,7 +134,12 @@ class AllocOp(IRDLOperation):
             raise VerifyException(
                 "alloc memory rule: tile.alloc creates sbuf or psum buffers, got hbm"
             )
+        depth = _opt_int(self.depth)
+        if depth is not None and depth < 1:
+            raise VerifyException(f"alloc depth rule: depth must be at least 1, got {depth}")
         size = buf.bytes_per_partition()
+        if (depth or 1) > 1:
+            size = slot_bytes(buf) * ((depth or 1) - 1) + size
         capacity = TRN1.memory_bytes_per_partition(memory)
         address = _opt_int(self.address)
         if address is not None:
@@ -114,6 +153,12 @@ class AllocOp(IRDLOperation):
                 raise VerifyException(
                     f"alignment rule: {memory.value} addresses are multiples of {align}, "
                     f"got {address}"
+                )
+            slot = slot_bytes(buf)
+            if memory is Memory.PSUM and (depth or 1) > 1 and address % slot:
+                raise VerifyException(
+                    f"psum bank rule: rotating {slot}-byte slots must start at a multiple "
+                    f"of {slot} (no slot may cross a bank), got address {address}"
                 )
         start = _opt_int(self.start_partition)
         if start is not None and (
@@ -340,9 +385,11 @@ class DmaOp(IRDLOperation):
     source = operand_def(BufferType)
     dest = operand_def(BufferType)
     queue = opt_prop_def(IntegerAttr[I64])
+    queues = opt_prop_def(IntegerAttr[I64])
 
     assembly_format = (
-        "$source `->` $dest (`queue` $queue^)? attr-dict `:` type($source) `->` type($dest)"
+        "$source `->` $dest (`queue` $queue^)? (`queues` $queues^)? attr-dict `:` "
+        "type($source) `->` type($dest)"
     )
 
     def __init__(
@@ -360,7 +407,7 @@ class DmaOp(IRDLOperation):
                 f"dma element count rule: source {fmt_shape(src)} has {src.num_elements()} "
                 f"elements but dest {fmt_shape(dst)} has {dst.num_elements()}"
             )
-        _check_queue(self.queue)
+        _check_queue(self.queue, self.queues)
 
 
 @irdl_op_definition

@@ -92,6 +92,39 @@ func.func @bad_14() {
 
 // -----
 
+func.func @bad_15_depth() {
+  // expected-error @+1 {{alloc depth rule: depth must be at least 1, got 0}}
+  %0 = tile.alloc address 0 depth 0 : !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_15_depth_bounds() {
+  // Three 1024-byte slots from 194560 run past the end of the partition.
+  // expected-error @+1 {{address bounds rule: bytes [194560, 197632) of each partition exceed sbuf's 196608}}
+  %0 = tile.alloc address 194560 depth 3 : !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_15_psum_slots() {
+  // expected-error @+1 {{psum bank rule: rotating 1024-byte slots must start at a multiple of 1024 (no slot may cross a bank), got address 512}}
+  %0 = tile.alloc address 512 depth 2 : !tile.buffer<128x256xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_15_queues(%a: !tile.buffer<128x512xbf16, hbm>, %b: !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{dma queue rule: queues 12..19 are not within 0..15}}
+  tile.dma %a -> %b queue 12 queues 8 : !tile.buffer<128x512xbf16, hbm> -> !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
 func.func @bad_15() {
   // expected-error @+1 {{alignment rule: psum addresses are multiples of 4, got 2}}
   %0 = tile.alloc address 2 : !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>

@@ -20,6 +20,24 @@ func.func @layouts(%x: !tile.buffer<512x768xbf16, hbm>, %w: !tile.buffer<1024x51
   func.return
 }
 
+// Rotating buffers and queues: a load in a loop takes the next of 3 slots and the next of
+// 4 queues each time it runs.
+// CHECK-LABEL: func.func @rotating
+func.func @rotating(%x: !tile.buffer<1024x512xbf16, hbm>) {
+  %c0 = arith.constant 0 : index
+  %c1024 = arith.constant 1024 : index
+  %c128 = arith.constant 128 : index
+  scf.for %i = %c0 to %c1024 step %c128 {
+    // CHECK: [[R:%.*]] = tile.alloc address 0 start_partition 0 depth 3 : !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+    %r = tile.alloc address 0 start_partition 0 depth 3 : !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+    %v = tile.view %x[%i, 0] : !tile.buffer<1024x512xbf16, hbm> to !tile.buffer<128x512xbf16, hbm>
+    // CHECK: tile.dma {{%.*}} -> [[R]] queue 4 queues 4 : !tile.buffer<128x512xbf16, hbm> -> !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+    tile.dma %v -> %r queue 4 queues 4 : !tile.buffer<128x512xbf16, hbm> -> !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+    tile.dealloc %r : !tile.buffer<128x512xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  }
+  func.return
+}
+
 // A tiled matmul kernel: C[256, 512] = AT[256, 256]^T @ B[256, 512], in bf16 with fp32
 // accumulation. M is tiled by 128 (outer loop), K by 128 (the first K tile starts the
 // PSUM accumulation group, the loop over the others accumulates), N = 512 fills one bank.
