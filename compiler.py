@@ -50,7 +50,7 @@ from trnc.lowering.graph_to_tile import (
 from trnc.lowering.tile_allocate import TileAllocate
 from trnc.lowering.tile_loops import runs
 from trnc.lowering.tile_plan_memory import SPILL_ATTR
-from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR
+from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR, TileToIsa, lower_module
 from trnc.machine import TRN1, Memory
 from trnc.simulator.report import compulsory_hbm_bytes
 from trnc.tools.context import module_text
@@ -478,7 +478,11 @@ def compile(
     for stage in pipeline(dtype, fold=fold):
         t0 = time.perf_counter()
         try:
-            stage.apply(ctx, module)
+            if stage.name == TileToIsa.name:  # keeping the tile level without a copy
+                levels["tile"] = ModuleOp([])
+                lower_module(module, keep=levels["tile"])
+            else:
+                stage.apply(ctx, module)
         except Exception as error:
             raise _located(error, stage) from None
         seconds[stage.name] = seconds.get(stage.name, 0.0) + time.perf_counter() - t0
@@ -498,7 +502,6 @@ def compile(
         elif stage.name == TileAllocate.name:
             assert tile_function is not None
             spill = _spill_bytes(tile_function)
-            levels["tile"] = module.clone()
             stats = _tile_stats(module)
     t0 = time.perf_counter()
     problems = verify_ops(module)

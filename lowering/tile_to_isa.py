@@ -484,17 +484,35 @@ class TileToIsa(ModulePass):
     name = "tile-to-isa"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        for function in list(op.ops):
-            if not isinstance(function, func.FuncOp) or function.is_declaration:
-                continue
-            if EMPTY_KERNEL_ATTR not in function.attributes and not any(
-                o.dialect_name() == "tile" for o in function.body.walk()
-            ):
-                continue
-            program = _Lowerer(function).lower()
-            program.location = function.location
-            op.body.block.insert_op_before(program, function)
-            op.body.block.erase_op(function)
+        lower_module(op)
 
 
-__all__ = ["LoweringError", "Place", "TileToIsa", "hbm_ap", "onchip_ap"]
+def lower_module(module: ModuleOp, keep: ModuleOp | None = None) -> None:
+    """Replace each tile function of `module` by its program. With `keep`, the module
+    is first copied into it (the tile level, as `trnc.compile` keeps it): the tile
+    functions move there (no copy of their ops) and the other ops are cloned."""
+    for function in list(module.ops):
+        lowered = (
+            isinstance(function, func.FuncOp)
+            and not function.is_declaration
+            and (
+                EMPTY_KERNEL_ATTR in function.attributes
+                or any(o.dialect_name() == "tile" for o in function.body.walk())
+            )
+        )
+        if not lowered:
+            if keep is not None:
+                keep.body.block.add_op(function.clone())
+            continue
+        assert isinstance(function, func.FuncOp)
+        program = _Lowerer(function).lower()
+        program.location = function.location
+        module.body.block.insert_op_before(program, function)
+        if keep is not None:
+            function.detach()
+            keep.body.block.add_op(function)
+        else:
+            module.body.block.erase_op(function)
+
+
+__all__ = ["LoweringError", "Place", "TileToIsa", "hbm_ap", "lower_module", "onchip_ap"]
