@@ -72,6 +72,11 @@ the on-chip form of a boolean)."""
 STATIONARY_BUDGET = 64 * 1024
 ROW_GROUP = 4
 PANEL_BLOCKS = 8
+ROW_LOAD_BYTES = 32 * 1024
+"""Bytes per partition of each DMA that loads a 128-row block of a computed x for its
+transposes (8192 fp32 columns; a row tile is 4096 wide, so it is served whole from SBUF).
+Not for a graph input: one 32 KiB load per row block took a 4096 x 8192 x 8192 GEMM from
+7.4 to 17.2 ms, 8 KiB loads to 12.1 ms (the transposes wait for whole loads)."""
 """K blocks of w per panel of a looped matmul (8 KiB a partition for 512 bf16 columns):
 small enough that tile-prefetch can move a panel's loads well ahead and tile-allocate
 finds room for it among other tiles."""
@@ -96,6 +101,16 @@ def _shape_of(value: SSAValue) -> tuple[int, ...]:
     t = value.type
     assert isinstance(t, TensorType)
     return tuple(t.get_shape())
+
+
+def computed(value: SSAValue) -> bool:
+    """Whether an op computes `value` (through no-copy reshapes), rather than it being a
+    graph input, a weight or a constant: what tile-plan-memory can keep on chip."""
+    while isinstance(value.owner, g.ReshapeOp):
+        value = value.owner.input
+    return isinstance(value.owner, Operation) and not isinstance(
+        value.owner, g.WeightOp | g.ConstantOp
+    )
 
 
 def scalar_constant(value: SSAValue) -> float | None:
@@ -398,7 +413,9 @@ class Compute(LowererHost):
         w = b.reinterpret(self.buffers[op.rhs], (prod(rs[:-1]), n))
         if len(rs) == 2:
             out = b.reinterpret(self.buffers[op.result], (prod(ls[:-1]), n))
-            self._matmul_2d(x, w, out, (prod(ls[:-1]), k, n), (0, 0, 0), element, lhs_t, b)
+            self._matmul_2d(
+                x, w, out, (prod(ls[:-1]), k, n), (0, 0, 0), element, lhs_t, b, computed(op.lhs)
+            )
             return
         batch = tuple(np.broadcast_shapes(ls[:-2], rs[:-2]))
         out = b.reinterpret(self.buffers[op.result], (prod(batch) * m, n))
@@ -411,7 +428,7 @@ class Compute(LowererHost):
         )
         for i, (li, ri) in enumerate(pairs):
             rows = (int(li) * m, int(ri) * k, i * m)
-            self._matmul_2d(x, w, out, (m, k, n), rows, element, lhs_t, b)
+            self._matmul_2d(x, w, out, (m, k, n), rows, element, lhs_t, b, computed(op.lhs))
 
     def _matmul_2d(
         self,
@@ -423,6 +440,7 @@ class Compute(LowererHost):
         element: Attribute,
         lhs_t: TensorType[Attribute],
         b: TileBuilder,
+        x_computed: bool = False,
     ) -> None:
         """out[o0 + i, j] = sum_k x[x0 + i, k] * w[w0 + k, j] for i < M, j < N (the three
         buffers are 2-D row-major; x0, w0, o0 = `rows`)."""
@@ -464,17 +482,55 @@ class Compute(LowererHost):
             b.free(xs, xt_psum)
             return xt
 
+        # x^T's K blocks of a row block side by side in one tile (block i at column
+        # i * mt): the looped K steps view block i. Where there are several blocks and an
+        # op computed x, the row block is loaded with one DMA (the bytes its producer
+        # stored as one row tile, which tile-plan-memory serves from SBUF whole) and
+        # transposed by a loop; a graph input's blocks are loaded one by one, so its
+        # loads from HBM pipeline with the transposes.
+        x_bytes = byte_size(onchip(x.type.element_type))  # type: ignore[attr-defined]
+        one_load = keep and full >= 3 and x_computed
+        side_by_side = looped or one_load
+
         def kept_blocks(m0: int, mt: int) -> tuple[SSAValue | None, list[SSAValue]]:
-            """x^T's K blocks of one row block: separate tiles, or (looped) side by side
-            in one tile, block i at column i * mt, so the loop can view block i."""
-            if not looped:
+            """x^T's K blocks of one row block: separate tiles, or side by side in one
+            tile (returned too), with a static view of each block."""
+            if not side_by_side:
                 return None, [transposed(k0, m0, mt) for k0 in blocks]
             whole = b.alloc(sbuf((min(part, k), len(blocks) * mt), element))
             views = [
                 b.view(whole, (0, i * mt), (min(part, k - k0), mt)) for i, k0 in enumerate(blocks)
             ]
-            for k0, view in zip(blocks, views, strict=True):
-                transposed(k0, m0, mt, view)
+            if not one_load:
+                for k0, view in zip(blocks, views, strict=True):
+                    transposed(k0, m0, mt, view)
+                return whole, views
+            # chunks of whole blocks, each loaded with one DMA and transposed by a loop
+            per_chunk = max(1, ROW_LOAD_BYTES // (x_bytes * part))
+            for c0 in range(0, len(blocks), per_chunk):
+                c1 = min(len(blocks), c0 + per_chunk)
+                width = min(k, c1 * part) - c0 * part
+                xs = b.load(x, x0 + m0, c0 * part, (mt, width))
+                loop_end = min(c1, full)
+                if loop_end - c0 >= 2:
+                    with b.loop(c0, loop_end) as i:
+                        xt_psum = b.alloc(psum((part, mt)))
+                        src = b.view(xs, (0, b.affine(i, part, -c0 * part)), (mt, part))
+                        b.add(tile.TransposeOp(src, xt_psum))
+                        into = b.view(whole, (0, b.affine(i, mt)), (part, mt))
+                        b.add(tile.CopyOp(xt_psum, into, Engine.VECTOR))
+                        b.free(xt_psum)
+                    statics = range(loop_end, c1)
+                else:
+                    statics = range(c0, c1)
+                for i in statics:
+                    kt = min(part, k - blocks[i])
+                    xt_psum = b.alloc(psum((kt, mt)))
+                    src = b.view(xs, (0, blocks[i] - c0 * part), (mt, kt))
+                    b.add(tile.TransposeOp(src, xt_psum))
+                    b.add(tile.CopyOp(xt_psum, views[i], Engine.VECTOR))
+                    b.free(xt_psum)
+                b.free(xs)
             return whole, views
 
         for g0 in range(0, len(row_blocks), group):

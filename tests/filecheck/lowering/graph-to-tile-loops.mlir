@@ -47,3 +47,30 @@ func.func @main(%x: tensor<128x1280xf32> {graph.name = "x"}, %w: tensor<1280x512
   %y = graph.matmul %x, %w : (tensor<128x1280xf32>, tensor<1280x512xf32>) -> tensor<128x512xf32>
   func.return %y : tensor<128x512xf32>
 }
+
+// A computed left operand (here a relu's result): its 128-row block is loaded with one
+// DMA, the bytes the relu stored as one row tile (tile-plan-memory serves it from SBUF),
+// and a loop transposes its ten K blocks into x^T's tile, each through a PSUM tile that
+// tile-allocate rotates.
+// CHECK-LABEL: func.func @computed(
+// CHECK:         tile.activation relu
+// CHECK:         %[[XT:.*]] = tile.alloc : !tile.buffer<128x1280xf32, sbuf
+// CHECK:         %[[XS:.*]] = tile.alloc : !tile.buffer<128x1280xf32, sbuf
+// CHECK-NEXT:    tile.dma %{{.*}} -> %[[XS]] : !tile.buffer<128x1280xf32, hbm> -> !tile.buffer<128x1280xf32, sbuf
+// CHECK-NEXT:    arith.constant 0 : index
+// CHECK-NEXT:    arith.constant 10 : index
+// CHECK-NEXT:    arith.constant 1 : index
+// CHECK-NEXT:    scf.for %[[I:.*]] = {{.*}} {
+// CHECK-NEXT:      %[[P:.*]] = tile.alloc : !tile.buffer<128x128xf32, psum
+// CHECK:           %[[BLOCK:.*]] = tile.view %[[XS]] [0, %{{.*}}] : {{.*}} to !tile.buffer<128x128xf32, sbuf
+// CHECK-NEXT:      tile.transpose %[[BLOCK]] -> %[[P]]
+// CHECK:           %[[INTO:.*]] = tile.view %[[XT]] [0, %{{.*}}] : {{.*}} to !tile.buffer<128x128xf32, sbuf
+// CHECK-NEXT:      tile.copy %[[P]] -> %[[INTO]] on vector
+// CHECK-NEXT:      tile.dealloc %[[P]]
+// CHECK:         }
+// CHECK-NEXT:    tile.dealloc %[[XS]]
+func.func @computed(%x: tensor<128x1280xf32> {graph.name = "x"}, %w: tensor<1280x512xf32> {graph.name = "w"}) -> (tensor<128x512xf32> {graph.name = "y"}) {
+  %r = graph.relu %x : tensor<128x1280xf32> -> tensor<128x1280xf32>
+  %y = graph.matmul %r, %w : (tensor<128x1280xf32>, tensor<1280x512xf32>) -> tensor<128x512xf32>
+  func.return %y : tensor<128x512xf32>
+}
