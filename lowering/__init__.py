@@ -49,6 +49,12 @@ def _tile_prefetch() -> type[ModulePass]:
     return TilePrefetch
 
 
+def _graph_plan_tiling() -> type[ModulePass]:
+    from trnc.lowering.graph_plan_tiling import GraphPlanTiling
+
+    return GraphPlanTiling
+
+
 def _graph_to_isa() -> type[ModulePass]:
     from trnc.lowering.graph_to_isa import GraphToIsa
 
@@ -59,6 +65,7 @@ def get_lowering_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """Pass name -> factory returning the pass class."""
     return {
         "graph-to-isa": _graph_to_isa,
+        "graph-plan-tiling": _graph_plan_tiling,
         "graph-to-tile": _graph_to_tile,
         "tile-plan-memory": _tile_plan_memory,
         "tile-prefetch": _tile_prefetch,

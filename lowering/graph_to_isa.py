@@ -2,7 +2,8 @@
 runnable alone:
 
     graph-decompose, graph-canonicalize   (graph -> graph; when installed)
-    graph-to-tile{dtype}                  (layout, tiling, DMA; see graph_to_tile.py)
+    graph-plan-tiling{dtype}              (each matmul's tiling, as `tile.plan`)
+    graph-to-tile{dtype}                  (layout, tiles, DMA; see graph_to_tile.py)
     tile-plan-memory                      (residency: intermediates stay in SBUF)
     tile-prefetch                         (loads of weights and inputs moved earlier)
     tile-allocate                         (SBUF/PSUM addresses, DMA queues)
@@ -23,6 +24,7 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
+from trnc.lowering.graph_plan_tiling import GraphPlanTiling
 from trnc.lowering.graph_to_tile import GraphToTile
 from trnc.lowering.isa_sync import IsaInsertSync
 from trnc.lowering.tile_allocate import TileAllocate
@@ -54,6 +56,7 @@ def pipeline(dtype: str = "bf16", fold: ModulePass | None = None) -> list[Module
         stages += [fold, *(p for p in graph if p.name == "graph-canonicalize")]
     return [
         *stages,
+        GraphPlanTiling(dtype=dtype),
         GraphToTile(dtype=dtype),
         TilePlanMemory(),
         TilePrefetch(),

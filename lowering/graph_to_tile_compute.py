@@ -24,6 +24,7 @@ from trnc.dialects.graph.base import get_ints
 from trnc.dialects.isa_common import ActivationFunc, AluOp, byte_size
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.graph_to_tile_host import LowererHost
+from trnc.lowering.matmul_plan import ROW_LOAD_BYTES, MatmulPlan, PlanError, plan_of
 from trnc.lowering.tile_builder import (
     FREE_ELEMS,
     REDUCE_CHUNK,
@@ -36,7 +37,6 @@ from trnc.lowering.tile_builder import (
     spread2d,
     tiles,
 )
-from trnc.lowering.tile_plan_memory import DEFAULT_BUDGET
 from trnc.lowering.tile_to_isa import LoweringError
 from trnc.machine import TRN1, Engine
 
@@ -69,30 +69,6 @@ ALU: dict[type[Operation], AluOp] = {
 """Binary graph ops that are one VectorE ALU instruction (comparisons write 1.0 or 0.0,
 the on-chip form of a boolean)."""
 
-STATIONARY_BUDGET = 64 * 1024
-ROW_GROUP = 4
-PANEL_BLOCKS = 8
-ROW_LOAD_BYTES = 32 * 1024
-"""Bytes per partition of each DMA that loads a 128-row block of a computed x for its
-transposes (8192 fp32 columns; a row tile is 4096 wide, so it is served whole from SBUF).
-Not for a graph input: one 32 KiB load per row block took a 4096 x 8192 x 8192 GEMM from
-7.4 to 17.2 ms, 8 KiB loads to 12.1 ms (the transposes wait for whole loads)."""
-"""K blocks of w per panel of a looped matmul (8 KiB a partition for 512 bf16 columns):
-small enough that tile-prefetch can move a panel's loads well ahead and tile-allocate
-finds room for it among other tiles."""
-"""Row blocks of a matmul's left operand that share each loaded tile of the right one
-(their x^T blocks and result segments kept within STATIONARY_BUDGET; one PSUM bank
-each), when the right operand is too big to stay on chip (`RESIDENT_WEIGHT_BYTES`).
-Measured (bf16, simulated): 2048 x 8192 x 8192 12.3 -> 3.71 ms (G 1 -> 2), 1024 x 8192 x
-4096 1.70 -> 1.02 ms; 1024^3, whose weights tile-plan-memory keeps on chip anyway, 47.3 ->
-63.5 us with G = 4 (fewer PSUM banks left to rotate), so G = 1 there."""
-
-RESIDENT_WEIGHT_BYTES = DEFAULT_BUDGET * TRN1.partitions // 2
-"""A right operand up to this size is loaded once and kept on chip by tile-plan-memory
-(half the SBUF it keeps tensors in)."""
-"""Bytes per partition a matmul may keep of x^T's K blocks in SBUF (of the 180 KiB budget,
-trn1.md A.1) before it transposes them again for each block of output columns."""
-
 _MIRRORED = {AluOp.LT: AluOp.GT, AluOp.GT: AluOp.LT, AluOp.LE: AluOp.GE, AluOp.GE: AluOp.LE}
 """`c op x` as `x op' c` for the comparisons."""
 
@@ -101,16 +77,6 @@ def _shape_of(value: SSAValue) -> tuple[int, ...]:
     t = value.type
     assert isinstance(t, TensorType)
     return tuple(t.get_shape())
-
-
-def computed(value: SSAValue) -> bool:
-    """Whether an op computes `value` (through no-copy reshapes), rather than it being a
-    graph input, a weight or a constant: what tile-plan-memory can keep on chip."""
-    while isinstance(value.owner, g.ReshapeOp):
-        value = value.owner.input
-    return isinstance(value.owner, Operation) and not isinstance(
-        value.owner, g.WeightOp | g.ConstantOp
-    )
 
 
 def scalar_constant(value: SSAValue) -> float | None:
@@ -409,13 +375,15 @@ class Compute(LowererHost):
         if self.dtype == "bf16" and isinstance(element, Float32Type):
             element = BFloat16Type()  # matmul inputs in bf16, accumulation in fp32 PSUM
         m, k, n = ls[-2], ls[-1], rs[-1]
+        try:
+            plan = plan_of(op, self.dtype)
+        except PlanError as error:
+            raise LoweringError(f"graph-to-tile: {error}", op) from None
         x = b.reinterpret(self.buffers[op.lhs], (prod(ls[:-1]), k))
         w = b.reinterpret(self.buffers[op.rhs], (prod(rs[:-1]), n))
         if len(rs) == 2:
             out = b.reinterpret(self.buffers[op.result], (prod(ls[:-1]), n))
-            self._matmul_2d(
-                x, w, out, (prod(ls[:-1]), k, n), (0, 0, 0), element, lhs_t, b, computed(op.lhs)
-            )
+            self._matmul_2d(x, w, out, (prod(ls[:-1]), k, n), (0, 0, 0), element, lhs_t, b, plan)
             return
         batch = tuple(np.broadcast_shapes(ls[:-2], rs[:-2]))
         out = b.reinterpret(self.buffers[op.result], (prod(batch) * m, n))
@@ -428,7 +396,7 @@ class Compute(LowererHost):
         )
         for i, (li, ri) in enumerate(pairs):
             rows = (int(li) * m, int(ri) * k, i * m)
-            self._matmul_2d(x, w, out, (m, k, n), rows, element, lhs_t, b, computed(op.lhs))
+            self._matmul_2d(x, w, out, (m, k, n), rows, element, lhs_t, b, plan)
 
     def _matmul_2d(
         self,
@@ -440,10 +408,10 @@ class Compute(LowererHost):
         element: Attribute,
         lhs_t: TensorType[Attribute],
         b: TileBuilder,
-        x_computed: bool = False,
+        plan: MatmulPlan,
     ) -> None:
         """out[o0 + i, j] = sum_k x[x0 + i, k] * w[w0 + k, j] for i < M, j < N (the three
-        buffers are 2-D row-major; x0, w0, o0 = `rows`)."""
+        buffers are 2-D row-major; x0, w0, o0 = `rows`), tiled as `plan` says."""
         m, k, n = mkn
         x0, w0, o0 = rows
         w_type = w.type
@@ -451,26 +419,11 @@ class Compute(LowererHost):
         cast = element != w_type.element_type  # (a bf16-stored weight needs no cast)
         part, moving = TRN1.partitions, TRN1.matmul_max_moving_free
         blocks = range(0, k, part)
-        # x^T's K blocks ([kt, mt] each) stay in SBUF for every N block while they fit the
-        # budget (past it, K beyond 16k for 128 fp32 rows, they are transposed again for
-        # each N block); up to ROW_GROUP row blocks of x are kept at once, and each tile
-        # of w, loaded once, serves all of them (the weights stream M / (128 * group)
-        # times instead of M / 128).
-        kept_bytes = -(-k // part) * part * byte_size(element)
-        keep = kept_bytes <= STATIONARY_BUDGET
-        # per row block of the group: its x^T blocks and its result segment
-        row_bytes = kept_bytes + min(n, FREE_ELEMS) * byte_size(lhs_t.get_element_type())
-        group = max(1, min(ROW_GROUP, STATIONARY_BUDGET // row_bytes)) if keep else 1
-        resident = k * n * byte_size(element) <= RESIDENT_WEIGHT_BYTES
-        if resident:
-            group = 1  # w stays on chip (tile-plan-memory): one row block at a time rotates best
+        keep, group = plan.keep_xt, plan.row_group
         row_blocks = [(m0, min(part, m - m0)) for m0 in range(0, m, part)]
-        # The K loop stays a loop (scf.for over panels of w's 128-row blocks) where each
-        # w tile is loaded once anyway: all row blocks in one group. With several groups
-        # the loads stay top-level ops, which tile-plan-memory may serve from SBUF for a
-        # later group (measured: looping them there loses 7 % on a 4096x8192x8192 GEMM).
         full = k // part
-        looped = keep and full >= 3 and len(row_blocks) <= group
+        looped = plan.k_loop and full >= 1
+        panel_blocks = plan.panel_blocks
 
         def transposed(k0: int, m0: int, mt: int, into: SSAValue | None = None) -> SSAValue:
             kt = min(part, k - k0)
@@ -483,13 +436,10 @@ class Compute(LowererHost):
             return xt
 
         # x^T's K blocks of a row block side by side in one tile (block i at column
-        # i * mt): the looped K steps view block i. Where there are several blocks and an
-        # op computed x, the row block is loaded with one DMA (the bytes its producer
-        # stored as one row tile, which tile-plan-memory serves from SBUF whole) and
-        # transposed by a loop; a graph input's blocks are loaded one by one, so its
-        # loads from HBM pipeline with the transposes.
+        # i * mt): the looped K steps view block i; with `x_row_loads` the row block is
+        # loaded with one DMA per ROW_LOAD_BYTES and its K blocks transposed by a loop.
         x_bytes = byte_size(onchip(x.type.element_type))  # type: ignore[attr-defined]
-        one_load = keep and full >= 3 and x_computed
+        one_load = plan.x_row_loads and full >= 1
         side_by_side = looped or one_load
 
         def kept_blocks(m0: int, mt: int) -> tuple[SSAValue | None, list[SSAValue]]:
@@ -596,13 +546,13 @@ class Compute(LowererHost):
                     nt = min(moving, s0 + st - n0)
                     accs = [b.alloc(psum((mt, nt))) for _, mt in rows_here]
                     if looped:
-                        # w's full K blocks go through panels of up to PANEL_BLOCKS
+                        # w's full K blocks go through panels of up to `panel_blocks`
                         # blocks, each filled by a loop of loads (which tile-prefetch can
                         # move ahead as one) and read by a loop of matmuls; block 0 starts
                         # the accumulation; a partial last block is loaded on its own.
                         stored = onchip(w_type.element_type)
-                        for c0 in range(0, full, PANEL_BLOCKS):
-                            c1 = min(full, c0 + PANEL_BLOCKS)
+                        for c0 in range(0, full, panel_blocks):
+                            c1 = min(full, c0 + panel_blocks)
                             panel = b.alloc(sbuf((part, (c1 - c0) * nt), stored))
                             with b.loop(c0, c1) as i:
                                 src = b.view(w, (b.affine(i, part, w0), n0), (part, nt))

@@ -6,6 +6,7 @@
 
 // CHECK:      graph-to-isa/graph-decompose
 // CHECK-NEXT: graph-to-isa/graph-canonicalize
+// CHECK-NEXT: graph-to-isa/graph-plan-tiling
 // CHECK-NEXT: graph-to-isa/graph-to-tile
 // CHECK-NEXT: graph-to-isa/tile-plan-memory
 // CHECK-NEXT: graph-to-isa/tile-prefetch
@@ -14,6 +15,8 @@
 // CHECK-NEXT: graph-to-isa/isa-insert-sync
 
 // DUMP:      IR Dump After GraphDecomposePass (graph-decompose)
+// DUMP:      IR Dump After GraphPlanTiling (graph-plan-tiling)
+// DUMP:        graph.matmul {{.*}} {tile.plan = {row_group = 1 : i64, keep_xt = true, k_loop = false, panel_blocks = 8 : i64, x_row_loads = false}}
 // DUMP:      IR Dump After GraphToTile (graph-to-tile)
 // DUMP:        tile.dma
 // DUMP:      IR Dump After TilePlanMemory (tile-plan-memory)
