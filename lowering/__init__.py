@@ -55,6 +55,12 @@ def _graph_plan_tiling() -> type[ModulePass]:
     return GraphPlanTiling
 
 
+def _tile_balance_engines() -> type[ModulePass]:
+    from trnc.lowering.tile_balance_engines import TileBalanceEngines
+
+    return TileBalanceEngines
+
+
 def _graph_to_isa() -> type[ModulePass]:
     from trnc.lowering.graph_to_isa import GraphToIsa
 
@@ -69,6 +75,7 @@ def get_lowering_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "graph-to-tile": _graph_to_tile,
         "tile-plan-memory": _tile_plan_memory,
         "tile-prefetch": _tile_prefetch,
+        "tile-balance-engines": _tile_balance_engines,
         "tile-allocate": _tile_allocate,
         "tile-to-isa": _tile_to_isa,
         "isa-insert-sync": _isa_insert_sync,

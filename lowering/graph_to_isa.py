@@ -6,6 +6,7 @@ runnable alone:
     graph-to-tile{dtype}                  (layout, tiles, DMA; see graph_to_tile.py)
     tile-plan-memory                      (residency: intermediates stay in SBUF)
     tile-prefetch                         (loads of weights and inputs moved earlier)
+    tile-balance-engines                  (each copy's engine: VectorE, ScalarE, GpSimdE)
     tile-allocate                         (SBUF/PSUM addresses, DMA queues)
     tile-to-isa                           (one trn_isa.program per function)
     isa-insert-sync                       (semaphores)
@@ -28,6 +29,7 @@ from trnc.lowering.graph_plan_tiling import GraphPlanTiling
 from trnc.lowering.graph_to_tile import GraphToTile
 from trnc.lowering.isa_sync import IsaInsertSync
 from trnc.lowering.tile_allocate import TileAllocate
+from trnc.lowering.tile_balance_engines import TileBalanceEngines
 from trnc.lowering.tile_plan_memory import TilePlanMemory
 from trnc.lowering.tile_prefetch import TilePrefetch
 from trnc.lowering.tile_to_isa import TileToIsa
@@ -60,6 +62,7 @@ def pipeline(dtype: str = "bf16", fold: ModulePass | None = None) -> list[Module
         GraphToTile(dtype=dtype),
         TilePlanMemory(),
         TilePrefetch(),
+        TileBalanceEngines(),
         TileAllocate(),
         TileToIsa(),
         IsaInsertSync(),

@@ -92,31 +92,59 @@ def cost_cycles(instr: Instr, machine: MachineModel = TRN1) -> int:
     if op == "transpose":
         src = instr.args["src"]
         return max(src.partitions, min(floor, src.free_elems))
-    n = largest_free(instr)
+    args = instr.args
+    if op == "tensor_tensor":
+        fast = _tensor_tensor_fast(instr)
+    elif op == "tensor_copy_predicated":
+        fast = any(args[k].mem == "psum" for k in ("dst", "src", "predicate"))
+    elif op == "tensor_reduce":
+        fast = args["src"].dtype == "bf16" and args.get("op") in ("add", "max")
+    elif op == "memset":
+        fast = args.get("value") == 0.0 and args["dst"].dtype in _HALF_DTYPES
+    else:
+        fast = False
+    return work_cycles(Work(op, engine, largest_free(instr), fast, "accum" in args), machine)
+
+
+@dataclass(frozen=True)
+class Work:
+    """What the A.2 cost of an instruction off TensorE depends on: its opcode, engine,
+    `N`, whether its fast case applies (tensor_tensor: see the module docstring;
+    tensor_copy_predicated: an operand in PSUM; tensor_reduce: bf16 add/max, `N/2`;
+    memset: a zero fill of bf16/fp16, `N/2`) and whether an activation also reduces.
+    `cost_cycles` builds it from an instruction; passes that choose engines build it from
+    tile ops, so both use this one rule (`work_cycles`)."""
+
+    opcode: str
+    engine: Engine
+    n: int
+    fast: bool = False
+    accum: bool = False
+
+
+def work_cycles(work: Work, machine: MachineModel = TRN1) -> int:
+    """A.2 cost in cycles of `work` (any instruction but matmul and transpose)."""
+    floor = machine.min_initiation_interval
+    op, n, engine = work.opcode, work.n, work.engine
     if engine is Engine.GPSIMD and op not in _GPSIMD_ROW_OPS:
         return machine.gpsimd_start_cycles + n
     if op == "activation":
-        return max(floor, n) + (floor if "accum" in instr.args else 0)
-    if op == "tensor_tensor":
-        return max(floor, n) if _tensor_tensor_fast(instr) else max(floor, 2 * n)
-    if op == "tensor_copy_predicated":
-        args = instr.args
-        in_psum = any(args[k].mem == "psum" for k in ("dst", "src", "predicate"))
-        return max(floor, n) if in_psum else max(floor, 2 * n)
-    if op == "tensor_reduce":
-        if instr.args["src"].dtype == "bf16" and instr.args.get("op") in ("add", "max"):
-            return max(floor, math.ceil(n / 2))
-        return max(floor, n)
-    if op == "memset":
-        if instr.args.get("value") == 0.0 and instr.args["dst"].dtype in _HALF_DTYPES:
-            return max(floor, math.ceil(n / 2))
-        return max(floor, n)
+        return max(floor, n) + (floor if work.accum else 0)
+    if op in ("tensor_tensor", "tensor_copy_predicated"):
+        return max(floor, n) if work.fast else max(floor, 2 * n)
+    if op in ("tensor_reduce", "memset"):
+        return max(floor, math.ceil(n / 2)) if work.fast else max(floor, n)
     if op == "reciprocal" and engine is Engine.VECTOR:
         return max(floor, 8 * n)
     if op in ("iota", "affine_select"):
         return machine.gpsimd_start_cycles + n
     # tensor_scalar, tensor_copy, reciprocal off VectorE and any other instruction.
     return max(floor, n)
+
+
+def work_ns(work: Work, machine: MachineModel = TRN1) -> float:
+    """`work_cycles` in ns of its engine's clock."""
+    return work_cycles(work, machine) / machine.clock_ghz[work.engine]
 
 
 def cost_ns(instr: Instr, machine: MachineModel = TRN1) -> float:

@@ -10,6 +10,7 @@
 // CHECK-NEXT: graph-to-isa/graph-to-tile
 // CHECK-NEXT: graph-to-isa/tile-plan-memory
 // CHECK-NEXT: graph-to-isa/tile-prefetch
+// CHECK-NEXT: graph-to-isa/tile-balance-engines
 // CHECK-NEXT: graph-to-isa/tile-allocate
 // CHECK-NEXT: graph-to-isa/tile-to-isa
 // CHECK-NEXT: graph-to-isa/isa-insert-sync
@@ -23,6 +24,7 @@
 // DUMP-SAME: //----- //
 // DUMP:        tile.resident
 // DUMP:      IR Dump After TilePrefetch (tile-prefetch)
+// DUMP:      IR Dump After TileBalanceEngines (tile-balance-engines)
 // DUMP:      IR Dump After TileAllocate (tile-allocate)
 // DUMP:      IR Dump After TileToIsa (tile-to-isa)
 // DUMP:        trn_isa.program

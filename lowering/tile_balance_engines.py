@@ -1,0 +1,125 @@
+"""The `tile-balance-engines` pass: choose the engine of every `tile.copy` (VectorE,
+ScalarE or GpSimdE, as the machine's connectivity allows) so the three engines share the
+elementwise work; the choice is the `on <engine>` of each copy, printed on the IR.
+
+`graph-to-tile` puts every copy on VectorE, which also runs most of the elementwise ops
+(the PSUM evacuations of matmuls and transposes are copies: on BERT-base VectorE was the
+busiest engine on the critical path while ScalarE, whose copies cost the same cycles at a
+faster clock, idled). The pass walks the ops in program order, keeping each engine's
+accumulated busy time (an op in loops counts once per run), and puts each copy on the
+engine where it would finish first: list scheduling by earliest finish time (HEFT's
+engine choice, Topcuoglu et al. 2002), without the dependences, which the in-order
+queues and `isa-insert-sync` keep. Costs are the simulator's (`simulator.costs.Work`,
+`work_ns`): one cost model.
+
+A copy with the `tile.fixed_engine` attribute keeps its engine (an override);
+`engines=vector,scalar` limits the choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
+from xdsl.passes import ModulePass
+
+from trnc.dialects import tile
+from trnc.dialects.tile.enums import EngineAttr
+from trnc.dialects.tile.types import BufferType
+from trnc.lowering.tile_loops import runs
+from trnc.machine import TRN1, Engine, Memory
+from trnc.simulator.costs import Work, work_ns
+
+FIXED_ATTR = "tile.fixed_engine"
+CHOICES = (Engine.VECTOR, Engine.SCALAR, Engine.GPSIMD)
+_OPCODES: dict[type[Operation], str] = {
+    tile.CopyOp: "tensor_copy",
+    tile.TensorScalarOp: "tensor_scalar",
+    tile.TensorTensorOp: "tensor_tensor",
+    tile.ActivationOp: "activation",
+    tile.ReduceOp: "tensor_reduce",
+    tile.MemsetOp: "memset",
+    tile.IotaOp: "iota",
+    tile.CopyPredicatedOp: "tensor_copy_predicated",
+}
+"""Tile ops that become one instruction off TensorE, by the instruction's opcode."""
+
+
+def _buffers(op: Operation) -> list[BufferType]:
+    return [v.type for v in op.operands if isinstance(v.type, BufferType)]
+
+
+def _work(op: Operation, engine: Engine) -> Work | None:
+    opcode = _OPCODES.get(type(op))
+    if opcode is None:
+        return None
+    bufs = _buffers(op)
+    n = max((b.free_count() for b in bufs), default=1)
+    memories = {b.memory.data for b in bufs}
+    fast = False
+    if opcode in ("tensor_tensor", "tensor_copy_predicated"):
+        fast = Memory.PSUM in memories and Memory.SBUF in memories
+    return Work(opcode, engine, n, fast)
+
+
+def _can_run(engine: Engine, op: tile.CopyOp) -> bool:
+    src, dst = op.input.type, op.output.type
+    assert isinstance(src, BufferType) and isinstance(dst, BufferType)
+    return TRN1.can_read(engine, src.memory.data) and TRN1.can_write(engine, dst.memory.data)
+
+
+def balance(function: func.FuncOp, engines: tuple[Engine, ...] = CHOICES) -> int:
+    """Choose the engine of each copy of `function`; returns how many moved."""
+    busy = {e: 0.0 for e in Engine}
+    moved = 0
+    for op in function.body.walk():
+        engine_attr = getattr(op, "engine", None)
+        if not isinstance(engine_attr, EngineAttr):
+            continue
+        count = runs(op)
+        if isinstance(op, tile.CopyOp) and FIXED_ATTR not in op.attributes:
+            options = [e for e in engines if _can_run(e, op)]
+            if options:
+                costs = {}
+                for e in options:
+                    work = _work(op, e)
+                    assert work is not None
+                    costs[e] = work_ns(work) * count
+                best = min(options, key=lambda e: (busy[e] + costs[e], CHOICES.index(e)))
+                if best is not engine_attr.data:
+                    op.properties["engine"] = EngineAttr(best)
+                    moved += 1
+                busy[best] += costs[best]
+                continue
+        work = _work(op, engine_attr.data)
+        if work is not None and engine_attr.data is not Engine.TENSOR:
+            busy[engine_attr.data] += work_ns(work) * count
+    return moved
+
+
+@dataclass(frozen=True)
+class TileBalanceEngines(ModulePass):
+    """Choose each copy's engine to balance VectorE, ScalarE and GpSimdE (see the module
+    docstring)."""
+
+    name = "tile-balance-engines"
+
+    engines: str = "vector,scalar,gpsimd"
+    """The engines copies may run on, comma-separated."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        names = [e.strip() for e in self.engines.split(",") if e.strip()]
+        allowed = {e.value: e for e in CHOICES}
+        bad = [n for n in names if n not in allowed]
+        if bad or not names:
+            raise ValueError(
+                f"tile-balance-engines: engines must name some of vector, scalar, gpsimd; "
+                f"got '{self.engines}'"
+            )
+        chosen = tuple(allowed[n] for n in names)
+        for function in op.ops:
+            if isinstance(function, func.FuncOp) and not function.is_declaration:
+                balance(function, chosen)
