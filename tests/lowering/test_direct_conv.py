@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from isa_compare import assert_matches_interpreter
 
 import trnc
-from trnc.interpreters.graph import run_graph
 from trnc.tools.context import parse_source
 
 CONV = """
@@ -63,11 +63,7 @@ def test_direct_conv_matches_the_interpreter(case: tuple, dtype: str) -> None:
         if "tile.reinterpret" in line and "sbuf" in line
     ]
     assert onchip_reshapes  # the padded image, flattened in SBUF: the direct lowering
-    expected = run_graph(parse_source(text, "conv.mlir"), feeds).outputs["y"]
-    got = model.run(feeds)["y"]
-    scale = float(np.abs(expected).max())
-    tolerance = 1e-5 if dtype == "fp32" else 2e-2
-    np.testing.assert_allclose(got, expected, rtol=0, atol=tolerance * scale)
+    assert_matches_interpreter(model, text, feeds, tolerance=1e-5 if dtype == "fp32" else 2e-2)
 
 
 def test_decompose_leaves_only_the_direct_convs() -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from isa_compare import assert_matches_interpreter
 
 import trnc
-from trnc.interpreters.graph import run_graph
 from trnc.tools.context import parse_source
 
 MATMUL = """
@@ -48,11 +48,7 @@ def test_looped_matmul_matches_the_interpreter(mkn: tuple[int, int, int], dtype:
     isa_ir = model.ir("isa")
     k_blocks = -(-k // 128)
     assert isa_ir.count("trn_isa.matmul ") == k_blocks * n_blocks  # every iteration unrolled
-    expected = run_graph(parse_source(text, "matmul.mlir"), feeds).outputs["y"]
-    got = model.run(feeds)["y"]
-    scale = float(np.abs(expected).max())
-    tolerance = 1e-5 if dtype == "fp32" else 2e-2
-    np.testing.assert_allclose(got, expected, rtol=0, atol=tolerance * scale)
+    assert_matches_interpreter(model, text, feeds, tolerance=1e-5 if dtype == "fp32" else 2e-2)
 
 
 def test_loop_buffers_rotate_and_dmas_spread() -> None:
@@ -91,7 +87,4 @@ func.func @main(%x: tensor<256x1280xf32> {graph.name = "x"},
     transposes = [line for line in tile_ir.splitlines() if "tile.transpose" in line]
     assert len(transposes) == 2  # one loop per row block, over its 10 K blocks
     assert model.ir("isa").count("trn_isa.transpose ") == 20
-    expected = run_graph(parse_source(text, "matmul.mlir"), feeds).outputs["y"]
-    got = model.run(feeds)["y"]
-    scale = float(np.abs(expected).max())
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * scale)
+    assert_matches_interpreter(model, text, feeds)
