@@ -1,18 +1,19 @@
-"""The `tile-balance-engines` pass: choose the engine of every `tile.copy` (VectorE,
-ScalarE or GpSimdE, as the machine's connectivity allows) so the three engines share the
-elementwise work; the choice is the `on <engine>` of each copy, printed on the IR.
+"""The `tile-balance-engines` pass: choose the engine of every `tile.copy`,
+`tile.tensor_scalar`, `tile.tensor_tensor` and `tile.memset` (VectorE, ScalarE or GpSimdE,
+as the dialect allows each: connectivity, per-engine ALU ops) so the three engines share
+the elementwise work; the choice is the `on <engine>` of each op, printed on the IR.
 
 `graph-to-tile` puts every copy on VectorE, which also runs most of the elementwise ops
 (the PSUM evacuations of matmuls and transposes are copies: on BERT-base VectorE was the
 busiest engine on the critical path while ScalarE, whose copies cost the same cycles at a
 faster clock, idled). The pass walks the ops in program order, keeping each engine's
-accumulated busy time (an op in loops counts once per run), and puts each copy on the
+accumulated busy time (an op in loops counts once per run), and puts each such op on the
 engine where it would finish first: list scheduling by earliest finish time (HEFT's
 engine choice, Topcuoglu et al. 2002), without the dependences, which the in-order
 queues and `isa-insert-sync` keep. Costs are the simulator's (`simulator.costs.Work`,
 `work_ns`): one cost model.
 
-A copy with the `tile.fixed_engine` attribute keeps its engine (an override);
+An op with the `tile.fixed_engine` attribute keeps its engine (an override);
 `engines=vector,scalar` limits the choice.
 """
 
@@ -22,19 +23,34 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import BFloat16Type, ModuleOp
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
+from xdsl.utils.exceptions import VerifyException
 
 from trnc.dialects import tile
+from trnc.dialects.tile.elementwise_ops import (
+    COPY_ENGINES,
+    MEMSET_ENGINES,
+    TENSOR_SCALAR_ENGINES,
+    TENSOR_TENSOR_ENGINES,
+)
 from trnc.dialects.tile.enums import EngineAttr
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.tile_loops import runs
-from trnc.machine import TRN1, Engine, Memory
+from trnc.machine import Engine, Memory
 from trnc.simulator.costs import Work, work_ns
 
 FIXED_ATTR = "tile.fixed_engine"
 CHOICES = (Engine.VECTOR, Engine.SCALAR, Engine.GPSIMD)
+MOVABLE: dict[type[Operation], tuple[Engine, ...]] = {
+    tile.CopyOp: COPY_ENGINES,
+    tile.TensorScalarOp: TENSOR_SCALAR_ENGINES,
+    tile.TensorTensorOp: TENSOR_TENSOR_ENGINES,
+    tile.MemsetOp: MEMSET_ENGINES,
+}
+"""Ops whose engine the pass chooses, with the engines the dialect allows them (each
+choice is also checked by the op's verifier: connectivity, per-engine ALU ops)."""
 _OPCODES: dict[type[Operation], str] = {
     tile.CopyOp: "tensor_copy",
     tile.TensorScalarOp: "tensor_scalar",
@@ -62,17 +78,29 @@ def _work(op: Operation, engine: Engine) -> Work | None:
     fast = False
     if opcode in ("tensor_tensor", "tensor_copy_predicated"):
         fast = Memory.PSUM in memories and Memory.SBUF in memories
+    if isinstance(op, tile.TensorTensorOp) and not fast:
+        # all-bf16 add/sub/mul in SBUF (the unit-stride condition is assumed: tile views
+        # step by one element unless a strided view says otherwise)
+        fast = (
+            memories == {Memory.SBUF}
+            and all(isinstance(b.element_type, BFloat16Type) for b in bufs)
+            and op.op.data.value in ("add", "sub", "mul")
+        )
     return Work(opcode, engine, n, fast)
 
 
-def _can_run(engine: Engine, op: tile.CopyOp) -> bool:
-    src, dst = op.input.type, op.output.type
-    assert isinstance(src, BufferType) and isinstance(dst, BufferType)
-    return TRN1.can_read(engine, src.memory.data) and TRN1.can_write(engine, dst.memory.data)
+def _allowed(op: Operation, engine: Engine) -> bool:
+    """Whether `op` verifies on `engine` (it is left on that engine when it does)."""
+    op.properties["engine"] = EngineAttr(engine)
+    try:
+        op.verify_()
+    except VerifyException:
+        return False
+    return True
 
 
 def balance(function: func.FuncOp, engines: tuple[Engine, ...] = CHOICES) -> int:
-    """Choose the engine of each copy of `function`; returns how many moved."""
+    """Choose the engine of each movable op of `function`; returns how many moved."""
     busy = {e: 0.0 for e in Engine}
     moved = 0
     for op in function.body.walk():
@@ -80,16 +108,18 @@ def balance(function: func.FuncOp, engines: tuple[Engine, ...] = CHOICES) -> int
         if not isinstance(engine_attr, EngineAttr):
             continue
         count = runs(op)
-        if isinstance(op, tile.CopyOp) and FIXED_ATTR not in op.attributes:
-            options = [e for e in engines if _can_run(e, op)]
-            if options:
-                costs = {}
-                for e in options:
-                    work = _work(op, e)
-                    assert work is not None
+        movable = MOVABLE.get(type(op))
+        if movable is not None and FIXED_ATTR not in op.attributes:
+            current = engine_attr.data
+            costs: dict[Engine, float] = {}
+            for e in engines:
+                work = _work(op, e)
+                if e in movable and work is not None and _allowed(op, e):
                     costs[e] = work_ns(work) * count
-                best = min(options, key=lambda e: (busy[e] + costs[e], CHOICES.index(e)))
-                if best is not engine_attr.data:
+            op.properties["engine"] = engine_attr
+            if costs:
+                best = min(costs, key=lambda e: (busy[e] + costs[e], CHOICES.index(e)))
+                if best is not current:
                     op.properties["engine"] = EngineAttr(best)
                     moved += 1
                 busy[best] += costs[best]
@@ -102,13 +132,13 @@ def balance(function: func.FuncOp, engines: tuple[Engine, ...] = CHOICES) -> int
 
 @dataclass(frozen=True)
 class TileBalanceEngines(ModulePass):
-    """Choose each copy's engine to balance VectorE, ScalarE and GpSimdE (see the module
-    docstring)."""
+    """Choose each elementwise op's engine to balance VectorE, ScalarE and GpSimdE (see
+    the module docstring)."""
 
     name = "tile-balance-engines"
 
     engines: str = "vector,scalar,gpsimd"
-    """The engines copies may run on, comma-separated."""
+    """The engines the ops may be moved to, comma-separated."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         names = [e.strip() for e in self.engines.split(",") if e.strip()]
