@@ -35,7 +35,7 @@ from xdsl.passes import ModulePass
 from trnc.dialects import tile
 from trnc.dialects import trn_isa as isa
 from trnc.dialects.isa_common import byte_size
-from trnc.dialects.tile.memory_ops import slot_bytes
+from trnc.dialects.tile.memory_ops import footprint_bytes
 from trnc.dialects.tile.types import BufferType
 from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr
 from trnc.dialects.trn_isa.attrs import MemoryKind
@@ -366,9 +366,7 @@ def _tile_stats(module: ModuleOp) -> dict[str, Any]:
         elif isinstance(op, tile.AllocOp) and op.address is not None:
             buf = op.result.type
             assert isinstance(buf, BufferType)
-            end = op.address.value.data + buf.bytes_per_partition()
-            if op.depth_value() > 1:
-                end += slot_bytes(buf) * (op.depth_value() - 1)
+            end = op.address.value.data + footprint_bytes(buf, op.depth_value())
             memory = buf.memory.data
             peaks[memory] = max(peaks.get(memory, 0), end)
     return {

@@ -9,7 +9,6 @@ from math import prod
 import numpy as np
 from xdsl.dialects.builtin import (
     AnyFloat,
-    BFloat16Type,
     DenseIntOrFPElementsAttr,
     Float32Type,
     IntegerType,
@@ -24,7 +23,13 @@ from trnc.dialects.graph.base import get_ints
 from trnc.dialects.isa_common import ActivationFunc, AluOp, byte_size
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.graph_to_tile_host import LowererHost
-from trnc.lowering.matmul_plan import ROW_LOAD_BYTES, MatmulPlan, PlanError, plan_of
+from trnc.lowering.matmul_plan import (
+    ROW_LOAD_BYTES,
+    MatmulPlan,
+    PlanError,
+    operand_element,
+    plan_of,
+)
 from trnc.lowering.tile_builder import (
     FREE_ELEMS,
     REDUCE_CHUNK,
@@ -371,9 +376,7 @@ class Compute(LowererHost):
             ls = (1, *ls)
         if len(rs) == 1:
             rs = (*rs, 1)
-        element = lhs_t.get_element_type()
-        if self.dtype == "bf16" and isinstance(element, Float32Type):
-            element = BFloat16Type()  # matmul inputs in bf16, accumulation in fp32 PSUM
+        element = operand_element(op, self.dtype)  # bf16 mode: fp32 accumulation in PSUM
         m, k, n = ls[-2], ls[-1], rs[-1]
         try:
             plan = plan_of(op, self.dtype)

@@ -40,15 +40,24 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, i64
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import SSAValue
 from xdsl.passes import ModulePass
 
 from trnc.dialects import tile
-from trnc.dialects.tile.memory_ops import slot_bytes
+from trnc.dialects.tile.memory_ops import footprint_bytes, slot_bytes
 from trnc.dialects.tile.types import BufferType
-from trnc.lowering.tile_loops import runs
+from trnc.lowering.tile_loops import runs, top_level
 from trnc.lowering.tile_to_isa import LoweringError, buffer_roots
 from trnc.machine import TRN1, Memory
+
+REUSE_DISTANCE = 64
+"""Default of `tile-allocate{reuse_distance}` (see `place`)."""
+STREAM_DEPTH = 4
+"""Default slots of a buffer that a DMA in a loop loads from HBM: a transfer's fixed
+latency (trn1.md A.3, `TRN1.dma_fixed_latency_ns`, 1.3 us) is about four 128x512 matmuls
+of TensorE, so four loads in flight keep it fed."""
+MAX_DEPTH = 8
+"""Most slots any buffer in a loop gets (halved when the working set does not fit)."""
 
 
 @dataclass
@@ -97,30 +106,24 @@ def choose_depth(op: tile.AllocOp, cap: int) -> int:
     if _streamed(op):
         want = STREAM_DEPTH
     elif buf.memory.data is Memory.PSUM:  # as many slots as fill two banks, up to 8
-        want = max(2, min(8, 2 * TRN1.psum_bank_bytes // slot_bytes(buf)))
+        want = max(2, min(MAX_DEPTH, 2 * TRN1.psum_bank_bytes // slot_bytes(buf)))
     return max(1, min(count, cap, want))
 
 
-def lifetimes(function: func.FuncOp, depth_cap: int = 8) -> dict[Memory, list[_Interval]]:
+def lifetimes(function: func.FuncOp, depth_cap: int = MAX_DEPTH) -> dict[Memory, list[_Interval]]:
     """Per on-chip memory, each alloc's [first, last] position in program order, counted
     in top-level ops: a use inside a loop keeps the buffer live for the whole loop, and
     every alloc inside a loop lives for all of it (its runs rotate over its `depth`
     slots, which `size` covers)."""
-    top = {op: i for i, op in enumerate(function.body.block.ops)}
-
-    def position(op: Operation) -> int:
-        cur: Operation | None = op
-        while cur is not None and cur not in top:
-            cur = cur.parent_op()
-        assert cur is not None
-        return top[cur]
+    block = function.body.block
+    top = {op: i for i, op in enumerate(block.ops)}
 
     root = buffer_roots(
         function, [op.result for op in function.body.walk() if isinstance(op, tile.AllocOp)]
     )
     intervals: dict[SSAValue, _Interval] = {}
     for op in function.body.walk():
-        index = position(op)
+        index = top[top_level(op, block)]
         if isinstance(op, tile.AllocOp):
             buf = op.result.type
             assert isinstance(buf, BufferType)
@@ -129,7 +132,7 @@ def lifetimes(function: func.FuncOp, depth_cap: int = 8) -> dict[Memory, list[_I
             if buf.memory.data is Memory.PSUM:  # power-of-two slots, aligned to their size
                 size, align = slot * depth, min(slot, TRN1.psum_bank_bytes)
             else:
-                size, align = slot * (depth - 1) + _size(buf), max(1, TRN1.sbuf_alignment)
+                size, align = footprint_bytes(buf, depth), max(1, TRN1.sbuf_alignment)
             intervals[op.result] = _Interval(op, size, index, index, depth=depth, align=align)
         for operand in op.operands:
             r = root.get(operand)
@@ -151,14 +154,6 @@ def _capacity(memory: Memory) -> int:
     if memory is Memory.PSUM:
         return TRN1.psum_bytes_per_partition
     return TRN1.sbuf_budget_bytes_per_partition
-
-
-REUSE_DISTANCE = 64
-STREAM_DEPTH = 4
-"""Default slots of a buffer that a DMA in a loop loads from HBM: a transfer's fixed
-latency (trn1.md A.3, `TRN1.dma_fixed_latency_ns`, 1.3 us) is about four 128x512 matmuls
-of TensorE, so four loads in flight keep it fed."""
-"""Default of `tile-allocate{reuse_distance}` (see `place`)."""
 
 
 def place(intervals: list[_Interval], memory: Memory, reuse_distance: int = 0) -> int:
@@ -258,9 +253,9 @@ class AllocationReport:
 def allocate(function: func.FuncOp, reuse_distance: int = REUSE_DISTANCE) -> AllocationReport:
     """Place every alloc of `function` and give every DMA a queue."""
     report = AllocationReport()
-    by_cap = {8: lifetimes(function, 8)}
+    by_cap = {MAX_DEPTH: lifetimes(function)}
     for memory in (Memory.SBUF, Memory.PSUM):
-        distance, cap = reuse_distance, 8
+        distance, cap = reuse_distance, MAX_DEPTH
         while True:
             if cap not in by_cap:
                 by_cap[cap] = lifetimes(function, cap)

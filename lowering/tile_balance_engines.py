@@ -23,12 +23,13 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import BFloat16Type, ModuleOp
-from xdsl.ir import Operation
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import VerifyException
 
 from trnc.dialects import tile
+from trnc.dialects.isa_common import dtype_name
 from trnc.dialects.tile.elementwise_ops import (
     COPY_ENGINES,
     MEMSET_ENGINES,
@@ -38,8 +39,9 @@ from trnc.dialects.tile.elementwise_ops import (
 from trnc.dialects.tile.enums import EngineAttr
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.tile_loops import runs
-from trnc.machine import Engine, Memory
-from trnc.simulator.costs import Work, work_ns
+from trnc.lowering.tile_regions import written_operands
+from trnc.machine import Engine
+from trnc.simulator.costs import Operand, Work, fast_case, work_ns
 
 FIXED_ATTR = "tile.fixed_engine"
 CHOICES = (Engine.VECTOR, Engine.SCALAR, Engine.GPSIMD)
@@ -64,28 +66,35 @@ _OPCODES: dict[type[Operation], str] = {
 """Tile ops that become one instruction off TensorE, by the instruction's opcode."""
 
 
-def _buffers(op: Operation) -> list[BufferType]:
-    return [v.type for v in op.operands if isinstance(v.type, BufferType)]
+def _operand(value: SSAValue) -> Operand:
+    """The facts `fast_case` asks of a tile operand (a strided view's last step is its
+    innermost one)."""
+    buf = value.type
+    assert isinstance(buf, BufferType)
+    owner = value.owner
+    steps = owner.stride_values() if isinstance(owner, tile.ViewOp) else ()
+    unit = all(s == 1 for s in steps[-1:])
+    return Operand(buf.memory.data.value, dtype_name(buf.element_type) or "", unit)
 
 
 def _work(op: Operation, engine: Engine) -> Work | None:
     opcode = _OPCODES.get(type(op))
     if opcode is None:
         return None
-    bufs = _buffers(op)
-    n = max((b.free_count() for b in bufs), default=1)
-    memories = {b.memory.data for b in bufs}
-    fast = False
-    if opcode in ("tensor_tensor", "tensor_copy_predicated"):
-        fast = Memory.PSUM in memories and Memory.SBUF in memories
-    if isinstance(op, tile.TensorTensorOp) and not fast:
-        # all-bf16 add/sub/mul in SBUF (the unit-stride condition is assumed: tile views
-        # step by one element unless a strided view says otherwise)
-        fast = (
-            memories == {Memory.SBUF}
-            and all(isinstance(b.element_type, BFloat16Type) for b in bufs)
-            and op.op.data.value in ("add", "sub", "mul")
-        )
+    buffers = [v for v in op.operands if isinstance(v.type, BufferType)]
+    written = set(written_operands(op))
+    reads = tuple(_operand(v) for v in buffers if v not in written)
+    writes = tuple(_operand(v) for v in buffers if v in written)
+    n = max((v.type.free_count() for v in buffers if isinstance(v.type, BufferType)), default=1)
+    alu = getattr(op, "op", None)
+    value = getattr(op, "value", None)
+    fast = fast_case(
+        opcode,
+        reads,
+        writes,
+        alu.data.value if alu is not None else None,
+        value.value.data if value is not None else None,
+    )
     return Work(opcode, engine, n, fast)
 
 

@@ -1,12 +1,13 @@
-"""Loops of tile IR: the trip count of an `scf.for` with constant bounds, and how many
-times an op inside loops runs (for the passes that count bytes or choose rotating
-buffers, and the compile report)."""
+"""Loops of tile IR: the trip count of an `scf.for` with constant bounds, how many times
+an op inside loops runs (for the passes that count bytes or choose rotating buffers, and
+the compile report), and the top-level op around an op (the passes that reason in
+top-level positions)."""
 
 from __future__ import annotations
 
 from xdsl.dialects import arith, scf
 from xdsl.dialects.builtin import IntegerAttr
-from xdsl.ir import Operation
+from xdsl.ir import Block, Operation
 
 
 def trip_count(loop: scf.ForOp) -> int | None:
@@ -33,3 +34,13 @@ def runs(op: Operation, unknown: int = 1) -> int:
             count *= unknown if trips is None else trips
         parent = parent.parent_op()
     return count
+
+
+def top_level(op: Operation, block: Block) -> Operation:
+    """The op of `block` that is `op` or holds it."""
+    cur = op
+    while cur.parent_block() is not block:
+        parent = cur.parent_op()
+        assert parent is not None, "op is not inside the block"
+        cur = parent
+    return cur

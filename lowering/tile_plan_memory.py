@@ -52,6 +52,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from trnc.dialects import tile
+from trnc.lowering.tile_loops import top_level
 from trnc.lowering.tile_places import row_major
 from trnc.lowering.tile_regions import (
     HbmPlace,
@@ -120,11 +121,7 @@ class _Planner:
 
     # -- facts ---------------------------------------------------------------------
     def top_pos(self, op: Operation) -> int:
-        cur: Operation | None = op
-        while cur is not None and cur not in self.pos:
-            cur = cur.parent_op()
-        assert cur is not None
-        return self.pos[cur]
+        return self.pos[top_level(op, self.block)]
 
     def analyse(self) -> None:
         args = self.block.args

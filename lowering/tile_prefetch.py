@@ -121,11 +121,8 @@ def prefetch(function: func.FuncOp, distance: int = DISTANCE, budget: int = DEFA
 
 
 def _alloc_root(value: SSAValue) -> SSAValue | None:
-    owner = value.owner
-    while isinstance(owner, tile.ViewOp | tile.ReinterpretOp):
-        value = owner.source
-        owner = value.owner
-    return value if isinstance(owner, tile.AllocOp) else None
+    root, _ = _source_root(value)
+    return root if isinstance(root.owner, tile.AllocOp) else None
 
 
 def _source_root(value: SSAValue) -> tuple[SSAValue, list[Operation]]:
@@ -205,16 +202,11 @@ def _movable_load(
     writers = [u.operation for u in op.dest.uses if op.dest in written_operands(u.operation)]
     if writers != [op]:
         return None
-    views: list[Operation] = []
-    value = op.source
-    while isinstance(value.owner, tile.ViewOp | tile.ReinterpretOp):
-        views.append(value.owner)
-        value = value.owner.source
-    if value not in read_only:
+    source, views = _source_root(op.source)
+    if source not in read_only:
         return None
     if any(v.parent_block() is not op.parent_block() for v in views):
         return None
-    views.reverse()
     return alloc, views
 
 

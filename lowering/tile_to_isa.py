@@ -27,6 +27,8 @@ address or a DMA without a queue is an error at the op. Semaphores are not inser
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import replace
 from math import prod
 from typing import Any
@@ -98,6 +100,17 @@ SOURCE_ATTRS = (WEIGHT_FILE_ATTR, WEIGHT_OFFSET_ATTR, VALUE_ATTR, ELEMENT_ATTR)
 argument, so the simulator can load a weight's data from where the graph kept it."""
 
 
+_INDEX_OPS: dict[type[Operation], Callable[[int, int], int]] = {
+    arith.AddiOp: operator.add,
+    arith.SubiOp: operator.sub,
+    arith.MuliOp: operator.mul,
+    arith.DivUIOp: operator.floordiv,
+    arith.FloorDivSIOp: operator.floordiv,
+    arith.RemUIOp: operator.mod,
+}
+"""The `index` arithmetic tile-to-isa computes while unrolling a loop."""
+
+
 class _Lowerer:
     def __init__(self, function: func.FuncOp) -> None:
         self.function = function
@@ -137,19 +150,7 @@ class _Lowerer:
             self.index[op.result] = value.value.data
             return
         a, b = (self.index_value(v, op) for v in op.operands)
-        match op:
-            case arith.AddiOp():
-                r = a + b
-            case arith.SubiOp():
-                r = a - b
-            case arith.MuliOp():
-                r = a * b
-            case arith.DivUIOp() | arith.FloorDivSIOp():
-                r = a // b
-            case arith.RemUIOp():
-                r = a % b
-            case _:
-                raise LoweringError(f"tile-to-isa: cannot lower '{op.name}'", op)
+        r = _INDEX_OPS[type(op)](a, b)
         self.index[op.results[0]] = r
 
     def place(self, value: SSAValue, op: Operation) -> Place:
@@ -230,6 +231,9 @@ class _Lowerer:
         self.instrs.append(op)
 
     def lower_op(self, op: Operation) -> None:
+        if isinstance(op, arith.ConstantOp) or type(op) in _INDEX_OPS:
+            self.lower_index(op)
+            return
         match op:
             case tile.AllocOp():
                 buf = op.result.type
@@ -249,16 +253,6 @@ class _Lowerer:
                 self.lower_loop(op)
             case scf.YieldOp():
                 pass
-            case (
-                arith.ConstantOp()
-                | arith.AddiOp()
-                | arith.SubiOp()
-                | arith.MuliOp()
-                | arith.DivUIOp()
-                | arith.FloorDivSIOp()
-                | arith.RemUIOp()
-            ):
-                self.lower_index(op)
             case tile.ReinterpretOp():
                 parent = self.place(op.source, op)
                 shape = tuple(op.result.type.get_shape())
@@ -488,9 +482,9 @@ class TileToIsa(ModulePass):
 
 
 def lower_module(module: ModuleOp, keep: ModuleOp | None = None) -> None:
-    """Replace each tile function of `module` by its program. With `keep`, the module
-    is first copied into it (the tile level, as `trnc.compile` keeps it): the tile
-    functions move there (no copy of their ops) and the other ops are cloned."""
+    """Replace each tile function of `module` by its program. With `keep`, `keep` gets
+    the tile level (as `trnc.compile` keeps it): the tile functions move there (no copy
+    of their ops) and the module's other ops are cloned into it, in order."""
     for function in list(module.ops):
         lowered = (
             isinstance(function, func.FuncOp)

@@ -63,16 +63,48 @@ def _unit_stride(ap: AP) -> bool:
     return True
 
 
-def _tensor_tensor_fast(instr: Instr) -> bool:
-    lhs, rhs, dst = instr.args["lhs"], instr.args["rhs"], instr.args["dst"]
-    if {lhs.mem, rhs.mem} == {"psum", "sbuf"}:
-        return True
-    operands = (lhs, rhs, dst)
-    return (
-        instr.args.get("op") in _FAST_TT_OPS
-        and all(ap.dtype == "bf16" and ap.mem == "sbuf" for ap in operands)
-        and all(_unit_stride(ap) for ap in operands)
-    )
+@dataclass(frozen=True)
+class Operand:
+    """What the fast cases of A.2 ask of an operand: its memory (`sbuf`, `psum`), element
+    type name (`bf16`, `f32`, ...) and whether its innermost non-trivial free dim has step
+    1."""
+
+    mem: str
+    dtype: str
+    unit_stride: bool = True
+
+
+def fast_case(
+    opcode: str,
+    reads: tuple[Operand, ...],
+    writes: tuple[Operand, ...],
+    alu_op: str | None = None,
+    value: float | None = None,
+) -> bool:
+    """Whether the fast row of A.2 applies (see the module docstring and `Work`): the
+    one rule, asked of an instruction by `cost_cycles` and of a tile op by the passes that
+    choose engines. `reads` in operand order (tensor_tensor: lhs, rhs; tensor_reduce: src;
+    tensor_copy_predicated: src, predicate)."""
+    if opcode == "tensor_tensor":
+        if {r.mem for r in reads[:2]} == {"psum", "sbuf"}:
+            return True
+        operands = (*reads, *writes)
+        return (
+            alu_op in _FAST_TT_OPS
+            and all(o.dtype == "bf16" and o.mem == "sbuf" for o in operands)
+            and all(o.unit_stride for o in operands)
+        )
+    if opcode == "tensor_copy_predicated":
+        return any(o.mem == "psum" for o in (*reads, *writes))
+    if opcode == "tensor_reduce":
+        return bool(reads) and reads[0].dtype == "bf16" and alu_op in ("add", "max")
+    if opcode == "memset":
+        return value == 0.0 and bool(writes) and writes[0].dtype in _HALF_DTYPES
+    return False
+
+
+def _operand(ap: AP) -> Operand:
+    return Operand(ap.mem, ap.dtype, _unit_stride(ap))
 
 
 def cost_cycles(instr: Instr, machine: MachineModel = TRN1) -> int:
@@ -93,16 +125,18 @@ def cost_cycles(instr: Instr, machine: MachineModel = TRN1) -> int:
         src = instr.args["src"]
         return max(src.partitions, min(floor, src.free_elems))
     args = instr.args
-    if op == "tensor_tensor":
-        fast = _tensor_tensor_fast(instr)
-    elif op == "tensor_copy_predicated":
-        fast = any(args[k].mem == "psum" for k in ("dst", "src", "predicate"))
-    elif op == "tensor_reduce":
-        fast = args["src"].dtype == "bf16" and args.get("op") in ("add", "max")
-    elif op == "memset":
-        fast = args.get("value") == 0.0 and args["dst"].dtype in _HALF_DTYPES
-    else:
-        fast = False
+    reads = {
+        "tensor_tensor": ("lhs", "rhs"),
+        "tensor_copy_predicated": ("src", "predicate"),
+        "tensor_reduce": ("src",),
+    }.get(op, ())
+    fast = fast_case(
+        op,
+        tuple(_operand(args[k]) for k in reads),
+        (_operand(args["dst"]),) if "dst" in args else (),
+        args.get("op"),
+        args.get("value"),
+    )
     return work_cycles(Work(op, engine, largest_free(instr), fast, "accum" in args), machine)
 
 

@@ -86,6 +86,12 @@ def slot_bytes(buf: BufferType) -> int:
     return -(-size // align) * align
 
 
+def footprint_bytes(buf: BufferType, depth: int = 1) -> int:
+    """Bytes per partition an alloc of `buf` with `depth` slots spans from its address:
+    `depth - 1` whole slots, then the buffer itself."""
+    return slot_bytes(buf) * (depth - 1) + buf.bytes_per_partition()
+
+
 @irdl_op_definition
 class AllocOp(IRDLOperation):
     """Allocate an on-chip (`sbuf` or `psum`) buffer.
@@ -137,9 +143,8 @@ class AllocOp(IRDLOperation):
         depth = _opt_int(self.depth)
         if depth is not None and depth < 1:
             raise VerifyException(f"alloc depth rule: depth must be at least 1, got {depth}")
-        size = buf.bytes_per_partition()
-        if (depth or 1) > 1:
-            size = slot_bytes(buf) * ((depth or 1) - 1) + size
+        depth = depth or 1
+        size = footprint_bytes(buf, depth)
         capacity = TRN1.memory_bytes_per_partition(memory)
         address = _opt_int(self.address)
         if address is not None:
@@ -155,7 +160,7 @@ class AllocOp(IRDLOperation):
                     f"got {address}"
                 )
             slot = slot_bytes(buf)
-            if memory is Memory.PSUM and (depth or 1) > 1 and address % slot:
+            if memory is Memory.PSUM and depth > 1 and address % slot:
                 raise VerifyException(
                     f"psum bank rule: rotating {slot}-byte slots must start at a multiple "
                     f"of {slot} (no slot may cross a bank), got address {address}"
