@@ -355,9 +355,14 @@ def _weights(function: func.FuncOp, base_dir: Path) -> dict[str, np.ndarray]:
 
 
 def _tile_stats(module: ModuleOp) -> dict[str, Any]:
-    """Transposes, DMA bytes and the memory peaks of allocated tile IR."""
-    transposes = dma_bytes = 0
+    """The size of allocated tile IR (its ops, and those outside loops), transposes, DMA
+    bytes and the memory peaks."""
+    transposes = dma_bytes = ops = top_level = 0
     peaks = {Memory.SBUF: 0, Memory.PSUM: 0}
+    for function in module.ops:
+        if isinstance(function, func.FuncOp):
+            top_level += len(function.body.block.ops)
+            ops += sum(1 for _ in function.body.walk())
     for op in module.walk():
         if isinstance(op, tile.TransposeOp):
             transposes += runs(op)
@@ -370,6 +375,8 @@ def _tile_stats(module: ModuleOp) -> dict[str, Any]:
             memory = buf.memory.data
             peaks[memory] = max(peaks.get(memory, 0), end)
     return {
+        "tile_ops": ops,
+        "tile_ops_top_level": top_level,
         "transposes": transposes,
         "dma_bytes": dma_bytes,
         "sbuf_peak_bytes_per_partition": peaks[Memory.SBUF],

@@ -138,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "  compile s per pass: "
         + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items() if k != "total")
     )
+    print(f"  tile IR: {row['tile_ops']:,} ops ({row['tile_ops_top_level']:,} outside loops)")
     print(
         "  instructions per engine: "
         + ", ".join(f"{k} {v:,}" for k, v in instructions["per_engine"].items())

@@ -316,7 +316,7 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
         for op in block.ops:
             if isinstance(op, func.ReturnOp):
                 continue
-            for pattern in self.patterns:
+            for pattern in self.patterns if op not in self.deferred else ():
                 chain = pattern.claim(op)
                 if chain is not None:  # lowered at its last op; the others are skipped
                     self.deferred.update(chain[:-1])

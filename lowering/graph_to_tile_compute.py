@@ -102,6 +102,22 @@ def scalar_constant(value: SSAValue) -> float | None:
     return float(number)
 
 
+def _split_repeated_rows(
+    out: tuple[int, ...], merged_out: tuple[int, ...], merged: list[tuple[int, ...]]
+) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
+    """`[A, N]` with one operand `[1, N]` (a tensor repeated along leading dims, as position
+    embeddings over a batch) as `[A, N / c, c]` (c: the output's last dim): A blocks of a
+    2-D problem whose rows fill the partitions, instead of A-row tiles each with the
+    repeated row spread by a matmul."""
+    if len(merged_out) != 2 or not out or merged_out[0] >= TRN1.partitions:
+        return merged_out, merged
+    c = out[-1]
+    a, n = merged_out
+    if n % c or n == c or sorted(m[0] for m in merged) != [1, a]:
+        return merged_out, merged
+    return (a, n // c, c), [(m[0], n // c, c) for m in merged]
+
+
 class Compute(LowererHost):
     """Arithmetic lowerings; the host class provides `buffers`, `dtype` and `_shape`."""
 
@@ -142,6 +158,7 @@ class Compute(LowererHost):
         assert isinstance(out_t, TensorType)
         shapes = [tuple(v.type.get_shape()) for v in (lhs_v, rhs_v)]  # type: ignore[attr-defined]
         merged_out, merged = coalesce(tuple(out_t.get_shape()), shapes)
+        merged_out, merged = _split_repeated_rows(tuple(out_t.get_shape()), merged_out, merged)
         # Up to one leading group is looped over (`blocks`): [A, B, C] with each operand
         # [A or 1, ...]; the trailing two groups are the 2-D problem of each block.
         outer = merged_out[0] if len(merged_out) == 3 else 1

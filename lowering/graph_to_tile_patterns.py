@@ -18,14 +18,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from xdsl.ir import Operation
+from xdsl.ir import Block, Operation
 
 from trnc.dialects import graph as g
+from trnc.lowering.graph_to_tile_attention import (
+    AttentionBuffers,
+    AttentionChain,
+    find_attention,
+    lower_attention,
+)
 from trnc.lowering.graph_to_tile_conv import fits as conv_fits
 from trnc.lowering.graph_to_tile_conv import lower_conv2d
 from trnc.lowering.graph_to_tile_host import LowererHost
 from trnc.lowering.graph_to_tile_softmax import SoftmaxChain, lower_softmax, match_softmax
 from trnc.lowering.tile_builder import TileBuilder
+from trnc.lowering.tile_to_isa import LoweringError
 
 
 class GraphToTilePattern:
@@ -67,6 +74,45 @@ class FusedSoftmax(GraphToTilePattern):
         lower_softmax(chain, lowerer.buffers[chain.max.input], lowerer.buffers[op.results[0]], b)
 
 
+class FusedAttention(GraphToTilePattern):
+    """Multi-head attention (two matmuls around a softmax, with the head transposes) as
+    one loop over heads (`graph_to_tile_attention.py`)."""
+
+    def __init__(self) -> None:
+        self.blocks: set[Block] = set()  # searched for chains
+        self.first: dict[Operation, AttentionChain] = {}  # by the chain's first op
+        self.last: dict[Operation, AttentionChain] = {}  # by its last op
+
+    def claim(self, op: Operation) -> tuple[Operation, ...] | None:
+        block = op.parent_block()
+        if block is not None and block not in self.blocks:
+            self.blocks.add(block)
+            self.first.update(find_attention(block))
+        chain = self.first.get(op)
+        if chain is None:
+            return None
+        self.last[chain.out] = chain
+        return chain.ops
+
+    def match(self, op: Operation, lowerer: LowererHost) -> bool:
+        return op in self.last
+
+    def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
+        chain = self.last[op]
+        mask = chain.mask_value
+        bufs = AttentionBuffers(
+            q=lowerer.buffers[chain.q.input],
+            k=lowerer.buffers[chain.k.input],
+            v=lowerer.buffers[chain.v.input],
+            mask=None if mask is None else lowerer.buffers[mask],
+            out=lowerer.buffers[op.results[0]],
+        )
+        try:
+            lower_attention(chain, bufs, lowerer.dtype, b)
+        except ValueError as error:  # a bad override, located at the op that carries it
+            raise LoweringError(f"graph-to-tile: {error}", chain.scores) from None
+
+
 class DirectConv(GraphToTilePattern):
     """conv2d with channels on the partitions (`graph_to_tile_conv.py`)."""
 
@@ -103,4 +149,4 @@ def register_graph_to_tile_pattern(factory: Callable[[], GraphToTilePattern]) ->
 def populate_graph_to_tile_patterns() -> list[GraphToTilePattern]:
     """The patterns in the order they are tried, before the default lowerings:
     registered ones, then the built-in fusions and special cases."""
-    return [*(factory() for factory in _REGISTERED), FusedSoftmax(), DirectConv()]
+    return [*(factory() for factory in _REGISTERED), FusedAttention(), FusedSoftmax(), DirectConv()]

@@ -8,16 +8,16 @@ other users and the tensor is too big to keep on chip (`FUSE_ABOVE_BYTES`), and 
 it per tile of 128 rows in one go:
 
     x = load                       (the rows of this tile, all columns)
-    m = reduce max x               (VectorE)
-    n = m * -1                     (VectorE, [P, 1])
-    e = exp(x + n)                 (ScalarE, n as the per-partition bias)
-    s = reduce add e               (VectorE)
+    n = -(reduce max x)            (VectorE; the negation is free)
+    e = exp(x + n), s = sum(e)     (ScalarE, n as the per-partition bias, the row sums
+                                    accumulated as it goes)
     y = e / s                      (VectorE)
     store y
 
 Tiles go in groups of `GROUP`, stage by stage, so ScalarE's exp of one tile overlaps
-VectorE's work on another. The same instructions as the op-by-op lowering (x + (-m) is
-x - m exactly), so the results agree to the last bit or two (the simulator's exp,
+VectorE's work on another. The same arithmetic as the op-by-op lowering (x + (-m) is
+x - m exactly; the sums are fp32 sums of the same values), so the results agree to the
+last bit or two (the simulator's exp,
 numpy's float32 one, may round differently on differently shaped tiles); nothing but
 `y` leaves the group.
 """
@@ -79,9 +79,11 @@ def _last_axis_keepdims(op: g.ReduceMaxOp | g.ReduceSumOp) -> bool:
     return axes == [len(shape) - 1] and bool(op.keepdims.value.data)
 
 
-def match_softmax(op: Operation) -> SoftmaxChain | None:
+def match_softmax(op: Operation, any_size: bool = False) -> SoftmaxChain | None:
     """The softmax chain that starts at `op` (a `reduce_max`), if the pattern applies:
-    f32, last axis, at most FREE_ELEMS columns, intermediates used only in the chain."""
+    f32, last axis, at most FREE_ELEMS columns, intermediates used only in the chain, and
+    (unless `any_size`, for a pattern that takes the chain as part of a bigger one) too
+    big to keep on chip."""
     if not isinstance(op, g.ReduceMaxOp) or not _last_axis_keepdims(op):
         return None
     x = op.input
@@ -91,7 +93,7 @@ def match_softmax(op: Operation) -> SoftmaxChain | None:
     shape = _shape(x)
     if not shape or 0 in shape or shape[-1] > FREE_ELEMS:
         return None
-    if prod(shape) * 4 <= FUSE_ABOVE_BYTES:
+    if not any_size and prod(shape) * 4 <= FUSE_ABOVE_BYTES:
         return None  # fits on chip: op by op, each op one wide instruction where it can
     users = _users(op.result)
     if len(users) != 1 or not isinstance(users[0], g.SubOp):
@@ -137,21 +139,17 @@ def lower_softmax(chain: SoftmaxChain, source: SSAValue, result: SSAValue, b: Ti
         for r0 in group:
             p = min(TRN1.partitions, rows - r0)
             x = b.load(src, r0, 0, (p, n))
-            m = b.alloc(sbuf((p, 1), f32))
-            b.add(tile.ReduceOp(AluOp.MAX, x, [1], m))
             neg = b.alloc(sbuf((p, 1), f32))
-            b.add(tile.TensorScalarOp(AluOp.MUL, m, -1.0, neg))
-            b.free(m)
+            b.add(tile.ReduceOp(AluOp.MAX, x, [1], neg, negate=True))
             tiles.append((r0, p, x, neg))
-        exps: list[tuple[int, int, SSAValue]] = []
+        exps: list[tuple[int, int, SSAValue, SSAValue]] = []
         for r0, p, x, neg in tiles:
             e = b.alloc(sbuf((p, n), f32))
-            b.add(tile.ActivationOp(ActivationFunc.EXP, x, e, bias=neg))
-            b.free(x, neg)
-            exps.append((r0, p, e))
-        for r0, p, e in exps:
             s = b.alloc(sbuf((p, 1), f32))
-            b.add(tile.ReduceOp(AluOp.ADD, e, [1], s))
+            b.add(tile.ActivationOp(ActivationFunc.EXP, x, e, bias=neg, accum=s))
+            b.free(x, neg)
+            exps.append((r0, p, e, s))
+        for r0, p, e, s in exps:
             y = b.alloc(sbuf((p, n), f32))
             b.add(tile.TensorScalarOp(AluOp.DIV, e, s, y))
             b.store(y, dst, r0, 0)

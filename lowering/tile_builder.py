@@ -109,6 +109,8 @@ class TileBuilder:
     def __init__(self, block: Block) -> None:
         self.block = block
         self.where: Operation | None = None
+        self.affines: dict[tuple[Block, SSAValue, int, int], SSAValue] = {}
+        """`iv * scale + offset` computed in a block (reused there)."""
 
     def add(self, op: Operation) -> Operation:
         if self.where is not None:
@@ -120,7 +122,7 @@ class TileBuilder:
         return self.add(tile.AllocOp(buf)).results[0]
 
     def constant(self, value: int) -> SSAValue:
-        """An `index` constant."""
+        """An `index` constant (in the current block)."""
         return self.add(arith.ConstantOp(IntegerAttr(value, IndexType()))).results[0]
 
     @contextmanager
@@ -138,12 +140,18 @@ class TileBuilder:
             self.block = outer
 
     def affine(self, iv: SSAValue, scale: int, offset: int = 0) -> Offset:
-        """`iv * scale + offset` as `index` arithmetic (in the current block)."""
+        """`iv * scale + offset` as `index` arithmetic (in the current block, once per
+        block)."""
+        key = (self.block, iv, scale, offset)
+        found = self.affines.get(key)
+        if found is not None:
+            return found
         value = iv
         if scale != 1:
             value = self.add(arith.MuliOp(value, self.constant(scale))).results[0]
         if offset:
             value = self.add(arith.AddiOp(value, self.constant(offset))).results[0]
+        self.affines[key] = value
         return value
 
     def view(

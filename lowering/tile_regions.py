@@ -17,7 +17,7 @@ from trnc.lowering.tile_places import merge_dims
 from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR
 from trnc.machine import Memory
 
-_WRITTEN = ("dest", "output", "acc")
+_WRITTEN = ("dest", "output", "acc", "accum")
 """Operand names through which tile ops write a buffer."""
 
 

@@ -33,11 +33,13 @@ from xdsl.dialects.builtin import (
     Float32Type,
     FloatAttr,
     IntegerAttr,
+    UnitAttr,
     f32,
     i64,
 )
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.irdl import (
+    AttrSizedOperandSegments,
     IRDLOperation,
     irdl_op_definition,
     operand_def,
@@ -120,14 +122,18 @@ class ActivationOp(IRDLOperation):
     input = operand_def(BufferType)
     bias = opt_operand_def(BufferType)
     output = operand_def(BufferType)
+    accum = opt_operand_def(BufferType)
+    """Also written: each partition's sum of the output ([P, 1], f32)."""
     scale = prop_def(FloatAttr[Float32Type], default_value=FloatAttr(1.0, f32))
     engine = prop_def(EngineAttr)
 
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
 
     assembly_format = (
-        "$func $input (`bias` $bias^)? (`scale` $scale^)? `->` $output `on` $engine attr-dict "
-        "`:` type($input) (`,` type($bias)^)? `->` type($output)"
+        "$func $input (`bias` $bias^)? (`scale` $scale^)? `->` $output (`accum` $accum^)? "
+        "`on` $engine attr-dict `:` type($input) (`,` type($bias)^)? `->` type($output) "
+        "(`,` type($accum)^)?"
     )
 
     def __init__(
@@ -137,11 +143,17 @@ class ActivationOp(IRDLOperation):
         output: SSAValue | Operation,
         *,
         bias: SSAValue | Operation | None = None,
+        accum: SSAValue | Operation | None = None,
         scale: float = 1.0,
         engine: Engine | EngineAttr = Engine.SCALAR,
     ) -> None:
         super().__init__(
-            operands=[input, [] if bias is None else [bias], output],
+            operands=[
+                input,
+                [] if bias is None else [bias],
+                output,
+                [] if accum is None else [accum],
+            ],
             properties={
                 "func": ActivationFuncAttr(func),
                 "scale": FloatAttr(scale, f32),
@@ -157,6 +169,14 @@ class ActivationOp(IRDLOperation):
             bias = buffer(self.bias)
             check_reads(engine, "bias", bias)
             check_per_partition_scalar("bias", bias, src)
+        if self.accum is not None:
+            accum = buffer(self.accum)
+            check_writes(engine, "accum", accum)
+            check_per_partition_scalar("accum", accum, dst)
+            if not isinstance(accum.element_type, Float32Type):
+                raise VerifyException(
+                    f"activation accum rule: the sums are f32, got {accum.element_type}"
+                )
 
 
 @irdl_op_definition
@@ -324,11 +344,13 @@ class ReduceOp(IRDLOperation):
     axes = prop_def(DenseArrayBase[I64])
     output = operand_def(BufferType)
     engine = prop_def(EngineAttr)
+    negate = opt_prop_def(UnitAttr)
+    """Write the negated result (free on the engine, trn1.md B.3)."""
 
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
 
     assembly_format = (
-        "$op $input `axes` $axes `->` $output `on` $engine attr-dict "
+        "$op $input `axes` $axes (`negate` $negate^)? `->` $output `on` $engine attr-dict "
         "`:` type($input) `->` type($output)"
     )
 
@@ -339,15 +361,16 @@ class ReduceOp(IRDLOperation):
         axes: list[int],
         output: SSAValue | Operation,
         engine: Engine | EngineAttr = Engine.VECTOR,
+        negate: bool = False,
     ) -> None:
-        super().__init__(
-            operands=[input, output],
-            properties={
-                "op": AluOpAttr(op),
-                "axes": DenseArrayBase.from_list(i64, axes),
-                "engine": _engine(engine),
-            },
-        )
+        props: dict[str, Attribute] = {
+            "op": AluOpAttr(op),
+            "axes": DenseArrayBase.from_list(i64, axes),
+            "engine": _engine(engine),
+        }
+        if negate:
+            props["negate"] = UnitAttr()
+        super().__init__(operands=[input, output], properties=props)
 
     def verify_(self) -> None:
         src, dst = buffer(self.input), buffer(self.output)

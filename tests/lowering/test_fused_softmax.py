@@ -81,3 +81,15 @@ func.func @main(%x: tensor<4x64xf32> {graph.name = "x"})
     e = np.exp(x - x.max(-1, keepdims=True))
     np.testing.assert_allclose(got["e"], e, rtol=1e-6)
     np.testing.assert_allclose(got["y"], e / e.sum(-1, keepdims=True), rtol=1e-6)
+
+
+def test_large_logits_do_not_overflow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """exp(x - max) stays finite where exp(x) overflows fp32 (x > 88): the negated maxima
+    reach the exp as its bias (a regression: tile-to-isa once dropped the bias, and every
+    row with a logit above 88 came out NaN)."""
+    text = SOFTMAX.format(shape="130x77")
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((130, 77)) * 100).astype(np.float32)
+    fused = _run(text, x, True, monkeypatch)
+    e = np.exp(x.astype(np.float64) - x.max(-1, keepdims=True))
+    np.testing.assert_allclose(fused, e / e.sum(-1, keepdims=True), rtol=1e-5, atol=1e-7)

@@ -74,3 +74,26 @@ func.func @broadcast(%x: tensor<2x1x3x1xf32>, %b: tensor<1x2x1x3xf32>) -> tensor
   %0 = graph.add %x, %b : (tensor<2x1x3x1xf32>, tensor<1x2x1x3xf32>) -> tensor<2x2x3x3xf32>
   func.return %0 : tensor<2x2x3x3xf32>
 }
+
+// -----
+
+// An attention's `tile.head_group` must divide its heads.
+func.func @head_group(%q: tensor<1x128x128xf32>, %k: tensor<1x128x128xf32>, %v: tensor<1x128x128xf32>) -> tensor<1x128x128xf32> {
+  %q4 = graph.reshape %q : tensor<1x128x128xf32> -> tensor<1x128x8x16xf32>
+  %k4 = graph.reshape %k : tensor<1x128x128xf32> -> tensor<1x128x8x16xf32>
+  %v4 = graph.reshape %v : tensor<1x128x128xf32> -> tensor<1x128x8x16xf32>
+  %qh = graph.transpose %q4 {perm = [0, 2, 1, 3]} : tensor<1x128x8x16xf32> -> tensor<1x8x128x16xf32>
+  %kt = graph.transpose %k4 {perm = [0, 2, 3, 1]} : tensor<1x128x8x16xf32> -> tensor<1x8x16x128xf32>
+  %vh = graph.transpose %v4 {perm = [0, 2, 1, 3]} : tensor<1x128x8x16xf32> -> tensor<1x8x128x16xf32>
+  // expected-error @+1 {{pass failed: graph-to-tile: tile.head_group = 3 does not divide the 8 heads}}
+  %s = graph.matmul %qh, %kt {tile.head_group = 3 : i64} : (tensor<1x8x128x16xf32>, tensor<1x8x16x128xf32>) -> tensor<1x8x128x128xf32>
+  %m = graph.reduce_max %s {axes = [3], keepdims = true} : tensor<1x8x128x128xf32> -> tensor<1x8x128x1xf32>
+  %d = graph.sub %s, %m : (tensor<1x8x128x128xf32>, tensor<1x8x128x1xf32>) -> tensor<1x8x128x128xf32>
+  %e = graph.exp %d : tensor<1x8x128x128xf32>
+  %t = graph.reduce_sum %e {axes = [3], keepdims = true} : tensor<1x8x128x128xf32> -> tensor<1x8x128x1xf32>
+  %p = graph.div %e, %t : (tensor<1x8x128x128xf32>, tensor<1x8x128x1xf32>) -> tensor<1x8x128x128xf32>
+  %o = graph.matmul %p, %vh : (tensor<1x8x128x128xf32>, tensor<1x8x128x16xf32>) -> tensor<1x8x128x16xf32>
+  %ot = graph.transpose %o {perm = [0, 2, 1, 3]} : tensor<1x8x128x16xf32> -> tensor<1x128x8x16xf32>
+  %y = graph.reshape %ot : tensor<1x128x8x16xf32> -> tensor<1x128x128xf32>
+  func.return %y : tensor<1x128x128xf32>
+}

@@ -108,3 +108,30 @@ func.func @select_iota() {
   tile.iota %i base 0 channel_multiplier -1 pattern [[1, 4], [0, 1], [4, 8]] on gpsimd : !is
   func.return
 }
+
+// -----
+
+// An activation's per-partition bias, scale and row-sum accumulator reach the
+// instruction, and a reduction's negation (a softmax's exp(x - max) is `exp` with the
+// negated row maxima as its bias, and its sums come with it).
+
+!hx = !tile.buffer<128x64xf32, hbm>
+!hc = !tile.buffer<128x1xf32, hbm>
+!sx = !tile.buffer<128x64xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+!sc = !tile.buffer<128x1xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+
+// CHECK-LABEL: trn_isa.program @biased {
+// CHECK:         trn_isa.tensor_reduce max dst #trn_isa.ap<sbuf[0:128] + 256, [[1, 1]], f32>, src #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], f32> {axes = 1 : i64, negate = true} on vector
+// CHECK-NEXT:    trn_isa.activation exp dst #trn_isa.ap<sbuf[0:128] + 512, [[1, 64]], f32>, src #trn_isa.ap<sbuf[0:128] + 0, [[1, 64]], f32>, scale 5.000000e-01, bias #trn_isa.ap<sbuf[0:128] + 256, [[1, 1]], f32>, accum #trn_isa.ap<sbuf[0:128] + 768, [[1, 1]], f32> on scalar
+func.func @biased(%a: !hx {graph.name = "a"}, %b: !hx {graph.name = "b"}, %c: !hc {graph.name = "c"}) {
+  %x = tile.alloc address 0 start_partition 0 : !sx
+  tile.dma %a -> %x queue 0 : !hx -> !sx
+  %m = tile.alloc address 256 start_partition 0 : !sc
+  tile.reduce max %x axes [1] negate -> %m on vector : !sx -> !sc
+  %y = tile.alloc address 512 start_partition 0 : !sx
+  %s = tile.alloc address 768 start_partition 0 : !sc
+  tile.activation exp %x bias %m scale 0.5 -> %y accum %s on scalar : !sx, !sc -> !sx, !sc
+  tile.dma %y -> %b queue 1 : !sx -> !hx
+  tile.dma %s -> %c queue 2 : !sc -> !hc
+  func.return
+}

@@ -869,3 +869,19 @@ func.func @bad_gather_rank(%t: !tile.buffer<10x8x2xf32, hbm>, %ids: !tile.buffer
   tile.dma_gather %t[%ids] -> %rows : !tile.buffer<10x8x2xf32, hbm>, !tile.buffer<4x1xi32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<4x8xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
   func.return
 }
+
+// -----
+
+func.func @bad_accum_type(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %s: !tile.buffer<128x1xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{activation accum rule: the sums are f32, got bf16}}
+  tile.activation exp %x -> %x accum %s on scalar : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x1xbf16, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_accum_shape(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %s: !tile.buffer<128x2xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{per-partition scalar rule: accum must be [128, 1], got [128, 2]}}
+  tile.activation exp %x -> %x accum %s on scalar : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x2xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}

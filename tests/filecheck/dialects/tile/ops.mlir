@@ -144,6 +144,12 @@ func.func @compute_ops(%x: !sb, %y: !sb, %mx: !col, %sum: !col, %t: !sb_t, %pt: 
   tile.tensor_scalar mul %y, 0.125 -> %y on scalar : !sb -> !sb
   // CHECK-NEXT: tile.activation gelu_tanh %{{.*}} bias %{{.*}} scale 5.000000e-01 -> %{{.*}} on scalar : !tile.buffer<128x512xf32, {{.*}}>, !tile.buffer<128x1xf32, {{.*}}> -> !tile.buffer<128x512xf32, {{.*}}>
   tile.activation gelu_tanh %x bias %mx scale 0.5 -> %y on scalar : !sb, !col -> !sb
+  // CHECK-NEXT: tile.reduce max %{{.*}} axes [1] negate -> %{{.*}} on vector : {{.*}}
+  tile.reduce max %x axes [1] negate -> %mx on vector : !sb -> !col
+  // CHECK-NEXT: tile.activation exp %{{.*}} bias %{{.*}} -> %{{.*}} accum %{{.*}} on scalar : !tile.buffer<128x512xf32, {{.*}}>, !tile.buffer<128x1xf32, {{.*}}> -> !tile.buffer<128x512xf32, {{.*}}>, !tile.buffer<128x1xf32, {{.*}}>
+  tile.activation exp %x bias %mx -> %y accum %sum on scalar : !sb, !col -> !sb, !col
+  // CHECK-NEXT: tile.activation exp %{{.*}} -> %{{.*}} accum %{{.*}} on scalar : !tile.buffer<128x512xf32, {{.*}}> -> !tile.buffer<128x512xf32, {{.*}}>, !tile.buffer<128x1xf32, {{.*}}>
+  tile.activation exp %x -> %y accum %sum on scalar : !sb -> !sb, !col
   // CHECK-NEXT: tile.tensor_tensor add %{{.*}}, %{{.*}} -> %{{.*}} on vector : {{.*}}
   tile.tensor_tensor add %x, %y -> %y on vector : !sb, !sb -> !sb
   // CHECK-NEXT: tile.tensor_tensor bitwise_and %{{.*}}, %{{.*}} -> %{{.*}} on gpsimd : {{.*}}
