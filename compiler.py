@@ -7,8 +7,9 @@ simulator runs, with the IR of every level and a compile report.
     print(model.ir("tile"))              # "graph", "tile" or "isa"
 
 Stages (each timed in `report["compile_seconds"]`): import (ONNX only), graph-decompose,
-graph-canonicalize, graph-fold-weights (into the compile's working directory, removed
-with the `CompiledModel`), graph-canonicalize again, graph-to-tile{dtype}, `weights`,
+graph-canonicalize, graph-fuse-activations, graph-fold-weights (into the compile's working
+directory, removed with the `CompiledModel`), graph-canonicalize again, graph-plan-tiling,
+graph-to-tile{dtype}, `weights`, tile-plan-memory, tile-prefetch, tile-balance-engines,
 tile-allocate, tile-to-isa, isa-insert-sync, `verify` (the whole program once more);
 `total` also counts the snapshots of the graph and tile modules that `ir` prints on demand.
 Weights (graph.weight / graph.constant tensors that reach the tile level) are read once,

@@ -1,7 +1,8 @@
 """The `graph-to-isa` pass: the whole way from `graph` to `trn_isa`, each stage also
 runnable alone:
 
-    graph-decompose, graph-canonicalize   (graph -> graph; when installed)
+    graph-decompose, graph-canonicalize,  (graph -> graph; when installed)
+    graph-fuse-activations
     graph-plan-tiling{dtype}              (each matmul's tiling, as `tile.plan`)
     graph-to-tile{dtype}                  (layout, tiles, DMA; see graph_to_tile.py)
     tile-plan-memory                      (residency: intermediates stay in SBUF)
@@ -36,7 +37,8 @@ from trnc.lowering.tile_to_isa import TileToIsa
 
 
 def graph_passes() -> list[ModulePass]:
-    """The graph-level passes that run first (decomposition, then canonicalization)."""
+    """The graph-level passes that run first (decomposition, canonicalization, then
+    activations spelled out in elementary ops fused back into one op)."""
     from trnc.passes import get_all_passes
 
     available = get_all_passes()
@@ -45,13 +47,15 @@ def graph_passes() -> list[ModulePass]:
         passes.append(available["graph-decompose"]()(direct_conv=True))
     if "graph-canonicalize" in available:
         passes.append(available["graph-canonicalize"]()())
+    if "graph-fuse-activations" in available:
+        passes.append(available["graph-fuse-activations"]()())
     return passes
 
 
 def pipeline(dtype: str = "bf16", fold: ModulePass | None = None) -> list[ModulePass]:
     """The lowering pipeline, defined once: `graph-to-isa` runs it and `trnc.compile` runs
     it with `fold` (a `graph-fold-weights` pass, which writes a weights file) after the
-    first canonicalization, and canonicalizes again after it."""
+    graph passes, and canonicalizes again after it."""
     graph = graph_passes()
     stages = list(graph)
     if fold is not None:

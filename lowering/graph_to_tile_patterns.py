@@ -30,6 +30,12 @@ from trnc.lowering.graph_to_tile_attention import (
 from trnc.lowering.graph_to_tile_conv import fits as conv_fits
 from trnc.lowering.graph_to_tile_conv import lower_conv2d
 from trnc.lowering.graph_to_tile_host import LowererHost
+from trnc.lowering.graph_to_tile_layernorm import (
+    LayerNormBuffers,
+    LayerNormChain,
+    lower_layernorm,
+    match_layernorm,
+)
 from trnc.lowering.graph_to_tile_softmax import SoftmaxChain, lower_softmax, match_softmax
 from trnc.lowering.tile_builder import TileBuilder
 from trnc.lowering.tile_to_isa import LoweringError
@@ -72,6 +78,35 @@ class FusedSoftmax(GraphToTilePattern):
     def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
         chain = self.chains[op]
         lower_softmax(chain, lowerer.buffers[chain.max.input], lowerer.buffers[op.results[0]], b)
+
+
+class FusedLayerNorm(GraphToTilePattern):
+    """A decomposed layer normalization over the last axis, per row tile
+    (`graph_to_tile_layernorm.py`)."""
+
+    def __init__(self) -> None:
+        self.chains: dict[Operation, LayerNormChain] = {}  # by its last op
+
+    def claim(self, op: Operation) -> tuple[Operation, ...] | None:
+        chain = match_layernorm(op)
+        if chain is None:
+            return None
+        self.chains[chain.last] = chain
+        return chain.ops
+
+    def match(self, op: Operation, lowerer: LowererHost) -> bool:
+        return op in self.chains
+
+    def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
+        chain = self.chains[op]
+        gamma, beta = chain.gamma, chain.beta
+        bufs = LayerNormBuffers(
+            x=lowerer.buffers[chain.mean.input],
+            gamma=None if gamma is None else lowerer.buffers[gamma],
+            beta=None if beta is None else lowerer.buffers[beta],
+            out=lowerer.buffers[op.results[0]],
+        )
+        lower_layernorm(chain, bufs, b)
 
 
 class FusedAttention(GraphToTilePattern):
@@ -149,4 +184,10 @@ def register_graph_to_tile_pattern(factory: Callable[[], GraphToTilePattern]) ->
 def populate_graph_to_tile_patterns() -> list[GraphToTilePattern]:
     """The patterns in the order they are tried, before the default lowerings:
     registered ones, then the built-in fusions and special cases."""
-    return [*(factory() for factory in _REGISTERED), FusedAttention(), FusedSoftmax(), DirectConv()]
+    return [
+        *(factory() for factory in _REGISTERED),
+        FusedAttention(),
+        FusedLayerNorm(),
+        FusedSoftmax(),
+        DirectConv(),
+    ]

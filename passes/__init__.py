@@ -27,10 +27,17 @@ def _graph_fold_weights() -> type[ModulePass]:
     return GraphFoldWeightsPass
 
 
+def _graph_fuse_activations() -> type[ModulePass]:
+    from trnc.passes.graph_fuse_activations import GraphFuseActivationsPass
+
+    return GraphFuseActivationsPass
+
+
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """Pass name -> factory returning the pass class."""
     return {
         "graph-canonicalize": _graph_canonicalize,
         "graph-decompose": _graph_decompose,
         "graph-fold-weights": _graph_fold_weights,
+        "graph-fuse-activations": _graph_fuse_activations,
     }

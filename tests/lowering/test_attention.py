@@ -172,3 +172,29 @@ def test_chains_the_pattern_leaves_to_the_op_by_op_lowering(case: Case) -> None:
     assert find_attention(function.body.block) == {}
     model = trnc.compile(parse_source(text, "attention.mlir"), dtype="fp32")
     assert_matches_interpreter(model, text, _feeds(case, seed=5))
+
+
+def _random_case(rng: np.random.Generator) -> Case:
+    """An attention block with dims drawn at random (not multiples of 128 as often as not),
+    any mask broadcast the pattern takes, any scaling, with or without the guard."""
+    b = int(rng.integers(1, 3))
+    h = int(rng.choice([1, 2, 3, 4, 6]))
+    d = int(rng.choice([8, 16, 24, 64]))
+    sq = int(rng.integers(1, 300))
+    sk = int(rng.choice([sq, int(rng.integers(1, 300))]))
+    masks: list[tuple[int, ...] | None] = [None, (sk,), (1, 1, 1, sk), (b, 1, 1, sk)]
+    masks += [(b, 1, sq, sk), (1, 1, sq, sk)]
+    mask = masks[int(rng.integers(len(masks)))]
+    scale = str(rng.choice(["div", "mul", "pre", ""]))
+    guard = bool(rng.integers(2))
+    return Case(b, sq, sk, h, d, scale, mask, guard, bool(rng.integers(2)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_attention_blocks_match_the_interpreter(seed: int) -> None:
+    """Seeded random attention blocks: each is taken by the pattern (or, when a head's
+    tiles would not fit, left op by op) and matches the graph interpreter in fp32."""
+    case = _random_case(np.random.default_rng(1000 + seed))
+    text = attention_text(case)
+    model = trnc.compile(parse_source(text, "attention.mlir"), dtype="fp32")
+    assert_matches_interpreter(model, text, _feeds(case, seed=seed))

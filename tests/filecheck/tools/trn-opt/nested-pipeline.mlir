@@ -6,6 +6,7 @@
 
 // CHECK:      graph-to-isa/graph-decompose
 // CHECK-NEXT: graph-to-isa/graph-canonicalize
+// CHECK-NEXT: graph-to-isa/graph-fuse-activations
 // CHECK-NEXT: graph-to-isa/graph-plan-tiling
 // CHECK-NEXT: graph-to-isa/graph-to-tile
 // CHECK-NEXT: graph-to-isa/tile-plan-memory

@@ -1,0 +1,38 @@
+"""graph-fuse-activations: a spelled-out GELU and the `graph.gelu` it becomes compute the
+same values under the graph interpreter (to fp32 rounding), and so do the compiled
+programs of both."""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.context import Context
+
+from trnc.interpreters.graph import run_graph
+from trnc.passes.graph_fuse_activations import GraphFuseActivationsPass
+from trnc.tools.context import parse_source
+
+GELU = """
+func.func @main(%x: tensor<64x48xf32> {graph.name = "x"})
+    -> (tensor<64x48xf32> {graph.name = "y"}) {
+  %sqrt2 = graph.constant dense<1.41421354> : tensor<f32>
+  %half = graph.constant dense<5.000000e-01> : tensor<f32>
+  %one = graph.constant dense<1.000000e+00> : tensor<f32>
+  %0 = graph.div %x, %sqrt2 : (tensor<64x48xf32>, tensor<f32>) -> tensor<64x48xf32>
+  %1 = graph.mul %x, %half : (tensor<64x48xf32>, tensor<f32>) -> tensor<64x48xf32>
+  %2 = graph.erf %0 : tensor<64x48xf32>
+  %3 = graph.add %2, %one : (tensor<64x48xf32>, tensor<f32>) -> tensor<64x48xf32>
+  %4 = graph.mul %1, %3 : (tensor<64x48xf32>, tensor<64x48xf32>) -> tensor<64x48xf32>
+  func.return %4 : tensor<64x48xf32>
+}"""
+
+
+def test_fused_gelu_computes_the_spelled_out_one() -> None:
+    x = (np.random.default_rng(0).standard_normal((64, 48)) * 4).astype(np.float32)
+    x.flat[:4] = [0.0, -30.0, 30.0, -0.0]
+    spelled = run_graph(parse_source(GELU, "gelu.mlir"), {"x": x}).outputs["y"]
+    module = parse_source(GELU, "gelu.mlir")
+    GraphFuseActivationsPass().apply(Context(), module)
+    text = str(module)
+    assert "graph.gelu" in text and "graph.erf" not in text and "graph.constant" not in text
+    fused = run_graph(module, {"x": x}).outputs["y"]
+    np.testing.assert_allclose(fused, spelled, rtol=2e-6, atol=1e-7)
