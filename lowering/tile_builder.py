@@ -109,6 +109,9 @@ class TileBuilder:
     def __init__(self, block: Block) -> None:
         self.block = block
         self.where: Operation | None = None
+        self.entry = block
+        """The function's block: `index` constants go to its start, once per value."""
+        self.constants: dict[int, SSAValue] = {}
         self.affines: dict[tuple[Block, SSAValue, int, int], SSAValue] = {}
         """`iv * scale + offset` computed in a block (reused there)."""
 
@@ -122,8 +125,22 @@ class TileBuilder:
         return self.add(tile.AllocOp(buf)).results[0]
 
     def constant(self, value: int) -> SSAValue:
-        """An `index` constant (in the current block)."""
-        return self.add(arith.ConstantOp(IntegerAttr(value, IndexType()))).results[0]
+        """An `index` constant: one per value, defined at the start of the function (where
+        it dominates every loop), in the order they are first asked for."""
+        found = self.constants.get(value)
+        if found is not None:
+            return found
+        op = arith.ConstantOp(IntegerAttr(value, IndexType()))
+        if self.constants:
+            last = list(self.constants.values())[-1].owner
+            assert isinstance(last, Operation)
+            self.entry.insert_op_after(op, last)
+        elif self.entry.first_op is None:
+            self.entry.add_op(op)
+        else:
+            self.entry.insert_op_before(op, self.entry.first_op)
+        self.constants[value] = op.results[0]
+        return op.results[0]
 
     @contextmanager
     def loop(self, lb: int, ub: int, step: int = 1) -> Iterator[SSAValue]:

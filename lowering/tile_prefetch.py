@@ -93,8 +93,8 @@ def prefetch(function: func.FuncOp, distance: int = DISTANCE, budget: int = DEFA
         target = start
         while target > 0 and start - target < distance:
             before = ops[target - 1]
-            if isinstance(before, func.ReturnOp):
-                break
+            if isinstance(before, func.ReturnOp | arith.ConstantOp):
+                break  # (index constants are at the function's start)
             if live[target - 1] + size > budget:
                 break
             target -= 1

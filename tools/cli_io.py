@@ -1,4 +1,5 @@
-"""What trnc's run tools (`trn-compile`, `trn-run`) share at their edges: reading input
+"""What trnc's run tools (`trn-compile`, `trn-run`) share at their edges: their version
+line, reading input
 arrays, checking them against what a program takes, checking output paths before any
 work is done, and exiting quietly when stdout is a closed pipe.
 
@@ -15,6 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+
+def version_line(tool: str) -> str:
+    """What `<tool> --version` prints: the tool, trnc's version and the xDSL it runs on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "unknown"
+
+    return f"{tool} (trnc {installed('trnc')}) built on xdsl {installed('xdsl')}"
 
 
 class UserError(Exception):

@@ -44,6 +44,7 @@ from trnc.tools.cli_io import (
     check_output_file,
     load_npz,
     stdout_closed,
+    version_line,
 )
 from trnc.tools.diagnostics import ArgumentParser
 
@@ -60,6 +61,9 @@ class _Fail(Exception):
 def _parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog="trn-compile", description="compile an ONNX model for trn1")
     p.add_argument("model", help="an .onnx file")
+    p.add_argument(
+        "--version", action="version", version=version_line("trn-compile"), help="print the version"
+    )
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME=D0xD1...")
     p.add_argument("--dtype", choices=("bf16", "fp32"), default="bf16")
     p.add_argument("--emit", choices=("graph", "tile", "isa"), default="isa")

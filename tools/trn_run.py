@@ -58,6 +58,7 @@ from trnc.tools.cli_io import (
     load_npy,
     load_npz,
     stdout_closed,
+    version_line,
 )
 from trnc.tools.context import parse_source
 from trnc.tools.diagnostics import ArgumentParser, Diagnostic, verify_ops
@@ -76,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "program", help="a .mlir file holding one trn_isa.program, or graph-level func.funcs"
+    )
+    p.add_argument(
+        "--version", action="version", version=version_line("trn-run"), help="print the version"
     )
     p.add_argument(
         "--input",

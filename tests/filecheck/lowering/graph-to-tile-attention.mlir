@@ -12,6 +12,9 @@
 // columns; the merged rows are stored once after the loop.
 
 // CHECK-LABEL: func.func @attention(
+// CHECK-DAG:     %[[LB:.*]] = arith.constant 0 : index
+// CHECK-DAG:     %[[UB:.*]] = arith.constant 2 : index
+// CHECK-DAG:     %[[STEP:.*]] = arith.constant 1 : index
 // CHECK:         tile.matmul %{{.*}}, %{{.*}} -> %[[SPREAD:.*]] accumulate = false : !tile.buffer<1x128xf32
 // CHECK-NEXT:    tile.copy %[[SPREAD]] -> %[[MASK:[0-9]+]]
 // CHECK:         tile.dma %{{.*}} -> %[[Q:[0-9]+]] : !tile.buffer<128x128xf32, hbm>
@@ -19,9 +22,6 @@
 // CHECK:         tile.dma %{{.*}} -> %[[V:[0-9]+]] : !tile.buffer<128x128xf32, hbm>
 // CHECK:         tile.copy %[[V]] -> %[[VB:[0-9]+]] on vector : {{.*}} -> !tile.buffer<128x128xbf16
 // CHECK:         %[[OUT:[0-9]+]] = tile.alloc : !tile.buffer<128x128xf32, sbuf
-// CHECK:         %[[LB:.*]] = arith.constant 0 : index
-// CHECK-NEXT:    %[[UB:.*]] = arith.constant 2 : index
-// CHECK-NEXT:    %[[STEP:.*]] = arith.constant 1 : index
 // CHECK-NEXT:    scf.for %[[G:.*]] = %[[LB]] to %[[UB]] step %[[STEP]] {
 // CHECK:           %[[COL:.*]] = arith.muli %[[G]], %{{.*}} : index
 // CHECK:           %[[KH:.*]] = tile.view %[[K]] [0, %[[COL]]] : !tile.buffer<128x128xf32, sbuf, {{.*}}> to !tile.buffer<128x16xf32
@@ -66,10 +66,9 @@ func.func @attention(%q: tensor<1x128x128xf32>, %k: tensor<1x128x128xf32>, %v: t
 // 4 iterations.
 
 // CHECK-LABEL: func.func @override(
-// CHECK:         %[[LB:.*]] = arith.constant 0 : index
-// CHECK-NEXT:    %[[UB:.*]] = arith.constant 4 : index
-// CHECK-NEXT:    %{{.*}} = arith.constant 1 : index
-// CHECK-NEXT:    scf.for %{{.*}} = %[[LB]] to %[[UB]] step
+// CHECK-DAG:     %[[LB:.*]] = arith.constant 0 : index
+// CHECK-DAG:     %[[UB:.*]] = arith.constant 4 : index
+// CHECK:         scf.for %{{.*}} = %[[LB]] to %[[UB]] step
 func.func @override(%q: tensor<1x128x128xf32>, %k: tensor<1x128x128xf32>, %v: tensor<1x128x128xf32>) -> tensor<1x128x128xf32> {
   %q4 = graph.reshape %q : tensor<1x128x128xf32> -> tensor<1x128x8x16xf32>
   %k4 = graph.reshape %k : tensor<1x128x128xf32> -> tensor<1x128x8x16xf32>

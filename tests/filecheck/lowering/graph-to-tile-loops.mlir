@@ -52,15 +52,16 @@ func.func @main(%x: tensor<128x1280xf32> {graph.name = "x"}, %w: tensor<1280x512
 // DMA, the bytes the relu stored as one row tile (tile-plan-memory serves it from SBUF),
 // and a loop transposes its ten K blocks into x^T's tile, each through a PSUM tile that
 // tile-allocate rotates.
+// The loop's bounds, like every index constant, are defined once at the function's start.
 // CHECK-LABEL: func.func @computed(
+// CHECK-DAG:     %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG:     %[[C10:.*]] = arith.constant 10 : index
+// CHECK-DAG:     %[[C1:.*]] = arith.constant 1 : index
 // CHECK:         tile.activation relu
 // CHECK:         %[[XT:.*]] = tile.alloc : !tile.buffer<128x1280xf32, sbuf
 // CHECK:         %[[XS:.*]] = tile.alloc : !tile.buffer<128x1280xf32, sbuf
 // CHECK-NEXT:    tile.dma %{{.*}} -> %[[XS]] : !tile.buffer<128x1280xf32, hbm> -> !tile.buffer<128x1280xf32, sbuf
-// CHECK-NEXT:    arith.constant 0 : index
-// CHECK-NEXT:    arith.constant 10 : index
-// CHECK-NEXT:    arith.constant 1 : index
-// CHECK-NEXT:    scf.for %[[I:.*]] = {{.*}} {
+// CHECK-NEXT:    scf.for %[[I:.*]] = %[[C0]] to %[[C10]] step %[[C1]] {
 // CHECK-NEXT:      %[[P:.*]] = tile.alloc : !tile.buffer<128x128xf32, psum
 // CHECK:           %[[BLOCK:.*]] = tile.view %[[XS]] [0, %{{.*}}] : {{.*}} to !tile.buffer<128x128xf32, sbuf
 // CHECK-NEXT:      tile.transpose %[[BLOCK]] -> %[[P]]

@@ -1,0 +1,7 @@
+// RUN: trn-compile --version | filecheck %s
+// RUN: trn-compile --help | filecheck %s --check-prefix=HELP
+
+// --version prints the tool, trnc's version and the xDSL it is built on, as trn-opt does.
+// CHECK: trn-compile (trnc {{[0-9]+\.[0-9]+\.[0-9]+}}) built on xdsl 0.74
+// HELP: options:
+// HELP: --version{{ +}}print the version
