@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from math import prod
 from pathlib import Path
@@ -442,10 +442,16 @@ def compile(
     dtype: str = "bf16",
     base_dir: str | os.PathLike[str] | None = None,
     constant_inputs: Mapping[str, np.ndarray] | None = None,
+    before_pass: Callable[[ModulePass, ModuleOp], None] | None = None,
+    after_pass: Callable[[ModulePass, ModuleOp], None] | None = None,
 ) -> CompiledModel:
     """Compile `model`: an ONNX path / bytes / `ModelProto`, or a graph-level `ModuleOp`
     (see the module docstring). Raises `CompileError` (or the importer's
-    `OnnxImportError`) with a located message for what cannot be compiled."""
+    `OnnxImportError`) with a located message for what cannot be compiled.
+
+    `before_pass` and `after_pass`, when given, are called with each pass and the module
+    before and after it runs (pass instrumentation: `trn-compile`'s
+    `--print-ir-*` flags); `after_pass` is not called for a pass that fails."""
     if dtype not in DTYPES:
         raise CompileError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
     seconds: dict[str, float] = {}
@@ -482,6 +488,8 @@ def compile(
     stats: dict[str, Any] = {}
     spill = 0
     for stage in pipeline(dtype, fold=fold):
+        if before_pass is not None:
+            before_pass(stage, module)
         t0 = time.perf_counter()
         try:
             if stage.name == TileToIsa.name:  # keeping the tile level without a copy
@@ -492,6 +500,8 @@ def compile(
         except Exception as error:
             raise _located(error, stage) from None
         seconds[stage.name] = seconds.get(stage.name, 0.0) + time.perf_counter() - t0
+        if after_pass is not None:
+            after_pass(stage, module)
         if stage.name == GraphToTile.name:  # the kernel's tensors, named as the graph's
             functions = [op for op in module.ops if isinstance(op, func.FuncOp)]
             if len(functions) != 1:

@@ -27,7 +27,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import get_type_hints
+from typing import IO, get_type_hints
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
@@ -201,21 +201,60 @@ def iter_passes(nodes: list[PipelineNode]) -> Iterator[PassNode]:
 
 AfterPassHook = Callable[[PassNode, Operation, float], None]
 """Called after each pass with the pass, the op it ran on and its wall time in seconds."""
+BeforePassHook = Callable[[PassNode, Operation], None]
+"""Called before each pass with the pass and the op it is about to run on."""
+
+
+def print_ir_dump(
+    when: str, pass_: ModulePass, op: Operation, stream: IO[str], generic: bool = False
+) -> None:
+    """One IR dump of the `--print-ir-*` flags, as mlir-opt writes it: a header naming the
+    pass, then the op."""
+    from xdsl.printer import Printer
+
+    print(
+        f"// -----// IR Dump {when} {type(pass_).__name__} ({pass_.name}) //----- //", file=stream
+    )
+    Printer(stream=stream, print_generic_format=generic).print_op(op)
+    print("\n", file=stream)
+
+
+def pipeline_text(nodes: list[PipelineNode]) -> str:
+    """The pipeline in MLIR's syntax, nested pipelines (`graph-to-isa`) with their stages:
+    what `--dump-pass-pipeline` prints."""
+
+    def render(node: PipelineNode) -> str:
+        if isinstance(node, AnchorNode):
+            return f"{node.op_name}({','.join(render(child) for child in node.children)})"
+        stages = getattr(node.pass_, "stages", None)
+        if callable(stages):
+            return f"{node.text}({','.join(stage.name for stage in stages())})"
+        return node.text
+
+    return f"builtin.module({','.join(render(node) for node in nodes)})"
 
 
 def run_pipeline(
-    nodes: list[PipelineNode], ctx: Context, module: ModuleOp, after_pass: AfterPassHook
+    nodes: list[PipelineNode],
+    ctx: Context,
+    module: ModuleOp,
+    after_pass: AfterPassHook,
+    before_pass: BeforePassHook | None = None,
 ) -> None:
     """Run `nodes` on `module`; exceptions from passes propagate to the caller."""
-    _run_on(nodes, ctx, module, after_pass)
+    _run_on(nodes, ctx, module, after_pass, before_pass)
 
 
 def _run_on(
-    nodes: list[PipelineNode], ctx: Context, op: Operation, after_pass: AfterPassHook
+    nodes: list[PipelineNode],
+    ctx: Context,
+    op: Operation,
+    after_pass: AfterPassHook,
+    before_pass: BeforePassHook | None,
 ) -> None:
     for node in nodes:
         if isinstance(node, PassNode):
-            _apply_pass(node, ctx, op, after_pass)
+            _apply_pass(node, ctx, op, after_pass, before_pass)
             continue
         targets = [
             child
@@ -225,15 +264,24 @@ def _run_on(
             if child.name == node.op_name
         ]
         for target in targets:
-            _run_on(node.children, ctx, target, after_pass)
+            _run_on(node.children, ctx, target, after_pass, before_pass)
 
 
-def _apply_pass(node: PassNode, ctx: Context, op: Operation, after_pass: AfterPassHook) -> None:
+def _apply_pass(
+    node: PassNode,
+    ctx: Context,
+    op: Operation,
+    after_pass: AfterPassHook,
+    before_pass: BeforePassHook | None,
+) -> None:
     stages = getattr(node.pass_, "stages", None)
     if callable(stages):  # a nested pipeline (graph-to-isa): each stage is its own pass
         for stage in stages():
-            _apply_pass(PassNode(stage, f"{node.name}/{stage.name}"), ctx, op, after_pass)
+            stage_node = PassNode(stage, f"{node.name}/{stage.name}")
+            _apply_pass(stage_node, ctx, op, after_pass, before_pass)
         return
+    if before_pass is not None:
+        before_pass(node, op)
     start = time.perf_counter()
     if isinstance(op, ModuleOp):
         node.pass_.apply(ctx, op)

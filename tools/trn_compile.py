@@ -3,7 +3,8 @@
     trn-compile model.onnx [--input-shape NAME=DIMS ...] [--dtype bf16|fp32]
                 [--emit graph|tile|isa] [-o out.mlir] [--run] [--inputs in.npz]
                 [--random-inputs] [--check] [--report report.json] [--trace trace.json]
-                [--seed N]
+                [--seed N] [--print-ir-after-all] [--print-ir-before=PASS] [--time-passes]
+                [--dump-pass-pipeline] ... (mlir-opt's pass instrumentation, `--help`)
 
 Prints the IR of the `--emit` level (default `isa`) to stdout or `-o`. The IR is
 self-contained where it is put: with `-o model.mlir` the weights go to `model.weights`
@@ -31,9 +32,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see trn_run.py
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,6 +48,10 @@ from trnc.tools.cli_io import (
     version_line,
 )
 from trnc.tools.diagnostics import ArgumentParser
+
+if TYPE_CHECKING:
+    from xdsl.dialects.builtin import ModuleOp
+    from xdsl.passes import ModulePass
 
 TOLERANCE = {"fp32": 1e-4, "bf16": 2e-2}
 """Allowed error per output, relative to the output's largest magnitude (max |ref|):
@@ -81,7 +86,81 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="FILE.json", help="write the compile (+run) report")
     p.add_argument("--trace", metavar="FILE.json", help="write a Chrome trace of the run")
     p.add_argument("--seed", type=int, default=0, help="seed of random inputs")
+    instrument = p.add_argument_group("pass instrumentation (as trn-opt and mlir-opt)")
+    add = instrument.add_argument
+    add(
+        "--print-ir-after-all",
+        "--mlir-print-ir-after-all",
+        action="store_true",
+        help="print the IR to stderr after every pass",
+    )
+    add(
+        "--print-ir-before-all",
+        "--mlir-print-ir-before-all",
+        action="store_true",
+        help="print the IR to stderr before every pass",
+    )
+    add(
+        "--print-ir-after",
+        "--mlir-print-ir-after",
+        action="append",
+        default=[],
+        metavar="PASS",
+        help="print the IR to stderr after each run of PASS; comma-separated or repeated",
+    )
+    add(
+        "--print-ir-before",
+        "--mlir-print-ir-before",
+        action="append",
+        default=[],
+        metavar="PASS",
+        help="print the IR to stderr before each run of PASS; comma-separated or repeated",
+    )
+    add(
+        "--dump-pass-pipeline",
+        "--mlir-dump-pass-pipeline",
+        action="store_true",
+        help="print the passes the compile runs to stderr",
+    )
+    add(
+        "--time-passes",
+        "--mlir-timing",
+        action="store_true",
+        help="report the time of every pass (and import, weights, verify) on stderr",
+    )
     return p
+
+
+def _hooks(
+    args: argparse.Namespace,
+) -> tuple[Callable[[ModulePass, ModuleOp], None], Callable[[ModulePass, ModuleOp], None]]:
+    """The compile's before- and after-pass hooks for the `--print-ir-*` flags."""
+
+    def hook(when: str, every: bool, names: list[str]) -> Callable[[ModulePass, ModuleOp], None]:
+        wanted = {n.strip() for given in names for n in given.split(",") if n.strip()}
+
+        def dump(stage: ModulePass, module: ModuleOp) -> None:
+            if every or stage.name in wanted:
+                from trnc.tools.pipeline import print_ir_dump
+
+                print_ir_dump(when, stage, module, sys.stderr)
+
+        return dump
+
+    return (
+        hook("Before", args.print_ir_before_all, args.print_ir_before),
+        hook("After", args.print_ir_after_all, args.print_ir_after),
+    )
+
+
+def _print_timings(seconds: dict[str, float]) -> None:
+    total = seconds.get("total", sum(seconds.values())) or 1e-12
+    lines = ["  ----Wall Time----  ----Name----"]
+    for label, value in seconds.items():
+        if label != "total":
+            lines.append(f"  {value:8.4f} ({100 * value / total:5.1f}%)  {label}")
+    lines.append(f"  {total:8.4f} (100.0%)  Total")
+    print("\n".join(lines), file=sys.stderr)
 
 
 def _inputs(
@@ -215,8 +294,20 @@ def run(args: argparse.Namespace) -> int:
         raise _Fail(f"trn-compile: error: {error}") from None
     _check_paths(args)
     given = load_npz(args.inputs) if args.inputs else {}  # a bad file fails before compiling
+    if args.dump_pass_pipeline:  # the list `trnc.compile` runs (with its weight folding)
+        from trnc.lowering.graph_to_isa import pipeline
+        from trnc.passes.graph_fold_weights import GraphFoldWeightsPass
+
+        stages = [stage.name for stage in pipeline(args.dtype, fold=GraphFoldWeightsPass())]
+        print(f"Pass Manager with {len(stages)} passes:", file=sys.stderr)
+        print(f"builtin.module({','.join(stages)})", file=sys.stderr)
+    before, after = _hooks(args)
     try:
-        model = trnc.compile(args.model, input_shapes=shapes, dtype=args.dtype)
+        model = trnc.compile(
+            args.model, input_shapes=shapes, dtype=args.dtype, before_pass=before, after_pass=after
+        )
+        if args.time_passes:
+            _print_timings(model.report["compile_seconds"])
         _write_ir(args, model)
     except OnnxImportError as error:
         raise _Fail(str(error)) from None

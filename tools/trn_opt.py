@@ -25,7 +25,6 @@ from typing import IO
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
-from xdsl.printer import Printer
 from xdsl.traits import IsolatedFromAbove
 from xdsl.universe import Universe
 from xdsl.utils.exceptions import ParseError
@@ -42,9 +41,30 @@ from trnc.tools.pipeline import (
     describe_pass,
     parse_flat_pipeline,
     parse_mlir_pipeline,
+    pipeline_text,
+    print_ir_dump,
     run_pipeline,
 )
 from trnc.tools.plugins import PluginError, load_plugin
+
+
+def _named(node: PassNode, names: list[str]) -> bool:
+    """Whether `--print-ir-before/after` names this pass: by its name or its full text
+    (`graph-to-isa/tile-allocate`); each option may hold comma-separated names."""
+    wanted = {n.strip() for given in names for n in given.split(",") if n.strip()}
+    return bool(wanted) and (node.name in wanted or node.text in wanted)
+
+
+def _count_passes(nodes: list[PipelineNode]) -> int:
+    """Passes in a pipeline, nested pipelines' stages counted one by one."""
+    count = 0
+    for node in nodes:
+        if isinstance(node, AnchorNode):
+            count += _count_passes(node.children)
+            continue
+        stages = getattr(node.pass_, "stages", None)
+        count += len(stages()) if callable(stages) else 1
+    return count
 
 
 class UsageError(Exception):
@@ -85,6 +105,7 @@ class TrnOptMain(xDSLOptMain):
         self.available_targets = {}
         self.plugin_universes: list[Universe] = []
         self.timings: list[tuple[str, float]] = []
+        self.running: PassNode | None = None  # the pass running (or that last ran)
         self.startup_errors: list[str] = []
         self.scratch: tempfile.TemporaryDirectory[str] | None = None
         """Where an ONNX import printed to stdout puts its weights before inlining them."""
@@ -189,11 +210,52 @@ class TrnOptMain(xDSLOptMain):
         )
         add(
             "--print-ir-after-all",
+            "--mlir-print-ir-after-all",
             "--print-between-passes",
             action="store_true",
             help="print the IR to stderr after every pass",
         )
-        add("--time-passes", action="store_true", help="report the time of every pass")
+        add(
+            "--print-ir-before-all",
+            "--mlir-print-ir-before-all",
+            action="store_true",
+            help="print the IR to stderr before every pass",
+        )
+        add(
+            "--print-ir-after",
+            "--mlir-print-ir-after",
+            action="append",
+            default=[],
+            metavar="PASS",
+            help="print the IR to stderr after each run of PASS (a pass name, or "
+            "'graph-to-isa/<stage>'); comma-separated or repeated",
+        )
+        add(
+            "--print-ir-before",
+            "--mlir-print-ir-before",
+            action="append",
+            default=[],
+            metavar="PASS",
+            help="print the IR to stderr before each run of PASS; comma-separated or repeated",
+        )
+        add(
+            "--print-ir-after-failure",
+            "--mlir-print-ir-after-failure",
+            action="store_true",
+            help="print the IR to stderr after a pass that fails, as the pass left it",
+        )
+        add(
+            "--dump-pass-pipeline",
+            "--mlir-dump-pass-pipeline",
+            action="store_true",
+            help="print the pass pipeline (nested pipelines with their stages) to stderr",
+        )
+        add(
+            "--time-passes",
+            "--mlir-timing",
+            action="store_true",
+            help="report the time of every pass",
+        )
         add("--print-op-generic", action="store_true", help="print ops in generic form")
         add("--print-debuginfo", action="store_true", help="print op locations")
         add("--print-no-properties", action="store_true", help=argparse.SUPPRESS)
@@ -219,6 +281,9 @@ class TrnOptMain(xDSLOptMain):
         except (UsageError, PipelineError) as error:
             print(f"trn-opt: error: {error}", file=sys.stderr)
             return 1
+        if self.args.dump_pass_pipeline:
+            print(f"Pass Manager with {_count_passes(pipeline)} passes:", file=sys.stderr)
+            print(pipeline_text(pipeline), file=sys.stderr)
 
         if self.is_onnx_input():
             chunks: list[tuple[str, int]] = [("", 0)]
@@ -341,12 +406,13 @@ class TrnOptMain(xDSLOptMain):
                 return diagnostics, module
 
         try:
-            run_pipeline(pipeline, self.ctx, module, self.after_pass)
+            run_pipeline(pipeline, self.ctx, module, self.after_pass, self.before_pass)
         except _StopChunk as stop:
             return stop.diagnostics, module
         except Exception as error:
             if self.args.show_traceback:
                 traceback.print_exc()
+            self.dump_after_failure(module)
             return [self.pass_failure(error, module)], module
         if pipeline and not self.args.disable_verify:
             # Passes are verified where they ran; this checks the module as a whole once.
@@ -380,12 +446,13 @@ class TrnOptMain(xDSLOptMain):
             self.timings.append(("(import)", time.perf_counter() - start))
         self.args.print_debuginfo = True  # keep the ONNX node names through text
         try:
-            run_pipeline(pipeline, self.ctx, result.module, self.after_pass)
+            run_pipeline(pipeline, self.ctx, result.module, self.after_pass, self.before_pass)
         except _StopChunk as stop:
             return stop.diagnostics, result.module
         except Exception as error:
             if self.args.show_traceback:
                 traceback.print_exc()
+            self.dump_after_failure(result.module)
             return [self.pass_failure(error, result.module)], result.module
         if self.scratch is not None:  # printed to stdout: self-contained, no file left
             from trnc.tools.weights_io import WeightsError, inline
@@ -425,11 +492,23 @@ class TrnOptMain(xDSLOptMain):
             if diagnostics:
                 note = Diagnostic("note", f"the IR no longer verifies after pass '{node.text}'")
                 raise _StopChunk([*diagnostics, note])
-        if self.args.print_ir_after_all:
-            pass_name = type(node.pass_).__name__
-            print(f"// -----// IR Dump After {pass_name} ({node.name}) //----- //", file=sys.stderr)
-            Printer(stream=sys.stderr, print_generic_format=self.args.print_op_generic).print_op(op)
-            print("\n", file=sys.stderr)
+        if self.args.print_ir_after_all or _named(node, self.args.print_ir_after):
+            self.dump("After", node, op)
+
+    def before_pass(self, node: PassNode, op: Operation) -> None:
+        self.running = node
+        if self.args.print_ir_before_all or _named(node, self.args.print_ir_before):
+            self.dump("Before", node, op)
+
+    def dump(self, when: str, node: PassNode, op: Operation) -> None:
+        """The IR dump of mlir-opt's `--mlir-print-ir-*` flags, on stderr."""
+        print_ir_dump(when, node.pass_, op, sys.stderr, self.args.print_op_generic)
+
+    def dump_after_failure(self, module: ModuleOp) -> None:
+        """With `--print-ir-after-failure`, the IR as the failing pass left it."""
+        if self.args.print_ir_after_failure and self.running is not None:
+            self.dump("After", self.running, module)
+            print(f"// (the pass '{self.running.text}' failed)", file=sys.stderr)
 
     def pass_failure(self, error: Exception, module: ModuleOp) -> Diagnostic:
         """A pass raised: report it at the op it names, else at the module."""
