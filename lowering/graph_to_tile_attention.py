@@ -19,20 +19,26 @@ This pattern keeps them in PSUM and small per-head tiles instead. Per batch inde
 
     Q, K, V rows: loaded whole ([<=128 tokens, H*D] per row block, the bytes the
       projections stored, so `tile-plan-memory` serves them from SBUF); the mask's rows
-    scf.for h in [0, H):                  (tile-to-isa unrolls it; tile-allocate gives
-                                           the per-head tiles rotating slots)
+    scf.for over groups of heads:         (tile-to-isa unrolls it; tile-allocate gives
+                                           the loop body's tiles rotating slots)
+      per head h of the group, stage by stage over the group's heads and query blocks:
       K_h^T, Q_h^T: TensorE transposes of the columns [h*D, h*D + D) of the rows
-      per query block:
-        s = Q_h^T . K_h^T  (PSUM)  ; s = s op c ; s = s + mask    (VectorE)
-        m = max(s) ; e = exp(s - m) (ScalarE, -m as bias) ; l = sum(e)
-        e^T per key block (TensorE) ; o = e^T . V_h (PSUM, accumulated over key blocks)
-        out[:, h*D : h*D + D] = o / l     (the softmax's division, applied to D columns
-                                           instead of Sk)
+        (a scaling of q or k, or a power-of-two one of the scores, applied on the way
+        out of PSUM)
+      s = Q_h^T . K_h^T (PSUM) ; s = s op c ; s = s + mask (VectorE; one pass when the
+        scaling went to Q^T)
+      -m = -max(s) (the reduction's free negation) ; e = exp(s - m), l = sum(e) (one
+        ScalarE instruction: -m as its bias, l accumulated as it writes e)
+      e^T per key block (TensorE) ; o = e^T . V_h (PSUM, accumulated over key blocks)
+      out[:, h*D : h*D + D] = o / l     (the softmax's division, applied to D columns
+                                         instead of Sk)
     out rows: stored whole (the bytes the next matmul loads)
 
 The division by the row sums moves after the second matmul ((e / l) . v = (e . v) / l
-up to rounding). Claimed only when every intermediate has no other user, the element
-type is f32, D <= 128, H*D <= FREE_ELEMS and Sk fits the PSUM tiles (`MAX_KEYS`).
+up to rounding); with torch's NaN guard, p = e / l is formed, its NaNs replaced by 0,
+and transposed instead. Claimed only when every intermediate has no other user, the
+element type is f32, D <= 128, H*D <= FREE_ELEMS, Sk fits the PSUM tiles (`MAX_KEYS`)
+and one head's tiles fit a loop body (`head_group`).
 """
 
 from __future__ import annotations
