@@ -46,13 +46,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import ceil, frexp
 
-from xdsl.dialects.builtin import BFloat16Type, Float32Type, IntegerAttr, TensorType
+from xdsl.dialects.builtin import BFloat16Type, Float32Type, IntegerAttr
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from trnc.dialects import graph as g
 from trnc.dialects import tile
 from trnc.dialects.graph.base import get_ints
 from trnc.dialects.tile.enums import ActivationFunc, AluOp, Engine
+from trnc.lowering import graph_chains as ch
 from trnc.lowering.graph_to_tile_compute import scalar_constant
 from trnc.lowering.graph_to_tile_select import PREDICATE
 from trnc.lowering.graph_to_tile_softmax import SoftmaxChain, match_softmax
@@ -79,8 +80,8 @@ def head_group(chain: AttentionChain, dtype: str) -> int | None:
     """The heads per loop iteration: the largest divisor of H up to `HEAD_GROUP` whose
     per-iteration SBUF tiles (all live during the loop, see `lower_attention`) fit
     `BODY_BYTES` per partition; None if not even one head's do."""
-    _, sq, heads, _ = _shape(chain.q.input)
-    sk = _shape(chain.k.input)[1]
+    _, sq, heads, _ = ch.shape(chain.q.input)
+    sk = ch.shape(chain.k.input)[1]
     size = 2 if dtype == "bf16" else 4
     part = TRN1.partitions
     per_block = part * size + 2 * sk * 4 + ceil(sk / part) * part * size + 8
@@ -95,7 +96,7 @@ def head_group(chain: AttentionChain, dtype: str) -> int | None:
 def chosen_group(chain: AttentionChain, dtype: str) -> int:
     """The heads per iteration: `tile.head_group` on the first matmul (an override,
     checked: a divisor of H), else `head_group`'s."""
-    heads = _shape(chain.q.input)[2]
+    heads = ch.shape(chain.q.input)[2]
     given = chain.scores.attributes.get(HEAD_GROUP_ATTR)
     if given is None:
         group = head_group(chain, dtype)
@@ -162,24 +163,6 @@ def scale_of(op: g.MulOp | g.DivOp | None) -> tuple[AluOp, float] | None:
     return (AluOp.DIV if isinstance(op, g.DivOp) else AluOp.MUL), value
 
 
-def _shape(value: SSAValue) -> tuple[int, ...]:
-    t = value.type
-    assert isinstance(t, TensorType)
-    return tuple(t.get_shape())
-
-
-def _only_user(value: SSAValue) -> Operation | None:
-    uses = list(value.uses)
-    if len(uses) != 1:
-        return None
-    return uses[0].operation
-
-
-def _f32(value: SSAValue) -> bool:
-    t = value.type
-    return isinstance(t, TensorType) and isinstance(t.get_element_type(), Float32Type)
-
-
 def _scaled(value: SSAValue) -> tuple[SSAValue, g.MulOp | g.DivOp | None]:
     """`value` as `x * c` or `x / c` with a compile-time scalar `c` (and x used only
     there): (x, the op); else (value, None)."""
@@ -187,8 +170,8 @@ def _scaled(value: SSAValue) -> tuple[SSAValue, g.MulOp | g.DivOp | None]:
     if (
         isinstance(op, g.MulOp | g.DivOp)
         and scalar_constant(op.operands[1]) is not None
-        and _shape(op.operands[0]) == _shape(value)
-        and _only_user(op.operands[0]) is op
+        and ch.shape(op.operands[0]) == ch.shape(value)
+        and ch.only_user(op.operands[0]) is op
     ):
         return op.operands[0], op
     return value, None
@@ -199,15 +182,15 @@ def _transpose_of(value: SSAValue, perm: list[int]) -> g.TransposeOp | None:
     op = value.owner
     if not isinstance(op, g.TransposeOp) or tuple(get_ints(op.perm)) != tuple(perm):
         return None
-    if _only_user(op.result) is None or len(_shape(op.input)) != 4:
+    if ch.only_user(op.result) is None or len(ch.shape(op.input)) != 4:
         return None
     return op
 
 
 def _mask_fits(mask: SSAValue, b: int, sq: int, sk: int) -> bool:
     """Whether an added mask broadcasts as [B or 1, 1, Sq or 1, Sk] (any rank up to 4)."""
-    shape = _shape(mask)
-    if len(shape) > 4 or not _f32(mask):
+    shape = ch.shape(mask)
+    if len(shape) > 4 or not ch.is_f32(mask):
         return False
     mb, mh, mq, mk = (1,) * (4 - len(shape)) + shape
     return mb in (1, b) and mh == 1 and mq in (1, sq) and mk == sk
@@ -223,16 +206,16 @@ def _nan_guard(p: SSAValue) -> tuple[g.EqualOp, g.EqualOp, g.WhereOp] | None:
         return None
     if same.operands[0] is not p or same.operands[1] is not p:
         return None
-    test = _only_user(same.result)
+    test = ch.only_user(same.result)
     if not isinstance(test, g.EqualOp) or test.operands[0] is not same.result:
         return None
     select: g.WhereOp = where
-    if scalar_constant(test.operands[1]) != 0.0 or _only_user(test.result) is not select:
+    if scalar_constant(test.operands[1]) != 0.0 or ch.only_user(test.result) is not select:
         return None
     cond, then, other = where.operands
     if cond is not test.result or other is not p or scalar_constant(then) != 0.0:
         return None
-    if _shape(where.result) != _shape(p) or not _f32(where.result):
+    if ch.shape(where.result) != ch.shape(p) or not ch.is_f32(where.result):
         return None
     return same, test, where
 
@@ -240,7 +223,7 @@ def _nan_guard(p: SSAValue) -> tuple[g.EqualOp, g.EqualOp, g.WhereOp] | None:
 def match_attention(scores: Operation) -> AttentionChain | None:
     """The attention chain whose first matmul is `scores`, if the pattern applies."""
     if not isinstance(scores, g.MatmulOp) or not all(
-        _f32(v) for v in (scores.lhs, scores.rhs, scores.result)
+        ch.is_f32(v) for v in (scores.lhs, scores.rhs, scores.result)
     ):
         return None
     q_value, q_scale = _scaled(scores.lhs)
@@ -249,29 +232,29 @@ def match_attention(scores: Operation) -> AttentionChain | None:
     k = _transpose_of(k_value, [0, 2, 3, 1])
     if q is None or k is None:
         return None
-    bsz, sq, heads, d = _shape(q.input)
-    kb, sk, kh, kd = _shape(k.input)
+    bsz, sq, heads, d = ch.shape(q.input)
+    kb, sk, kh, kd = ch.shape(k.input)
     if (kb, kh, kd) != (bsz, heads, d) or d > TRN1.partitions or heads * d > FREE_ELEMS:
         return None
-    if sk > MAX_KEYS or _shape(scores.result) != (bsz, heads, sq, sk):
+    if sk > MAX_KEYS or ch.shape(scores.result) != (bsz, heads, sq, sk):
         return None
     x = scores.result
-    user = _only_user(x)
+    user = ch.only_user(x)
     scale: g.DivOp | g.MulOp | None = None
     if isinstance(user, g.DivOp | g.MulOp) and user.operands[0] is x:
-        if scalar_constant(user.operands[1]) is None or _shape(user.results[0]) != _shape(x):
+        if scalar_constant(user.operands[1]) is None or ch.shape(user.results[0]) != ch.shape(x):
             return None
         scale, x = user, user.results[0]
-        user = _only_user(x)
+        user = ch.only_user(x)
     mask: g.AddOp | None = None
     if isinstance(user, g.AddOp) and x in user.operands:
         other = user.operands[1] if user.operands[0] is x else user.operands[0]
         if other is x or not _mask_fits(other, bsz, sq, sk):
             return None
-        if _shape(user.result) != _shape(x):
+        if ch.shape(user.result) != ch.shape(x):
             return None
         mask, x = user, user.result
-        user = _only_user(x)
+        user = ch.only_user(x)
     uses = [use.operation for use in x.uses]
     top = next((u for u in uses if isinstance(u, g.ReduceMaxOp)), None)
     if top is None or len(uses) != 2:  # the max and the sub
@@ -283,16 +266,16 @@ def match_attention(scores: Operation) -> AttentionChain | None:
     guard = _nan_guard(p)
     if guard is not None:
         p = guard[2].result
-    context = _only_user(p)
+    context = ch.only_user(p)
     if not isinstance(context, g.MatmulOp) or context.lhs is not p:
         return None
     v = _transpose_of(context.rhs, [0, 2, 1, 3])
-    if v is None or _shape(v.input) != (bsz, sk, heads, d) or not _f32(context.rhs):
+    if v is None or ch.shape(v.input) != (bsz, sk, heads, d) or not ch.is_f32(context.rhs):
         return None
-    out = _only_user(context.result)
+    out = ch.only_user(context.result)
     if not isinstance(out, g.TransposeOp) or tuple(get_ints(out.perm)) != (0, 2, 1, 3):
         return None
-    if _shape(out.result) != (bsz, sq, heads, d) or not _f32(out.result):
+    if ch.shape(out.result) != (bsz, sq, heads, d) or not ch.is_f32(out.result):
         return None
     chain = AttentionChain(
         q, k, v, q_scale, k_scale, scores, scale, mask, softmax, guard, context, out
@@ -327,8 +310,8 @@ def lower_attention(
     chain: AttentionChain, bufs: AttentionBuffers, dtype: str, b: TileBuilder
 ) -> None:
     """Emit the fused attention (see the module docstring)."""
-    bsz, sq, heads, d = _shape(chain.q.input)
-    sk = _shape(chain.k.input)[1]
+    bsz, sq, heads, d = ch.shape(chain.q.input)
+    sk = ch.shape(chain.k.input)[1]
     group = chosen_group(chain, dtype)
     width = heads * d
     part, moving = TRN1.partitions, TRN1.matmul_max_moving_free
@@ -344,7 +327,7 @@ def lower_attention(
     mask2: SSAValue | None = None
     mb = mq = 1
     if bufs.mask is not None and chain.mask_value is not None:
-        mshape = (1,) * (4 - len(_shape(chain.mask_value))) + _shape(chain.mask_value)
+        mshape = (1,) * (4 - len(ch.shape(chain.mask_value))) + ch.shape(chain.mask_value)
         mb, mq = mshape[0], mshape[2]
         mask2 = b.reinterpret(bufs.mask, (mb * mq, sk))
     scale = scale_of(chain.scale)

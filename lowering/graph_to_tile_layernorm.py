@@ -30,15 +30,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
-from xdsl.dialects.builtin import Float32Type, TensorType
+from xdsl.dialects.builtin import Float32Type
 from xdsl.ir import Operation, SSAValue
 
 from trnc.dialects import graph as g
 from trnc.dialects import tile
-from trnc.dialects.graph.base import get_ints
 from trnc.dialects.tile.enums import ActivationFunc, AluOp, Engine
+from trnc.lowering import graph_chains as ch
 from trnc.lowering.graph_to_tile_compute import scalar_constant
-from trnc.lowering.tile_builder import FREE_ELEMS, TileBuilder, sbuf
+from trnc.lowering.tile_builder import TileBuilder, sbuf
 from trnc.machine import TRN1
 
 GROUP = 4
@@ -74,79 +74,48 @@ class LayerNormChain:
 
     @property
     def gamma(self) -> SSAValue | None:
-        return None if self.scale is None else _other(self.scale, self.normed.result)
+        return None if self.scale is None else ch.other(self.scale, self.normed.result)
 
     @property
     def beta(self) -> SSAValue | None:
         if self.shift is None:
             return None
-        return _other(self.shift, (self.scale or self.normed).results[0])
+        return ch.other(self.shift, (self.scale or self.normed).results[0])
 
     @property
     def eps(self) -> float:
-        value = scalar_constant(_other(self.add_eps, self.var.result))
+        value = scalar_constant(ch.other(self.add_eps, self.var.result))
         assert value is not None
         return value
 
 
-def _shape(value: SSAValue) -> tuple[int, ...]:
-    t = value.type
-    assert isinstance(t, TensorType)
-    return tuple(t.get_shape())
-
-
-def _users(value: SSAValue) -> list[Operation]:
-    return [use.operation for use in value.uses]
-
-
-def _other(op: Operation, value: SSAValue) -> SSAValue:
-    """The operand of a binary op besides `value`."""
-    a, b = op.operands
-    return b if a is value else a
-
-
-def _only_user(value: SSAValue) -> Operation | None:
-    users = _users(value)
-    return users[0] if len(users) == 1 else None
-
-
-def _last_axis(op: g.ReduceMeanOp) -> bool:
-    shape = _shape(op.input)
-    axes = [a % len(shape) for a in get_ints(op.axes)] if shape else []
-    return axes == [len(shape) - 1] and bool(op.keepdims.value.data)
-
-
 def _row_vector(value: SSAValue, n: int) -> bool:
     """An f32 tensor of n elements along the last axis only ([n], [1, n], ...)."""
-    t = value.type
-    if not isinstance(t, TensorType) or not isinstance(t.get_element_type(), Float32Type):
+    if not ch.is_f32(value):
         return False
-    shape = _shape(value)
+    shape = ch.shape(value)
     return bool(shape) and shape[-1] == n and prod(shape) == n
 
 
 def match_layernorm(op: Operation) -> LayerNormChain | None:
     """The layer normalization chain that starts at `op` (a `reduce_mean`), if the
     pattern applies (see the module docstring)."""
-    if not isinstance(op, g.ReduceMeanOp) or not _last_axis(op):
+    if not isinstance(op, g.ReduceMeanOp) or not ch.reduces_last_axis(op):
         return None
     x = op.input
-    t = x.type
-    if not isinstance(t, TensorType) or not isinstance(t.get_element_type(), Float32Type):
-        return None
-    shape = _shape(x)
-    if not shape or 0 in shape or shape[-1] > FREE_ELEMS:
+    shape = ch.row_input(x)
+    if shape is None:
         return None
     n = shape[-1]
-    center = _only_user(op.result)
+    center = ch.only_user(op.result)
     if not isinstance(center, g.SubOp):
         return None
     if center.operands[0] is not x or center.operands[1] is not op.result:
         return None
     c = center.result
-    if _shape(c) != shape:
+    if ch.shape(c) != shape:
         return None
-    users = _users(c)  # the square (twice) and the normalization
+    users = ch.users(c)  # the square (twice) and the normalization
     square = next(
         (u for u in users if isinstance(u, g.MulOp) and u.operands[0] is c and u.operands[1] is c),
         None,
@@ -155,31 +124,31 @@ def match_layernorm(op: Operation) -> LayerNormChain | None:
     if not isinstance(square, g.MulOp) or not isinstance(other, g.MulOp) or len(users) != 3:
         return None
     normed: g.MulOp = other
-    var = _only_user(square.result)
-    if not isinstance(var, g.ReduceMeanOp) or not _last_axis(var):
+    var = ch.only_user(square.result)
+    if not isinstance(var, g.ReduceMeanOp) or not ch.reduces_last_axis(var):
         return None
-    add_eps = _only_user(var.result)
+    add_eps = ch.only_user(var.result)
     if not isinstance(add_eps, g.AddOp) or var.result not in add_eps.operands:
         return None
-    eps = scalar_constant(_other(add_eps, var.result))
-    if eps is None or _shape(add_eps.result) != _shape(var.result):
+    eps = scalar_constant(ch.other(add_eps, var.result))
+    if eps is None or ch.shape(add_eps.result) != ch.shape(var.result):
         return None
-    rsqrt = _only_user(add_eps.result)
-    if not isinstance(rsqrt, g.RsqrtOp) or _users(rsqrt.result) != [normed]:
+    rsqrt = ch.only_user(add_eps.result)
+    if not isinstance(rsqrt, g.RsqrtOp) or ch.users(rsqrt.result) != [normed]:
         return None
-    if _other(normed, c) is not rsqrt.result or _shape(normed.result) != shape:
+    if ch.other(normed, c) is not rsqrt.result or ch.shape(normed.result) != shape:
         return None
     value: SSAValue = normed.result
     scale: g.MulOp | None = None
-    user = _only_user(value)
-    if isinstance(user, g.MulOp) and _row_vector(_other(user, value), n):
-        if _shape(user.results[0]) != shape:
+    user = ch.only_user(value)
+    if isinstance(user, g.MulOp) and _row_vector(ch.other(user, value), n):
+        if ch.shape(user.results[0]) != shape:
             return None
         scale, value = user, user.results[0]
-        user = _only_user(value)
+        user = ch.only_user(value)
     shift: g.AddOp | None = None
-    if isinstance(user, g.AddOp) and _row_vector(_other(user, value), n):
-        if _shape(user.result) != shape:
+    if isinstance(user, g.AddOp) and _row_vector(ch.other(user, value), n):
+        if ch.shape(user.result) != shape:
             return None
         shift = user
     return LayerNormChain(op, center, square, var, add_eps, rsqrt, normed, scale, shift)
@@ -197,7 +166,7 @@ class LayerNormBuffers:
 
 def lower_layernorm(chain: LayerNormChain, bufs: LayerNormBuffers, b: TileBuilder) -> None:
     """Emit the fused loop (see the module docstring)."""
-    shape = _shape(chain.mean.input)
+    shape = ch.shape(chain.mean.input)
     n = shape[-1]
     rows = prod(shape[:-1])
     src = b.reinterpret(bufs.x, (rows, n))

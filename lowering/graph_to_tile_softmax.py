@@ -27,14 +27,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
-from xdsl.dialects.builtin import Float32Type, TensorType
+from xdsl.dialects.builtin import Float32Type
 from xdsl.ir import Operation, SSAValue
 
 from trnc.dialects import graph as g
 from trnc.dialects import tile
-from trnc.dialects.graph.base import get_ints
 from trnc.dialects.tile.enums import ActivationFunc, AluOp
-from trnc.lowering.tile_builder import FREE_ELEMS, TileBuilder, sbuf
+from trnc.lowering import graph_chains as ch
+from trnc.lowering.tile_builder import TileBuilder, sbuf
 from trnc.lowering.tile_plan_memory import DEFAULT_BUDGET
 from trnc.machine import TRN1
 
@@ -63,60 +63,41 @@ class SoftmaxChain:
         return (self.max, self.sub, self.exp, self.sum, self.div)
 
 
-def _shape(value: SSAValue) -> tuple[int, ...]:
-    t = value.type
-    assert isinstance(t, TensorType)
-    return tuple(t.get_shape())
-
-
-def _users(value: SSAValue) -> list[Operation]:
-    return [use.operation for use in value.uses]
-
-
-def _last_axis_keepdims(op: g.ReduceMaxOp | g.ReduceSumOp) -> bool:
-    shape = _shape(op.input)
-    axes = [a % len(shape) for a in get_ints(op.axes)] if shape else []
-    return axes == [len(shape) - 1] and bool(op.keepdims.value.data)
-
-
 def match_softmax(op: Operation, any_size: bool = False) -> SoftmaxChain | None:
     """The softmax chain that starts at `op` (a `reduce_max`), if the pattern applies:
     f32, last axis, at most FREE_ELEMS columns, intermediates used only in the chain, and
     (unless `any_size`, for a pattern that takes the chain as part of a bigger one) too
     big to keep on chip."""
-    if not isinstance(op, g.ReduceMaxOp) or not _last_axis_keepdims(op):
+    if not isinstance(op, g.ReduceMaxOp) or not ch.reduces_last_axis(op):
         return None
     x = op.input
-    t = x.type
-    if not isinstance(t, TensorType) or not isinstance(t.get_element_type(), Float32Type):
-        return None
-    shape = _shape(x)
-    if not shape or 0 in shape or shape[-1] > FREE_ELEMS:
+    shape = ch.row_input(x)
+    if shape is None:
         return None
     if not any_size and prod(shape) * 4 <= FUSE_ABOVE_BYTES:
         return None  # fits on chip: op by op, each op one wide instruction where it can
-    users = _users(op.result)
+    users = ch.users(op.result)
     if len(users) != 1 or not isinstance(users[0], g.SubOp):
         return None
     sub = users[0]
     if sub.operands[0] is not x or sub.operands[1] is not op.result:
         return None
-    if _shape(sub.result) != shape:
+    if ch.shape(sub.result) != shape:
         return None
-    users = _users(sub.result)
+    users = ch.users(sub.result)
     if len(users) != 1 or not isinstance(users[0], g.ExpOp):
         return None
     exp = users[0]
-    e_users = _users(exp.result)
+    e_users = ch.users(exp.result)
     if len(e_users) != 2:
         return None
     total = next((u for u in e_users if isinstance(u, g.ReduceSumOp)), None)
     div = next((u for u in e_users if isinstance(u, g.DivOp)), None)
-    if total is None or div is None or not _last_axis_keepdims(total):
+    if total is None or div is None or not ch.reduces_last_axis(total):
         return None
     if div.operands[0] is not exp.result or div.operands[1] is not total.result:
         return None
-    if _users(total.result) != [div] or _shape(div.result) != shape:
+    if ch.users(total.result) != [div] or ch.shape(div.result) != shape:
         return None
     return SoftmaxChain(op, sub, exp, total, div)
 
@@ -124,7 +105,7 @@ def match_softmax(op: Operation, any_size: bool = False) -> SoftmaxChain | None:
 def lower_softmax(chain: SoftmaxChain, source: SSAValue, result: SSAValue, b: TileBuilder) -> None:
     """Emit the fused loop (see the module docstring): `source` and `result` are the HBM
     buffers of the chain's input and output."""
-    shape = _shape(chain.max.input)
+    shape = ch.shape(chain.max.input)
     n = shape[-1]
     rows = prod(shape[:-1])
     src = b.reinterpret(source, (rows, n))

@@ -205,6 +205,68 @@ BeforePassHook = Callable[[PassNode, Operation], None]
 """Called before each pass with the pass and the op it is about to run on."""
 
 
+def add_instrumentation_options(add: Callable[..., object], after_failure: bool) -> None:
+    """The pass instrumentation options of `trn-opt` and `trn-compile`, with mlir-opt's
+    spellings (`add` is an argument parser's or group's `add_argument`); `after_failure`
+    adds `--print-ir-after-failure`."""
+    add(
+        "--print-ir-after-all",
+        "--mlir-print-ir-after-all",
+        "--print-between-passes",
+        action="store_true",
+        help="print the IR to stderr after every pass",
+    )
+    add(
+        "--print-ir-before-all",
+        "--mlir-print-ir-before-all",
+        action="store_true",
+        help="print the IR to stderr before every pass",
+    )
+    add(
+        "--print-ir-after",
+        "--mlir-print-ir-after",
+        action="append",
+        default=[],
+        metavar="PASS",
+        help="print the IR to stderr after each run of PASS (a pass name, or "
+        "'graph-to-isa/<stage>'); comma-separated or repeated",
+    )
+    add(
+        "--print-ir-before",
+        "--mlir-print-ir-before",
+        action="append",
+        default=[],
+        metavar="PASS",
+        help="print the IR to stderr before each run of PASS; comma-separated or repeated",
+    )
+    if after_failure:
+        add(
+            "--print-ir-after-failure",
+            "--mlir-print-ir-after-failure",
+            action="store_true",
+            help="print the IR to stderr after a pass that fails, as the pass left it",
+        )
+    add(
+        "--dump-pass-pipeline",
+        "--mlir-dump-pass-pipeline",
+        action="store_true",
+        help="print the pass pipeline (nested pipelines with their stages) to stderr",
+    )
+    add(
+        "--time-passes",
+        "--mlir-timing",
+        action="store_true",
+        help="report the time of every pass",
+    )
+
+
+def selected(name: str, text: str, names: list[str]) -> bool:
+    """Whether `--print-ir-before/after` name a pass: by its name or its full text
+    (`graph-to-isa/tile-allocate`); each option may hold comma-separated names."""
+    wanted = {n.strip() for given in names for n in given.split(",") if n.strip()}
+    return bool(wanted) and (name in wanted or text in wanted)
+
+
 def print_ir_dump(
     when: str, pass_: ModulePass, op: Operation, stream: IO[str], generic: bool = False
 ) -> None:

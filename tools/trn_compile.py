@@ -48,6 +48,7 @@ from trnc.tools.cli_io import (
     version_line,
 )
 from trnc.tools.diagnostics import ArgumentParser
+from trnc.tools.pipeline import add_instrumentation_options, print_ir_dump, selected
 
 if TYPE_CHECKING:
     from xdsl.dialects.builtin import ModuleOp
@@ -87,47 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--trace", metavar="FILE.json", help="write a Chrome trace of the run")
     p.add_argument("--seed", type=int, default=0, help="seed of random inputs")
     instrument = p.add_argument_group("pass instrumentation (as trn-opt and mlir-opt)")
-    add = instrument.add_argument
-    add(
-        "--print-ir-after-all",
-        "--mlir-print-ir-after-all",
-        action="store_true",
-        help="print the IR to stderr after every pass",
-    )
-    add(
-        "--print-ir-before-all",
-        "--mlir-print-ir-before-all",
-        action="store_true",
-        help="print the IR to stderr before every pass",
-    )
-    add(
-        "--print-ir-after",
-        "--mlir-print-ir-after",
-        action="append",
-        default=[],
-        metavar="PASS",
-        help="print the IR to stderr after each run of PASS; comma-separated or repeated",
-    )
-    add(
-        "--print-ir-before",
-        "--mlir-print-ir-before",
-        action="append",
-        default=[],
-        metavar="PASS",
-        help="print the IR to stderr before each run of PASS; comma-separated or repeated",
-    )
-    add(
-        "--dump-pass-pipeline",
-        "--mlir-dump-pass-pipeline",
-        action="store_true",
-        help="print the passes the compile runs to stderr",
-    )
-    add(
-        "--time-passes",
-        "--mlir-timing",
-        action="store_true",
-        help="report the time of every pass (and import, weights, verify) on stderr",
-    )
+    add_instrumentation_options(instrument.add_argument, after_failure=False)
     return p
 
 
@@ -137,12 +98,8 @@ def _hooks(
     """The compile's before- and after-pass hooks for the `--print-ir-*` flags."""
 
     def hook(when: str, every: bool, names: list[str]) -> Callable[[ModulePass, ModuleOp], None]:
-        wanted = {n.strip() for given in names for n in given.split(",") if n.strip()}
-
         def dump(stage: ModulePass, module: ModuleOp) -> None:
-            if every or stage.name in wanted:
-                from trnc.tools.pipeline import print_ir_dump
-
+            if every or selected(stage.name, stage.name, names):
                 print_ir_dump(when, stage, module, sys.stderr)
 
         return dump

@@ -38,21 +38,16 @@ from trnc.tools.pipeline import (
     PassNode,
     PipelineError,
     PipelineNode,
+    add_instrumentation_options,
     describe_pass,
     parse_flat_pipeline,
     parse_mlir_pipeline,
     pipeline_text,
     print_ir_dump,
     run_pipeline,
+    selected,
 )
 from trnc.tools.plugins import PluginError, load_plugin
-
-
-def _named(node: PassNode, names: list[str]) -> bool:
-    """Whether `--print-ir-before/after` names this pass: by its name or its full text
-    (`graph-to-isa/tile-allocate`); each option may hold comma-separated names."""
-    wanted = {n.strip() for given in names for n in given.split(",") if n.strip()}
-    return bool(wanted) and (node.name in wanted or node.text in wanted)
 
 
 def _count_passes(nodes: list[PipelineNode]) -> int:
@@ -208,54 +203,7 @@ class TrnOptMain(xDSLOptMain):
             action="store_true",
             help="check the diagnostics against 'expected-error {{...}}' comments",
         )
-        add(
-            "--print-ir-after-all",
-            "--mlir-print-ir-after-all",
-            "--print-between-passes",
-            action="store_true",
-            help="print the IR to stderr after every pass",
-        )
-        add(
-            "--print-ir-before-all",
-            "--mlir-print-ir-before-all",
-            action="store_true",
-            help="print the IR to stderr before every pass",
-        )
-        add(
-            "--print-ir-after",
-            "--mlir-print-ir-after",
-            action="append",
-            default=[],
-            metavar="PASS",
-            help="print the IR to stderr after each run of PASS (a pass name, or "
-            "'graph-to-isa/<stage>'); comma-separated or repeated",
-        )
-        add(
-            "--print-ir-before",
-            "--mlir-print-ir-before",
-            action="append",
-            default=[],
-            metavar="PASS",
-            help="print the IR to stderr before each run of PASS; comma-separated or repeated",
-        )
-        add(
-            "--print-ir-after-failure",
-            "--mlir-print-ir-after-failure",
-            action="store_true",
-            help="print the IR to stderr after a pass that fails, as the pass left it",
-        )
-        add(
-            "--dump-pass-pipeline",
-            "--mlir-dump-pass-pipeline",
-            action="store_true",
-            help="print the pass pipeline (nested pipelines with their stages) to stderr",
-        )
-        add(
-            "--time-passes",
-            "--mlir-timing",
-            action="store_true",
-            help="report the time of every pass",
-        )
+        add_instrumentation_options(add, after_failure=True)
         add("--print-op-generic", action="store_true", help="print ops in generic form")
         add("--print-debuginfo", action="store_true", help="print op locations")
         add("--print-no-properties", action="store_true", help=argparse.SUPPRESS)
@@ -492,12 +440,14 @@ class TrnOptMain(xDSLOptMain):
             if diagnostics:
                 note = Diagnostic("note", f"the IR no longer verifies after pass '{node.text}'")
                 raise _StopChunk([*diagnostics, note])
-        if self.args.print_ir_after_all or _named(node, self.args.print_ir_after):
+        if self.args.print_ir_after_all or selected(node.name, node.text, self.args.print_ir_after):
             self.dump("After", node, op)
 
     def before_pass(self, node: PassNode, op: Operation) -> None:
         self.running = node
-        if self.args.print_ir_before_all or _named(node, self.args.print_ir_before):
+        if self.args.print_ir_before_all or selected(
+            node.name, node.text, self.args.print_ir_before
+        ):
             self.dump("Before", node, op)
 
     def dump(self, when: str, node: PassNode, op: Operation) -> None:
