@@ -39,6 +39,7 @@ from trnc.lowering.graph_to_tile_layernorm import (
 from trnc.lowering.graph_to_tile_softmax import SoftmaxChain, lower_softmax, match_softmax
 from trnc.lowering.tile_builder import TileBuilder
 from trnc.lowering.tile_to_isa import LoweringError
+from trnc.pass_statistics import record
 
 
 class GraphToTilePattern:
@@ -78,6 +79,7 @@ class FusedSoftmax(GraphToTilePattern):
     def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
         chain = self.chains[op]
         lower_softmax(chain, lowerer.buffers[chain.max.input], lowerer.buffers[op.results[0]], b)
+        record("graph-to-tile", "fused-softmaxes", 1, "softmaxes lowered as one loop")
 
 
 class FusedLayerNorm(GraphToTilePattern):
@@ -107,6 +109,7 @@ class FusedLayerNorm(GraphToTilePattern):
             out=lowerer.buffers[op.results[0]],
         )
         lower_layernorm(chain, bufs, b)
+        record("graph-to-tile", "fused-layer-norms", 1, "layer normalizations fused per row tile")
 
 
 class FusedAttention(GraphToTilePattern):
@@ -146,6 +149,7 @@ class FusedAttention(GraphToTilePattern):
             lower_attention(chain, bufs, lowerer.dtype, b)
         except ValueError as error:  # a bad override, located at the op that carries it
             raise LoweringError(f"graph-to-tile: {error}", chain.scores) from None
+        record("graph-to-tile", "fused-attention", 1, "attention blocks fused into one loop")
 
 
 class DirectConv(GraphToTilePattern):
@@ -157,6 +161,7 @@ class DirectConv(GraphToTilePattern):
     def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
         assert isinstance(op, g.Conv2dOp)
         lower_conv2d(op, lowerer.buffers, lowerer.dtype, b)
+        record("graph-to-tile", "direct-convs", 1, "convolutions lowered directly")
 
 
 class DefaultLowering(GraphToTilePattern):

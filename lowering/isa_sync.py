@@ -36,6 +36,7 @@ from trnc.dialects import trn_isa as isa
 from trnc.dialects.isa_common import byte_size
 from trnc.dialects.trn_isa.access_pattern import AccessPatternAttr
 from trnc.dialects.trn_isa.attrs import SemaphoreAttr, SemWaitAttr
+from trnc.pass_statistics import record
 
 _BLOCK = {"hbm": 1 << 16, "sbuf": 2048, "psum": 2048}
 """Block size (bytes) of the access index, per memory."""
@@ -259,4 +260,5 @@ class IsaInsertSync(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for program in op.walk():
             if isinstance(program, isa.ProgramOp):
-                insert_sync(program)
+                waits = insert_sync(program)
+                record(self.name, "waits", waits, "semaphore waits added")

@@ -49,6 +49,7 @@ from trnc.dialects.tile.types import BufferType
 from trnc.lowering.tile_loops import runs, top_level
 from trnc.lowering.tile_to_isa import LoweringError, buffer_roots
 from trnc.machine import TRN1, Memory
+from trnc.pass_statistics import record
 
 REUSE_DISTANCE = 64
 """Default of `tile-allocate{reuse_distance}` (see `place`)."""
@@ -306,4 +307,8 @@ class TileAllocate(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for function in op.ops:
             if isinstance(function, func.FuncOp) and not function.is_declaration:
-                allocate(function, self.reuse_distance)
+                report = allocate(function, self.reuse_distance)
+                sbuf = report.sbuf_peak_bytes_per_partition
+                psum = report.psum_peak_bytes_per_partition
+                record(self.name, "sbuf-peak", sbuf, "SBUF bytes per partition at the peak")
+                record(self.name, "psum-peak", psum, "PSUM bytes per partition at the peak")

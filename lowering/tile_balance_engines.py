@@ -41,6 +41,7 @@ from trnc.dialects.tile.types import BufferType
 from trnc.lowering.tile_loops import runs
 from trnc.lowering.tile_regions import written_operands
 from trnc.machine import Engine
+from trnc.pass_statistics import record
 from trnc.simulator.costs import Operand, Work, fast_case, work_ns
 
 FIXED_ATTR = "tile.fixed_engine"
@@ -161,4 +162,5 @@ class TileBalanceEngines(ModulePass):
         chosen = tuple(allowed[n] for n in names)
         for function in op.ops:
             if isinstance(function, func.FuncOp) and not function.is_declaration:
-                balance(function, chosen)
+                moved = balance(function, chosen)
+                record(self.name, "ops-moved", moved, "ops put on another engine")

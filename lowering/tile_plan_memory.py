@@ -69,6 +69,7 @@ from trnc.lowering.tile_regions import (
     written_operands,
 )
 from trnc.machine import TRN1, Engine, Memory
+from trnc.pass_statistics import record
 
 RESIDENCY_ATTR = "tile.residency"
 RESIDENT_ATTR = "tile.resident"
@@ -515,7 +516,9 @@ class TilePlanMemory(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for function in op.ops:
             if isinstance(function, func.FuncOp) and not function.is_declaration:
-                plan_memory(function, self.budget)
+                resident, spilled = plan_memory(function, self.budget)
+                record(self.name, "resident", len(resident), "scratch tensors kept on chip")
+                record(self.name, "spill-bytes", spilled, "bytes spilled to HBM and back")
 
 
 def _undo(diff: list[int], p: int, lo: int, hi: int, size: int) -> int:

@@ -35,6 +35,7 @@ from trnc.lowering.tile_regions import (
     written_operands,
 )
 from trnc.machine import Memory
+from trnc.pass_statistics import record
 
 DISTANCE = 256
 """Default of `tile-prefetch{distance}`: top-level ops a load may move up."""
@@ -225,4 +226,5 @@ class TilePrefetch(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for function in op.ops:
             if isinstance(function, func.FuncOp) and not function.is_declaration:
-                prefetch(function, self.distance, self.budget)
+                moved = prefetch(function, self.distance, self.budget)
+                record(self.name, "loads-moved", moved, "loads (or loops of loads) moved up")

@@ -35,6 +35,7 @@ from xdsl.pattern_rewriter import (
 
 from trnc.dialects import graph
 from trnc.dialects.graph.base import shape_of
+from trnc.pass_statistics import record
 from trnc.passes._graph_rewrite_utils import constant_value
 
 SQRT2 = math.sqrt(2.0)
@@ -166,6 +167,7 @@ class FuseGelu(RewritePattern):
             return
         x, approximate = found
         rewriter.replace_op(op, graph.GeluOp(x, approximate, result_type=x.type))
+        record(GraphFuseActivationsPass.name, "gelus", 1, "spelled-out GELUs fused")
 
 
 @dataclass(frozen=True)

@@ -258,6 +258,13 @@ def add_instrumentation_options(add: Callable[..., object], after_failure: bool)
         action="store_true",
         help="report the time of every pass",
     )
+    add(
+        "--pass-statistics",
+        "--mlir-pass-statistics",
+        action="store_true",
+        help="report what each pass did (GELUs fused, loads moved, bytes spilled, waits "
+        "added, ...) on stderr",
+    )
 
 
 def selected(name: str, text: str, names: list[str]) -> bool:

@@ -259,12 +259,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"Pass Manager with {len(stages)} passes:", file=sys.stderr)
         print(f"builtin.module({','.join(stages)})", file=sys.stderr)
     before, after = _hooks(args)
+    from trnc.pass_statistics import collecting
+
     try:
-        model = trnc.compile(
-            args.model, input_shapes=shapes, dtype=args.dtype, before_pass=before, after_pass=after
-        )
+        with collecting() as statistics:
+            model = trnc.compile(
+                args.model,
+                input_shapes=shapes,
+                dtype=args.dtype,
+                before_pass=before,
+                after_pass=after,
+            )
         if args.time_passes:
             _print_timings(model.report["compile_seconds"])
+        if args.pass_statistics:
+            print(statistics.report(), file=sys.stderr)
         _write_ir(args, model)
     except OnnxImportError as error:
         raise _Fail(str(error)) from None

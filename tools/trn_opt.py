@@ -30,6 +30,7 @@ from xdsl.universe import Universe
 from xdsl.utils.exceptions import ParseError
 from xdsl.xdsl_opt_main import VersionAction, xDSLOptMain
 
+from trnc.pass_statistics import collecting
 from trnc.tools.cli_io import stdout_closed
 from trnc.tools.context import merge, universes
 from trnc.tools.diagnostics import ArgumentParser, Diagnostic, LocatedParser, SourceLoc, verify_ops
@@ -239,21 +240,9 @@ class TrnOptMain(xDSLOptMain):
             chunks = self.split(text)
         outputs: list[str] = []
         failed = False
-        for chunk, line_offset in chunks:
-            if self.is_onnx_input():
-                diagnostics, module = self.process_onnx(name, pipeline)
-            else:
-                diagnostics, module = self.process_chunk(chunk, name, line_offset, pipeline)
-            if self.args.verify_diagnostics:
-                failed |= not self.check_expected(diagnostics, chunk, name, line_offset)
-            else:
-                for diagnostic in diagnostics:
-                    print(diagnostic.format(name), file=sys.stderr)
-                failed |= any(d.severity == "error" for d in diagnostics)
-            if module is not None and not any(d.severity == "error" for d in diagnostics):
-                start = time.perf_counter()
-                outputs.append(self.output_resulting_program(module))
-                self.timings.append(("(output)", time.perf_counter() - start))
+        with collecting() as statistics:
+            for chunk, line_offset in chunks:
+                failed |= self.run_chunk(chunk, line_offset, name, pipeline, outputs)
 
         try:
             if outputs or not failed:  # like mlir-opt, leave no empty -o file behind
@@ -263,7 +252,35 @@ class TrnOptMain(xDSLOptMain):
             return 1
         if self.args.time_passes:
             self.print_timings()
+        if self.args.pass_statistics:
+            print(statistics.report(), file=sys.stderr)
         return 1 if failed else 0
+
+    def run_chunk(
+        self,
+        chunk: str,
+        line_offset: int,
+        name: str,
+        pipeline: list[PipelineNode],
+        outputs: list[str],
+    ) -> bool:
+        """Process one input chunk (its output appended to `outputs`); whether it failed."""
+        failed = False
+        if self.is_onnx_input():
+            diagnostics, module = self.process_onnx(name, pipeline)
+        else:
+            diagnostics, module = self.process_chunk(chunk, name, line_offset, pipeline)
+        if self.args.verify_diagnostics:
+            failed |= not self.check_expected(diagnostics, chunk, name, line_offset)
+        else:
+            for diagnostic in diagnostics:
+                print(diagnostic.format(name), file=sys.stderr)
+            failed |= any(d.severity == "error" for d in diagnostics)
+        if module is not None and not any(d.severity == "error" for d in diagnostics):
+            start = time.perf_counter()
+            outputs.append(self.output_resulting_program(module))
+            self.timings.append(("(output)", time.perf_counter() - start))
+        return failed
 
     def build_pipeline(self) -> list[PipelineNode]:
         if self.args.pass_pipeline and self.args.passes:

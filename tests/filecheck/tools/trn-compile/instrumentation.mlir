@@ -24,3 +24,9 @@
 // TIME:      graph-to-tile
 // TIME:      verify
 // TIME:      (100.0%)  Total
+
+// RUN: trn-compile %examples/mlp.onnx --input-shape x=4x64 --mlir-pass-statistics -o /dev/null 2>&1 | filecheck %s --check-prefix=STATS
+// STATS:      ... Pass statistics report ...
+// STATS:      'graph-fuse-activations'
+// STATS-NEXT:   (S) 1 gelus - spelled-out GELUs fused
+// STATS:      'isa-insert-sync'
