@@ -65,16 +65,45 @@ class _Fail(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="trn-compile", description="compile an ONNX model for trn1")
+    p = ArgumentParser(
+        prog="trn-compile",
+        description="compile an ONNX model for trn1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="""examples:
+  trn-compile examples/mlp.onnx --input-shape x=8x64 --check --random-inputs
+  trn-compile model.onnx --input-shape input_ids=1x128 -o model.mlir   (+ model.weights)
+  trn-compile model.onnx --input-shape input_ids=1x128 --emit tile | less
+  trn-compile model.onnx --input-shape input_ids=1x128 --run --report report.json
+  trn-compile model.onnx --input-shape input_ids=1x128 --mlir-timing --pass-statistics""",
+    )
     p.add_argument("model", help="an .onnx file")
     p.add_argument(
         "--version", action="version", version=version_line("trn-compile"), help="print the version"
     )
-    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=D0xD1...")
-    p.add_argument("--dtype", choices=("bf16", "fp32"), default="bf16")
-    p.add_argument("--emit", choices=("graph", "tile", "isa"), default="isa")
     p.add_argument(
-        "-o", "--output", metavar="FILE.mlir", help="write the IR here (weights: FILE.weights)"
+        "--input-shape",
+        action="append",
+        default=[],
+        metavar="NAME=D0xD1...",
+        help="pin an input's dynamic dims; repeatable (default: the model's own shapes)",
+    )
+    p.add_argument(
+        "--dtype",
+        choices=("bf16", "fp32"),
+        default="bf16",
+        help="the type matmuls compute in (fp32 accumulation either way) (default: bf16)",
+    )
+    p.add_argument(
+        "--emit",
+        choices=("graph", "tile", "isa"),
+        default="isa",
+        help="the level whose IR is printed or written (default: isa)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE.mlir",
+        help="write the IR here, its weights to FILE.weights (default: stdout, weights inline)",
     )
     p.add_argument("--run", action="store_true", help="simulate the compiled program")
     p.add_argument("--inputs", metavar="FILE.npz", help="input data by name")
@@ -86,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="compare with onnxruntime")
     p.add_argument("--report", metavar="FILE.json", help="write the compile (+run) report")
     p.add_argument("--trace", metavar="FILE.json", help="write a Chrome trace of the run")
-    p.add_argument("--seed", type=int, default=0, help="seed of random inputs")
+    p.add_argument("--seed", type=int, default=0, help="seed of random inputs (default: 0)")
     instrument = p.add_argument_group("pass instrumentation (as trn-opt and mlir-opt)")
     add_instrumentation_options(instrument.add_argument, after_failure=False)
     return p

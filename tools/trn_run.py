@@ -73,7 +73,15 @@ class _Fail(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     p = ArgumentParser(
-        prog="trn-run", description="simulate a trn_isa program or interpret graph-level IR"
+        prog="trn-run",
+        description="simulate a trn_isa program or interpret graph-level IR",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="""examples:
+  trn-compile examples/mlp.onnx --input-shape x=8x64 -o mlp.mlir
+  trn-run mlp.mlir --random-inputs                 simulate: outputs, time, engines
+  trn-run mlp.mlir --inputs in.npz --output-dir out --report report.json
+  trn-run mlp.mlir --timing-only --trace trace.json    open the trace in Perfetto
+  trn-run graph.mlir --input x=x.npy               graph-level IR: the reference interpreter""",
     )
     p.add_argument(
         "program", help="a .mlir file holding one trn_isa.program, or graph-level func.funcs"
@@ -101,9 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--strict-uninitialized",
         action="store_true",
-        help="make a read of never-written memory an error (default: a warning)",
+        help="make a read of never-written memory an error (default: off, a warning)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the random input data")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random input data (default: 0)")
     return p
 
 
