@@ -37,6 +37,7 @@ from trnc.dialects import graph
 from trnc.dialects.graph.base import shape_of
 from trnc.pass_statistics import record
 from trnc.passes._graph_rewrite_utils import constant_value
+from trnc.passes.graph_canonicalize import RemoveDeadGraphOps
 
 SQRT2 = math.sqrt(2.0)
 TANH_SCALE = math.sqrt(2.0 / math.pi)
@@ -173,18 +174,11 @@ class FuseGelu(RewritePattern):
 @dataclass(frozen=True)
 class GraphFuseActivationsPass(ModulePass):
     """Spelled-out activations -> their graph op (see the module docstring); the ops of
-    the chain, left unused, are erased (graph ops are pure)."""
+    the chain, left unused, are erased by `graph-canonicalize`'s dead-op rule."""
 
     name = "graph-fuse-activations"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         PatternRewriteWalker(FuseGelu(), apply_recursively=False).rewrite_module(op)
-        dead = True
-        while dead:  # the chain's other ops and constants, now unused
-            dead = False
-            for inner in list(op.walk()):
-                unused = inner.results and all(not r.uses for r in inner.results)
-                if isinstance(inner, graph.GraphOp) and unused:
-                    inner.detach()
-                    inner.erase()
-                    dead = True
+        # the chain's other ops and constants, now unused: graph-canonicalize's dead-op rule
+        PatternRewriteWalker(RemoveDeadGraphOps()).rewrite_module(op)

@@ -274,6 +274,28 @@ def selected(name: str, text: str, names: list[str]) -> bool:
     return bool(wanted) and (name in wanted or text in wanted)
 
 
+def timing_report(entries: list[tuple[str, float]], total: float | None = None) -> str:
+    """mlir-opt's `--mlir-timing` report of (label, seconds) entries, those of one label
+    added up; `total` defaults to their sum."""
+    merged: dict[str, float] = {}
+    for label, seconds in entries:
+        merged[label] = merged.get(label, 0.0) + seconds
+    whole = (total if total is not None else sum(merged.values())) or 1e-12
+    bar = "===" + "-" * 73 + "==="
+    lines = [
+        bar,
+        "                      ... Execution time report ...",
+        bar,
+        f"  Total Execution Time: {whole:.4f} seconds",
+        "",
+        "  ----Wall Time----  ----Name----",
+    ]
+    for label, seconds in merged.items():
+        lines.append(f"  {seconds:8.4f} ({100 * seconds / whole:5.1f}%)  {label}")
+    lines.append(f"  {whole:8.4f} (100.0%)  Total")
+    return "\n".join(lines)
+
+
 def print_ir_dump(
     when: str, pass_: ModulePass, op: Operation, stream: IO[str], generic: bool = False
 ) -> None:

@@ -48,7 +48,12 @@ from trnc.tools.cli_io import (
     version_line,
 )
 from trnc.tools.diagnostics import ArgumentParser
-from trnc.tools.pipeline import add_instrumentation_options, print_ir_dump, selected
+from trnc.tools.pipeline import (
+    add_instrumentation_options,
+    print_ir_dump,
+    selected,
+    timing_report,
+)
 
 if TYPE_CHECKING:
     from xdsl.dialects.builtin import ModuleOp
@@ -137,16 +142,6 @@ def _hooks(
         hook("Before", args.print_ir_before_all, args.print_ir_before),
         hook("After", args.print_ir_after_all, args.print_ir_after),
     )
-
-
-def _print_timings(seconds: dict[str, float]) -> None:
-    total = seconds.get("total", sum(seconds.values())) or 1e-12
-    lines = ["  ----Wall Time----  ----Name----"]
-    for label, value in seconds.items():
-        if label != "total":
-            lines.append(f"  {value:8.4f} ({100 * value / total:5.1f}%)  {label}")
-    lines.append(f"  {total:8.4f} (100.0%)  Total")
-    print("\n".join(lines), file=sys.stderr)
 
 
 def _inputs(
@@ -300,7 +295,9 @@ def run(args: argparse.Namespace) -> int:
                 after_pass=after,
             )
         if args.time_passes:
-            _print_timings(model.report["compile_seconds"])
+            seconds = dict(model.report["compile_seconds"])
+            total = seconds.pop("total")
+            print(timing_report(list(seconds.items()), total), file=sys.stderr)
         if args.pass_statistics:
             print(statistics.report(), file=sys.stderr)
         _write_ir(args, model)

@@ -47,6 +47,7 @@ from trnc.tools.pipeline import (
     print_ir_dump,
     run_pipeline,
     selected,
+    timing_report,
 )
 from trnc.tools.plugins import PluginError, load_plugin
 
@@ -565,23 +566,7 @@ class TrnOptMain(xDSLOptMain):
             ) from None
 
     def print_timings(self) -> None:
-        total = sum(seconds for _, seconds in self.timings) or 1e-12
-        merged: dict[str, float] = {}
-        for label, seconds in self.timings:
-            merged[label] = merged.get(label, 0.0) + seconds
-        bar = "===" + "-" * 73 + "==="
-        lines = [
-            bar,
-            "                      ... Execution time report ...",
-            bar,
-            f"  Total Execution Time: {total:.4f} seconds",
-            "",
-            "  ----Wall Time----  ----Name----",
-        ]
-        for label, seconds in merged.items():
-            lines.append(f"  {seconds:8.4f} ({100 * seconds / total:5.1f}%)  {label}")
-        lines.append(f"  {total:8.4f} (100.0%)  Total")
-        print("\n".join(lines), file=sys.stderr)
+        print(timing_report(self.timings), file=sys.stderr)
 
     def list_passes(self, out: IO[str]) -> None:
         out.write("Available passes (options in braces: name{option=value ...}):\n")
