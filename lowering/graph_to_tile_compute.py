@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from math import prod
+from typing import TYPE_CHECKING
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -44,6 +45,9 @@ from trnc.lowering.tile_builder import (
 )
 from trnc.lowering.tile_to_isa import LoweringError
 from trnc.machine import TRN1, Engine
+
+if TYPE_CHECKING:
+    from trnc.lowering.graph_to_tile_dense import Epilogue
 
 ACTIVATIONS: dict[type[Operation], ActivationFunc] = {
     g.ReluOp: ActivationFunc.RELU,
@@ -381,11 +385,20 @@ class Compute(LowererHost):
             b.store(t, dst, r0, c0)
             b.free(t)
 
-    def matmul(self, op: g.MatmulOp, b: TileBuilder) -> None:
+    def matmul(
+        self,
+        op: g.MatmulOp,
+        b: TileBuilder,
+        epilogue: Epilogue | None = None,
+        out_value: SSAValue | None = None,
+    ) -> None:
         """`[..., M, K] @ [K, N]` (batch folded into M), or batched `[A..., M, K] @
         [B..., K, N]` with numpy's broadcasting of the batch dims (one 2-D matmul per
         batch index of the result); a 1-D operand is a single row (`[K]` on the left) or
-        column (`[K]` on the right), its dim dropped from the result as in numpy."""
+        column (`[K]` on the right), its dim dropped from the result as in numpy.
+
+        With an `epilogue` (a fused dense chain, `graph_to_tile_dense.py`; `[K, N]` on
+        the right only), the result is `out_value`'s buffer, written by the epilogue."""
         lhs_t, rhs_t = op.lhs.type, op.rhs.type
         assert isinstance(lhs_t, TensorType) and isinstance(rhs_t, TensorType)
         ls, rs = tuple(lhs_t.get_shape()), tuple(rhs_t.get_shape())
@@ -402,9 +415,17 @@ class Compute(LowererHost):
         x = b.reinterpret(self.buffers[op.lhs], (prod(ls[:-1]), k))
         w = b.reinterpret(self.buffers[op.rhs], (prod(rs[:-1]), n))
         if len(rs) == 2:
-            out = b.reinterpret(self.buffers[op.result], (prod(ls[:-1]), n))
-            self._matmul_2d(x, w, out, (prod(ls[:-1]), k, n), (0, 0, 0), element, lhs_t, b, plan)
+            out_buffer = self.buffers[out_value if out_value is not None else op.result]
+            out = b.reinterpret(out_buffer, (prod(ls[:-1]), n))
+            if epilogue is not None:
+                epilogue.prepare(prod(ls[:-1]), b)
+            self._matmul_2d(
+                x, w, out, (prod(ls[:-1]), k, n), (0, 0, 0), element, lhs_t, b, plan, epilogue
+            )
+            if epilogue is not None:
+                epilogue.release(b)
             return
+        assert epilogue is None, "a fused epilogue needs a 2-D right operand"
         batch = tuple(np.broadcast_shapes(ls[:-2], rs[:-2]))
         out = b.reinterpret(self.buffers[op.result], (prod(batch) * m, n))
         lhs_index = np.arange(prod(ls[:-2])).reshape(ls[:-2])
@@ -429,9 +450,12 @@ class Compute(LowererHost):
         lhs_t: TensorType[Attribute],
         b: TileBuilder,
         plan: MatmulPlan,
+        epilogue: Epilogue | None = None,
     ) -> None:
         """out[o0 + i, j] = sum_k x[x0 + i, k] * w[w0 + k, j] for i < M, j < N (the three
-        buffers are 2-D row-major; x0, w0, o0 = `rows`), tiled as `plan` says."""
+        buffers are 2-D row-major; x0, w0, o0 = `rows`), tiled as `plan` says; each PSUM
+        block leaves through `epilogue.evacuate` and each result segment is finished by
+        `epilogue.finish` before its store, when there is an epilogue."""
         m, k, n = mkn
         x0, w0, o0 = rows
         w_type = w.type
@@ -590,9 +614,14 @@ class Compute(LowererHost):
                             k_step(j, n0, nt, accs, None)
                     for r, (_, mt) in enumerate(rows_here):
                         dst = b.view(ys[r], (0, n0 - s0), (mt, nt))
-                        b.add(tile.CopyOp(accs[r], dst, Engine.VECTOR))
+                        if epilogue is not None:
+                            epilogue.evacuate(accs[r], dst, n0, b)
+                        else:
+                            b.add(tile.CopyOp(accs[r], dst, Engine.VECTOR))
                         b.free(accs[r])
                 for r, (m0, _) in enumerate(rows_here):
+                    if epilogue is not None:
+                        epilogue.finish(ys[r], o0 + m0, s0, b)
                     b.store(ys[r], out, o0 + m0, s0)
                     b.free(ys[r])
             if wholes:

@@ -11,6 +11,10 @@ from xdsl.ir import Attribute, Operation, SSAValue
 
 from trnc.lowering.tile_builder import TileBuilder
 
+if TYPE_CHECKING:
+    from trnc.dialects import graph as g
+    from trnc.lowering.graph_to_tile_dense import Epilogue
+
 
 class LowererHost:
     """The shared state and the methods one mixin calls on another (see the module
@@ -30,6 +34,14 @@ class LowererHost:
         ) -> SSAValue: ...
 
         def binary(self, op: Operation, b: TileBuilder) -> None: ...
+
+        def matmul(
+            self,
+            op: g.MatmulOp,
+            b: TileBuilder,
+            epilogue: Epilogue | None = None,
+            out_value: SSAValue | None = None,
+        ) -> None: ...
 
         def permute(
             self,

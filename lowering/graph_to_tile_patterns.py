@@ -17,10 +17,12 @@ op (`claim`), and lower it at its last.
 from __future__ import annotations
 
 from collections.abc import Callable
+from math import prod
 
 from xdsl.ir import Block, Operation
 
 from trnc.dialects import graph as g
+from trnc.lowering import graph_chains as ch
 from trnc.lowering.graph_to_tile_attention import (
     AttentionBuffers,
     AttentionChain,
@@ -29,6 +31,7 @@ from trnc.lowering.graph_to_tile_attention import (
 )
 from trnc.lowering.graph_to_tile_conv import fits as conv_fits
 from trnc.lowering.graph_to_tile_conv import lower_conv2d
+from trnc.lowering.graph_to_tile_dense import DenseChain, Epilogue, match_dense
 from trnc.lowering.graph_to_tile_host import LowererHost
 from trnc.lowering.graph_to_tile_layernorm import (
     LayerNormBuffers,
@@ -152,6 +155,37 @@ class FusedAttention(GraphToTilePattern):
         record("graph-to-tile", "fused-attention", 1, "attention blocks fused into one loop")
 
 
+class FusedDense(GraphToTilePattern):
+    """A matmul by a 2-D weight with its bias add, activation and residual add, the
+    epilogue done on the PSUM evacuation (`graph_to_tile_dense.py`)."""
+
+    def __init__(self) -> None:
+        self.chains: dict[Operation, DenseChain] = {}  # by its last op
+
+    def claim(self, op: Operation) -> tuple[Operation, ...] | None:
+        chain = match_dense(op)
+        if chain is None:
+            return None
+        self.chains[chain.last] = chain
+        return chain.ops
+
+    def match(self, op: Operation, lowerer: LowererHost) -> bool:
+        return op in self.chains
+
+    def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
+        chain = self.chains[op]
+        residual = chain.residual
+        dims = ch.shape(op.results[0])
+        rows = (prod(dims[:-1]), dims[-1])
+        epilogue = Epilogue(
+            bias=lowerer.buffers[chain.bias],
+            func=chain.func,
+            residual=None if residual is None else b.reinterpret(lowerer.buffers[residual], rows),
+        )
+        lowerer.matmul(chain.matmul, b, epilogue, op.results[0])
+        record("graph-to-tile", "fused-dense", 1, "matmul epilogues fused into the evacuation")
+
+
 class DirectConv(GraphToTilePattern):
     """conv2d with channels on the partitions (`graph_to_tile_conv.py`)."""
 
@@ -194,5 +228,6 @@ def populate_graph_to_tile_patterns() -> list[GraphToTilePattern]:
         FusedAttention(),
         FusedLayerNorm(),
         FusedSoftmax(),
+        FusedDense(),
         DirectConv(),
     ]

@@ -1,0 +1,168 @@
+"""`graph-to-tile` pattern: a dense layer's epilogue fused into its matmul's PSUM
+evacuation.
+
+A linear layer comes out of the importers as a chain
+
+    y = matmul(x, w)                 (w a 2-D weight [K, N])
+    y = y + b                        (b [N], broadcast over the rows)
+    [y = act(y)]                     (GELU, ReLU, tanh, sigmoid, ...: one ScalarE activation)
+    [y = y + r]                      (a residual of y's shape)
+
+Lowered op by op, each op after the matmul is another pass over the tensor (its own
+loads, stores and instructions). This pattern takes the chain (intermediates with no
+other users, f32) and lowers it as the matmul alone with its epilogue: the bias is spread
+over the partitions once, every PSUM block is evacuated by adding the bias on the way out
+(`tile.tensor_tensor` reading PSUM, which costs what the plain copy did), and the
+activation and the residual are applied to each result segment before its store:
+
+    bias = spread(b)                            (once: [128, N] in SBUF)
+    ... matmul K steps into acc (PSUM) ...
+    tensor_tensor add(acc, bias[:, n0:n1]) -> y[:, n0:n1]
+    [activation act(y) -> y]
+    [r = load ; tensor_tensor add(y, r) -> y]
+    store y
+
+The arithmetic is the op-by-op lowering's, in the same order ((x w + b), then act, then
++ r, each rounded to f32), so the results are the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from xdsl.dialects.builtin import Float32Type
+from xdsl.ir import Operation, SSAValue
+
+from trnc.dialects import graph as g
+from trnc.dialects import tile
+from trnc.dialects.tile.enums import ActivationFunc, AluOp, Engine
+from trnc.lowering import graph_chains as ch
+from trnc.lowering.graph_to_tile_compute import ACTIVATIONS
+from trnc.lowering.tile_builder import TileBuilder, sbuf
+from trnc.machine import TRN1
+
+
+@dataclass(frozen=True)
+class DenseChain:
+    """A matmul by a 2-D weight with its bias, activation and residual."""
+
+    matmul: g.MatmulOp
+    bias_add: g.AddOp
+    activation: Operation | None
+    residual_add: g.AddOp | None
+
+    @property
+    def ops(self) -> tuple[Operation, ...]:
+        ops = [self.matmul, self.bias_add, self.activation, self.residual_add]
+        return tuple(op for op in ops if op is not None)
+
+    @property
+    def last(self) -> Operation:
+        return self.ops[-1]
+
+    @property
+    def bias(self) -> SSAValue:
+        return ch.other(self.bias_add, self.matmul.result)
+
+    @property
+    def residual(self) -> SSAValue | None:
+        if self.residual_add is None:
+            return None
+        before = (self.activation or self.bias_add).results[0]
+        return ch.other(self.residual_add, before)
+
+    @property
+    def func(self) -> ActivationFunc | None:
+        op = self.activation
+        if op is None:
+            return None
+        if isinstance(op, g.GeluOp):
+            tanh = op.approximate.data == "tanh"
+            return ActivationFunc.GELU_TANH if tanh else ActivationFunc.GELU
+        return ACTIVATIONS[type(op)]
+
+
+def _activation(op: Operation | None) -> bool:
+    return isinstance(op, g.GeluOp) or type(op) in ACTIVATIONS
+
+
+def match_dense(op: Operation) -> DenseChain | None:
+    """The dense chain that starts at `op` (a `graph.matmul`), if the pattern applies
+    (see the module docstring)."""
+    if not isinstance(op, g.MatmulOp) or not ch.is_f32(op.result):
+        return None
+    lhs, rhs, out = ch.shape(op.lhs), ch.shape(op.rhs), ch.shape(op.result)
+    if len(lhs) < 2 or len(rhs) != 2 or 0 in out:
+        return None
+    n = rhs[1]
+    bias_add = ch.only_user(op.result)
+    if not isinstance(bias_add, g.AddOp) or ch.shape(bias_add.result) != out:
+        return None
+    bias = ch.other(bias_add, op.result)
+    if bias is op.result or not ch.is_f32(bias):
+        return None
+    dims = ch.shape(bias)
+    if not dims or dims[-1] != n or prod(dims) != n:
+        return None
+    value: SSAValue = bias_add.result
+    activation: Operation | None = None
+    user = ch.only_user(value)
+    if _activation(user):
+        assert user is not None
+        activation, value = user, user.results[0]
+        user = ch.only_user(value)
+    residual_add: g.AddOp | None = None
+    if isinstance(user, g.AddOp) and ch.shape(user.result) == out:
+        other = ch.other(user, value)
+        if other is not value and ch.is_f32(other) and ch.shape(other) == out:
+            residual_add = user
+    return DenseChain(op, bias_add, activation, residual_add)
+
+
+@dataclass
+class Epilogue:
+    """What `Compute._matmul_2d` does to each PSUM block and result segment of a fused
+    dense chain: `prepare` spreads the bias, `evacuate` adds it on the way out of PSUM,
+    `finish` applies the activation and the residual, `release` frees the bias."""
+
+    bias: SSAValue
+    """The bias, an HBM buffer of N f32 values."""
+    func: ActivationFunc | None
+    residual: SSAValue | None
+    """The residual, an HBM buffer reinterpreted as the result's 2-D shape."""
+    spread: SSAValue | None = None
+
+    def prepare(self, rows: int, b: TileBuilder) -> None:
+        n = prod(self.bias.type.get_shape())  # type: ignore[attr-defined]
+        part = min(TRN1.partitions, rows)
+        flat = b.reinterpret(self.bias, (1, n))
+        ones = b.ones_row()
+        full = b.alloc(sbuf((part, n), Float32Type()))
+        for n0 in range(0, n, TRN1.matmul_max_moving_free):
+            nt = min(TRN1.matmul_max_moving_free, n - n0)
+            row = b.load(flat, 0, n0, (1, nt))
+            spread = b.spread(ones, row, part)
+            b.add(tile.CopyOp(spread, b.view(full, (0, n0), (part, nt)), Engine.VECTOR))
+            b.free(row, spread)
+        b.free(ones)
+        self.spread = full
+
+    def evacuate(self, acc: SSAValue, dst: SSAValue, n0: int, b: TileBuilder) -> None:
+        assert self.spread is not None
+        mt, nt = dst.type.get_shape()  # type: ignore[attr-defined]
+        bias = b.view(self.spread, (0, n0), (mt, nt))
+        b.add(tile.TensorTensorOp(AluOp.ADD, acc, bias, dst, Engine.VECTOR))
+
+    def finish(self, y: SSAValue, row: int, s0: int, b: TileBuilder) -> None:
+        if self.func is not None:
+            b.add(tile.ActivationOp(self.func, y, y))
+        if self.residual is not None:
+            shape = tuple(y.type.get_shape())  # type: ignore[attr-defined]
+            r = b.load(self.residual, row, s0, (shape[0], shape[1]))
+            b.add(tile.TensorTensorOp(AluOp.ADD, y, r, y, Engine.VECTOR))
+            b.free(r)
+
+    def release(self, b: TileBuilder) -> None:
+        if self.spread is not None:
+            b.free(self.spread)
