@@ -2,8 +2,8 @@
 by name as lazy factories (like `trnc.passes`).
 
 In pipeline order: `graph-to-tile` (layout, tiling, DMA), `tile-allocate` (addresses and
-DMA queues), `tile-to-isa` (tile ops -> one `trn_isa.program`), `isa-insert-sync`
-(semaphores); `graph-to-isa{dtype=bf16|fp32}` runs them all.
+DMA queues), `tile-to-isa` (tile ops -> one `trn_isa.program`), `isa-schedule`
+(instruction order), `isa-insert-sync` (semaphores); `graph-to-isa{dtype=bf16|fp32}` runs them all.
 """
 
 from __future__ import annotations
@@ -17,6 +17,12 @@ def _tile_to_isa() -> type[ModulePass]:
     from trnc.lowering.tile_to_isa import TileToIsa
 
     return TileToIsa
+
+
+def _isa_schedule() -> type[ModulePass]:
+    from trnc.lowering.isa_schedule import IsaSchedule
+
+    return IsaSchedule
 
 
 def _isa_insert_sync() -> type[ModulePass]:
@@ -78,5 +84,6 @@ def get_lowering_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "tile-balance-engines": _tile_balance_engines,
         "tile-allocate": _tile_allocate,
         "tile-to-isa": _tile_to_isa,
+        "isa-schedule": _isa_schedule,
         "isa-insert-sync": _isa_insert_sync,
     }

@@ -10,6 +10,7 @@ runnable alone:
     tile-balance-engines                  (each copy's engine: VectorE, ScalarE, GpSimdE)
     tile-allocate                         (SBUF/PSUM addresses, DMA queues)
     tile-to-isa                           (one trn_isa.program per function)
+    isa-schedule                          (instructions reordered by list scheduling)
     isa-insert-sync                       (semaphores)
 
 `trn-opt model.mlir -p graph-to-isa{dtype=bf16}` is the same as naming the stages, and
@@ -28,6 +29,7 @@ from xdsl.passes import ModulePass
 
 from trnc.lowering.graph_plan_tiling import GraphPlanTiling
 from trnc.lowering.graph_to_tile import GraphToTile
+from trnc.lowering.isa_schedule import IsaSchedule
 from trnc.lowering.isa_sync import IsaInsertSync
 from trnc.lowering.tile_allocate import TileAllocate
 from trnc.lowering.tile_balance_engines import TileBalanceEngines
@@ -69,6 +71,7 @@ def pipeline(dtype: str = "bf16", fold: ModulePass | None = None) -> list[Module
         TileBalanceEngines(),
         TileAllocate(),
         TileToIsa(),
+        IsaSchedule(),
         IsaInsertSync(),
     ]
 

@@ -199,6 +199,21 @@ def _check_integer_exact(op: Operation) -> None:
     )
 
 
+def _only_matmuls_read(value: SSAValue) -> bool:
+    """Whether every use of `value` is a matmul, or a reshape or transpose whose result
+    only matmuls read."""
+    if not value.uses:
+        return False
+    for use in value.uses:
+        user = use.operation
+        if isinstance(user, g.MatmulOp):
+            continue
+        if isinstance(user, g.ReshapeOp | g.TransposeOp) and _only_matmuls_read(user.results[0]):
+            continue
+        return False
+    return True
+
+
 class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
     def __init__(self, function: func.FuncOp, dtype: str = "fp32") -> None:
         self.function = function
@@ -274,6 +289,18 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
             return BFloat16Type()
         return None
 
+    def scratch_storage(self, value: SSAValue) -> Attribute | None:
+        """How an intermediate is stored: with `dtype=bf16`, an f32 value that only
+        matmuls read (directly or through reshapes and transposes) is stored as bf16,
+        the type those matmuls read it in anyway (a matmul rounds its operands to bf16
+        before it multiplies), so it takes half the SBUF and HBM bytes; None keeps
+        `storage`'s choice."""
+        if self.dtype != "bf16" or not isinstance(value.type, TensorType):
+            return None
+        if not isinstance(value.type.get_element_type(), Float32Type):
+            return None
+        return BFloat16Type() if _only_matmuls_read(value) else None
+
     def temporary(self, shape: tuple[int, ...], element: Attribute, owner: Operation) -> SSAValue:
         """A scratch HBM buffer for an intermediate result inside one graph op's lowering."""
         self.temporaries += 1
@@ -297,7 +324,11 @@ class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
             assert isinstance(t, TensorType)
             owner = value.owner if isinstance(value.owner, Operation) else fn
             shape, element = tuple(t.get_shape()), t.get_element_type()
-            stored = self.weight_storage(value) if role == "weight" else None
+            stored = None
+            if role == "weight":
+                stored = self.weight_storage(value)
+            elif role == "scratch":
+                stored = self.scratch_storage(value)
             return self.new_buffer(shape, element, name, role, owner, stored)
 
         for arg_value, name in zip(block.args, in_names, strict=True):

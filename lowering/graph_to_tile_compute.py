@@ -463,6 +463,12 @@ class Compute(LowererHost):
         cast = element != w_type.element_type  # (a bf16-stored weight needs no cast)
         part, moving = TRN1.partitions, TRN1.matmul_max_moving_free
         blocks = range(0, k, part)
+        # The result tiles are in the output's type (bf16 when only matmuls read it: the
+        # evacuation rounds once), unless an epilogue's activation or residual add
+        # computes on them first (f32; its last op writes the output's type).
+        out_element = onchip(out.type.element_type)  # type: ignore[attr-defined]
+        finishing = epilogue is not None and epilogue.finishes
+        y_element = lhs_t.get_element_type() if finishing else out_element
         keep, group = plan.keep_xt, plan.row_group
         row_blocks = [(m0, min(part, m - m0)) for m0 in range(0, m, part)]
         full = k // part
@@ -585,7 +591,7 @@ class Compute(LowererHost):
             # tile-plan-memory keeps it on chip), each the PSUM blocks evacuated side by side.
             for s0 in range(0, n, FREE_ELEMS):
                 st = min(FREE_ELEMS, n - s0)
-                ys = [b.alloc(sbuf((mt, st), lhs_t.get_element_type())) for _, mt in rows_here]
+                ys = [b.alloc(sbuf((mt, st), y_element)) for _, mt in rows_here]
                 for n0 in range(s0, s0 + st, moving):
                     nt = min(moving, s0 + st - n0)
                     accs = [b.alloc(psum((mt, nt))) for _, mt in rows_here]
@@ -620,10 +626,11 @@ class Compute(LowererHost):
                             b.add(tile.CopyOp(accs[r], dst, Engine.VECTOR))
                         b.free(accs[r])
                 for r, (m0, _) in enumerate(rows_here):
-                    if epilogue is not None:
-                        epilogue.finish(ys[r], o0 + m0, s0, b)
-                    b.store(ys[r], out, o0 + m0, s0)
-                    b.free(ys[r])
+                    y = ys[r]
+                    if epilogue is not None and epilogue.finishes:
+                        y = epilogue.finish(y, o0 + m0, s0, out_element, b)
+                    b.store(y, out, o0 + m0, s0)
+                    b.free(*{ys[r], y})
             if wholes:
                 b.free(*wholes)
             elif keep:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from math import prod
 
 from xdsl.dialects.builtin import Float32Type
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 
 from trnc.dialects import graph as g
 from trnc.dialects import tile
@@ -154,14 +154,26 @@ class Epilogue:
         bias = b.view(self.spread, (0, n0), (mt, nt))
         b.add(tile.TensorTensorOp(AluOp.ADD, acc, bias, dst, Engine.VECTOR))
 
-    def finish(self, y: SSAValue, row: int, s0: int, b: TileBuilder) -> None:
+    @property
+    def finishes(self) -> bool:
+        """Whether `finish` has work (an activation or a residual)."""
+        return self.func is not None or self.residual is not None
+
+    def finish(
+        self, y: SSAValue, row: int, s0: int, element: Attribute, b: TileBuilder
+    ) -> SSAValue:
+        """Apply the activation and the residual to the f32 result tile `y` (rows from
+        `row`, columns from `s0`); the last op writes a tile of `element` (`y` itself when
+        it is f32), which is returned for the store."""
+        shape = tuple(y.type.get_shape())  # type: ignore[attr-defined]
+        out = y if element == y.type.element_type else b.alloc(sbuf(shape, element))  # type: ignore[attr-defined]
         if self.func is not None:
-            b.add(tile.ActivationOp(self.func, y, y))
+            b.add(tile.ActivationOp(self.func, y, y if self.residual is not None else out))
         if self.residual is not None:
-            shape = tuple(y.type.get_shape())  # type: ignore[attr-defined]
             r = b.load(self.residual, row, s0, (shape[0], shape[1]))
-            b.add(tile.TensorTensorOp(AluOp.ADD, y, r, y, Engine.VECTOR))
+            b.add(tile.TensorTensorOp(AluOp.ADD, y, r, out, Engine.VECTOR))
             b.free(r)
+        return out
 
     def release(self, b: TileBuilder) -> None:
         if self.spread is not None:

@@ -13,6 +13,7 @@ from math import prod
 from xdsl.dialects import arith, scf
 from xdsl.dialects.builtin import (
     AnyFloat,
+    BFloat16Type,
     Float32Type,
     IndexType,
     IntegerAttr,
@@ -23,7 +24,7 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from trnc.dialects import tile
 from trnc.dialects.tile.types import BufferType
-from trnc.machine import TRN1, Memory
+from trnc.machine import TRN1, Engine, Memory
 
 FREE_ELEMS = 4096
 """Columns per elementwise tile (8 KiB of fp32 per partition per operand)."""
@@ -226,9 +227,26 @@ class TileBuilder:
         c0: Offset,
         strides: Sequence[int] | None = None,
     ) -> None:
-        """DMA an SBUF tile to a window of an HBM buffer (rows `strides[0]` apart)."""
-        shape = buf.type.get_shape()  # type: ignore[attr-defined]
-        self.add(tile.DmaOp(buf, self.view(dest, (r0, c0), tuple(shape), strides)))
+        """DMA an SBUF tile to a window of an HBM buffer (rows `strides[0]` apart). An f32
+        tile bound for a bf16 buffer is cast on an engine first, so the stored bytes are
+        a tile of the buffer's type (which `tile-plan-memory` can keep on chip for the
+        buffer's readers)."""
+        shape = tuple(buf.type.get_shape())  # type: ignore[attr-defined]
+        element = buf.type.element_type  # type: ignore[attr-defined]
+        stored = dest.type.element_type  # type: ignore[attr-defined]
+        cast = (
+            isinstance(element, Float32Type)
+            and isinstance(stored, BFloat16Type)
+            and buf.type.memory.data is Memory.SBUF  # type: ignore[attr-defined]
+            and len(shape) == 2
+        )
+        if cast:
+            narrow = self.alloc(sbuf((shape[0], shape[1]), stored))
+            self.add(tile.CopyOp(buf, narrow, Engine.VECTOR))
+            buf = narrow
+        self.add(tile.DmaOp(buf, self.view(dest, (r0, c0), shape, strides)))
+        if cast:
+            self.free(buf)
 
     def ones_row(self) -> SSAValue:
         """A `[1, 128]` SBUF tile of 1.0, the stationary operand of `spread`."""

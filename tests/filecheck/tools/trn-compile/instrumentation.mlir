@@ -2,8 +2,8 @@
 // `trnc.compile` runs (the bundled MLP: its erf GELU is fused by graph-fuse-activations).
 
 // RUN: trn-compile %examples/mlp.onnx --input-shape x=4x64 --dump-pass-pipeline -o /dev/null 2>&1 | filecheck %s --check-prefix=DUMP
-// DUMP:      Pass Manager with 13 passes:
-// DUMP-NEXT: builtin.module(graph-decompose,graph-canonicalize,graph-fuse-activations,graph-fold-weights,graph-canonicalize,graph-plan-tiling,graph-to-tile,tile-plan-memory,tile-prefetch,tile-balance-engines,tile-allocate,tile-to-isa,isa-insert-sync)
+// DUMP:      Pass Manager with 14 passes:
+// DUMP-NEXT: builtin.module(graph-decompose,graph-canonicalize,graph-fuse-activations,graph-fold-weights,graph-canonicalize,graph-plan-tiling,graph-to-tile,tile-plan-memory,tile-prefetch,tile-balance-engines,tile-allocate,tile-to-isa,isa-schedule,isa-insert-sync)
 
 // RUN: trn-compile %examples/mlp.onnx --input-shape x=4x64 --mlir-print-ir-before=graph-fuse-activations --print-ir-after=graph-fuse-activations -o /dev/null 2>&1 | filecheck %s --check-prefix=GELU
 // GELU:      IR Dump Before GraphFuseActivationsPass (graph-fuse-activations)

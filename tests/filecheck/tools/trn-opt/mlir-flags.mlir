@@ -30,8 +30,8 @@
 // TIMING: graph-decompose
 // TIMING: graph-canonicalize
 
-// DUMP:      Pass Manager with 11 passes:
-// DUMP-NEXT: builtin.module(graph-to-isa{dtype=fp32}(graph-decompose,graph-canonicalize,graph-fuse-activations,graph-plan-tiling,graph-to-tile,tile-plan-memory,tile-prefetch,tile-balance-engines,tile-allocate,tile-to-isa,isa-insert-sync))
+// DUMP:      Pass Manager with 12 passes:
+// DUMP-NEXT: builtin.module(graph-to-isa{dtype=fp32}(graph-decompose,graph-canonicalize,graph-fuse-activations,graph-plan-tiling,graph-to-tile,tile-plan-memory,tile-prefetch,tile-balance-engines,tile-allocate,tile-to-isa,isa-schedule,isa-insert-sync))
 
 // graph-to-tile alone fails on a softmax (graph-decompose rewrites it first): the IR as
 // the failing pass left it, then the error.

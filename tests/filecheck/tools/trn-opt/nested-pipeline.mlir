@@ -14,6 +14,7 @@
 // CHECK-NEXT: graph-to-isa/tile-balance-engines
 // CHECK-NEXT: graph-to-isa/tile-allocate
 // CHECK-NEXT: graph-to-isa/tile-to-isa
+// CHECK-NEXT: graph-to-isa/isa-schedule
 // CHECK-NEXT: graph-to-isa/isa-insert-sync
 
 // DUMP:      IR Dump After GraphDecomposePass (graph-decompose)
@@ -29,6 +30,7 @@
 // DUMP:      IR Dump After TileAllocate (tile-allocate)
 // DUMP:      IR Dump After TileToIsa (tile-to-isa)
 // DUMP:        trn_isa.program
+// DUMP:      IR Dump After IsaSchedule (isa-schedule)
 // DUMP:      IR Dump After IsaInsertSync (isa-insert-sync)
 
 func.func @main(%x: tensor<128x64xf32> {graph.name = "x"}, %w: tensor<64x32xf32> {graph.name = "w"})

@@ -13,6 +13,10 @@
 // CHECK:      'tile-balance-engines'
 // CHECK:      'tile-allocate'
 // CHECK-NEXT:   (S) {{ *[0-9]+}} sbuf-peak
+// CHECK:      'isa-schedule'
+// CHECK-NEXT:   (S) {{ *[0-9]+}} moved - instructions given another position
+// CHECK-NEXT:   (S) {{ *[0-9]+}} edges - dependences between instructions
+// CHECK-NEXT:   (S) {{ *[0-9]+}} estimate-ns - the schedule's end by its own model
 // CHECK:      'isa-insert-sync'
 // CHECK-NEXT:   (S) {{ *[0-9]+}} waits - semaphore waits added
 
