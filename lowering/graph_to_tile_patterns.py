@@ -32,6 +32,7 @@ from trnc.lowering.graph_to_tile_attention import (
 from trnc.lowering.graph_to_tile_conv import fits as conv_fits
 from trnc.lowering.graph_to_tile_conv import lower_conv2d
 from trnc.lowering.graph_to_tile_dense import DenseChain, Epilogue, match_dense
+from trnc.lowering.graph_to_tile_ffn import FfnBuffers, FfnChain, lower_ffn, match_ffn
 from trnc.lowering.graph_to_tile_host import LowererHost
 from trnc.lowering.graph_to_tile_layernorm import (
     LayerNormBuffers,
@@ -155,6 +156,39 @@ class FusedAttention(GraphToTilePattern):
         record("graph-to-tile", "fused-attention", 1, "attention blocks fused into one loop")
 
 
+class FusedFFN(GraphToTilePattern):
+    """Two dense layers with an activation between them, the hidden activations kept
+    feature-major (`graph_to_tile_ffn.py`)."""
+
+    def __init__(self) -> None:
+        self.chains: dict[Operation, FfnChain] = {}  # by its last op
+
+    def claim(self, op: Operation) -> tuple[Operation, ...] | None:
+        chain = match_ffn(op)
+        if chain is None:
+            return None
+        self.chains[chain.second.last] = chain
+        return chain.ops
+
+    def match(self, op: Operation, lowerer: LowererHost) -> bool:
+        return op in self.chains
+
+    def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
+        chain = self.chains[op]
+        residual = chain.second.residual
+        bufs = FfnBuffers(
+            x=lowerer.buffers[chain.first.matmul.lhs],
+            w1=lowerer.buffers[chain.first.matmul.rhs],
+            b1=lowerer.buffers[chain.first.bias],
+            w2=lowerer.buffers[chain.second.matmul.rhs],
+            b2=lowerer.buffers[chain.second.bias],
+            residual=None if residual is None else lowerer.buffers[residual],
+            out=lowerer.buffers[op.results[0]],
+        )
+        lower_ffn(chain, bufs, lowerer.dtype, b)
+        record("graph-to-tile", "fused-ffn", 1, "feed-forward blocks with feature-major hidden")
+
+
 class FusedDense(GraphToTilePattern):
     """A matmul by a 2-D weight with its bias add, activation and residual add, the
     epilogue done on the PSUM evacuation (`graph_to_tile_dense.py`)."""
@@ -228,6 +262,7 @@ def populate_graph_to_tile_patterns() -> list[GraphToTilePattern]:
         FusedAttention(),
         FusedLayerNorm(),
         FusedSoftmax(),
+        FusedFFN(),
         FusedDense(),
         DirectConv(),
     ]
