@@ -43,7 +43,7 @@ and one head's tiles fit a loop body (`head_group`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import ceil, frexp
 
 from xdsl.dialects.builtin import BFloat16Type, Float32Type, IntegerAttr
@@ -54,6 +54,12 @@ from trnc.dialects import tile
 from trnc.dialects.graph.base import get_ints
 from trnc.dialects.tile.enums import ActivationFunc, AluOp, Engine
 from trnc.lowering import graph_chains as ch
+from trnc.lowering.graph_to_tile_attention_proj import (
+    ProjectedInputs,
+    ProjectionBuffers,
+    Projections,
+    match_projections,
+)
 from trnc.lowering.graph_to_tile_compute import scalar_constant
 from trnc.lowering.graph_to_tile_select import PREDICATE
 from trnc.lowering.graph_to_tile_softmax import SoftmaxChain, match_softmax
@@ -76,10 +82,11 @@ BODY_BYTES = 32 * 1024
 them rotating slots on top)."""
 
 
-def head_group(chain: AttentionChain, dtype: str) -> int | None:
+def head_group(chain: AttentionChain, dtype: str, aligned: bool = False) -> int | None:
     """The heads per loop iteration: the largest divisor of H up to `HEAD_GROUP` whose
     per-iteration SBUF tiles (all live during the loop, see `lower_attention`) fit
-    `BODY_BYTES` per partition; None if not even one head's do."""
+    `BODY_BYTES` per partition (with `aligned`, a multiple of the heads in 128
+    features, so an iteration's heads fill whole feature blocks); None if none does."""
     _, sq, heads, _ = ch.shape(chain.q.input)
     sk = ch.shape(chain.k.input)[1]
     size = 2 if dtype == "bf16" else 4
@@ -90,6 +97,8 @@ def head_group(chain: AttentionChain, dtype: str) -> int | None:
     per_head = sk * size + ceil(sq / part) * per_block
     fits = [g for g in range(1, min(heads, HEAD_GROUP) + 1) if heads % g == 0]
     fits = [g for g in fits if g * per_head <= BODY_BYTES]
+    if aligned:
+        fits = [g for g in fits if (g * ch.shape(chain.q.input)[3]) % part == 0]
     return max(fits) if fits else None
 
 
@@ -99,8 +108,8 @@ def chosen_group(chain: AttentionChain, dtype: str) -> int:
     heads = ch.shape(chain.q.input)[2]
     given = chain.scores.attributes.get(HEAD_GROUP_ATTR)
     if given is None:
-        group = head_group(chain, dtype)
-        assert group is not None  # match_attention checked that one head fits
+        group = head_group(chain, dtype, aligned=chain.proj is not None)
+        assert group is not None  # match_attention (find_attention) checked that it fits
         return group
     if not isinstance(given, IntegerAttr) or not 1 <= given.value.data <= heads:
         raise ValueError(f"{HEAD_GROUP_ATTR} must be an integer in [1, {heads}], got {given}")
@@ -127,11 +136,15 @@ class AttentionChain:
     guard: tuple[g.EqualOp, g.EqualOp, g.WhereOp] | None
     context: g.MatmulOp
     out: g.TransposeOp
+    proj: Projections | None = None
+    """The q, k, v projections, when the attention takes them too
+    (`graph_to_tile_attention_proj.py`)."""
 
     @property
     def ops(self) -> tuple[Operation, ...]:
         """Every op of the chain, in block order (the last is where it is lowered)."""
         ops: list[Operation] = [self.q, self.k, self.v, self.scores]
+        ops += list(self.proj.ops) if self.proj is not None else []
         ops += [op for op in (self.q_scale, self.k_scale, self.scale, self.mask) if op]
         ops += [*self.softmax.ops, *(self.guard or ()), self.context, self.out]
         block = self.out.parent_block()
@@ -290,8 +303,16 @@ def find_attention(block: Block) -> dict[Operation, AttentionChain]:
     chains: dict[Operation, AttentionChain] = {}
     for op in block.ops:
         chain = match_attention(op)
-        if chain is not None:
-            chains[chain.ops[0]] = chain
+        if chain is None:
+            continue
+        proj = match_projections(
+            chain.q.input, chain.k.input, chain.v.input, chain.q_scale, chain.k_scale
+        )
+        if proj is not None and HEAD_GROUP_ATTR not in chain.scores.attributes:
+            with_proj = replace(chain, proj=proj)
+            if head_group(with_proj, "fp32", aligned=True) is not None:
+                chain = with_proj
+        chains[chain.ops[0]] = chain
     return chains
 
 
@@ -299,11 +320,14 @@ def find_attention(block: Block) -> dict[Operation, AttentionChain]:
 class AttentionBuffers:
     """The HBM buffers of the chain's inputs and output."""
 
-    q: SSAValue
-    k: SSAValue
-    v: SSAValue
+    q: SSAValue | None
+    k: SSAValue | None
+    v: SSAValue | None
     mask: SSAValue | None
     out: SSAValue
+    proj: ProjectionBuffers | None = None
+    """What the projections read, when the attention takes them (then q, k, v are
+    None)."""
 
 
 def lower_attention(
@@ -317,9 +341,12 @@ def lower_attention(
     part, moving = TRN1.partitions, TRN1.matmul_max_moving_free
     f32 = Float32Type()
     element: Attribute = BFloat16Type() if dtype == "bf16" else f32
-    q2 = b.reinterpret(bufs.q, (bsz * sq, width))
-    k2 = b.reinterpret(bufs.k, (bsz * sk, width))
-    v2 = b.reinterpret(bufs.v, (bsz * sk, width))
+    projected: ProjectedInputs | None = None
+    if bufs.proj is None:
+        assert bufs.q is not None and bufs.k is not None and bufs.v is not None
+        q2 = b.reinterpret(bufs.q, (bsz * sq, width))
+        k2 = b.reinterpret(bufs.k, (bsz * sk, width))
+        v2 = b.reinterpret(bufs.v, (bsz * sk, width))
     out2 = b.reinterpret(bufs.out, (bsz * sq, width))
     q_blocks = [(m0, min(part, sq - m0)) for m0 in range(0, sq, part)]
     k_blocks = [(k0, min(part, sk - k0)) for k0 in range(0, sk, part)]
@@ -336,6 +363,11 @@ def lower_attention(
         # (q / 2^k) . k^T is (q . k^T) / 2^k to the last bit: scaled on the way into Q^T,
         # the scores leave PSUM with one pass (the mask added) instead of two
         q_scale, scale = scale, None
+    if bufs.proj is not None:  # the scalings go into Q^T's and K^T's activations
+        factors = (_factor(q_scale), _factor(k_scale))
+        e = ch.shape(chain.proj.x)[-1] if chain.proj is not None else width
+        projected = ProjectedInputs(bufs.proj, (bsz, sq, e), element, factors, b)
+        q_scale = k_scale = None
     ones = b.ones_row() if mask2 is not None and mq == 1 else None
     owned: list[SSAValue] = []  # the mask tiles of this batch index
     masks: list[SSAValue] = []  # per query block: the mask rows of this batch index
@@ -343,10 +375,15 @@ def lower_attention(
         if mask2 is not None and (bi == 0 or mb > 1):
             b.free(*owned)
             owned, masks = _mask_rows(mask2, bi if mb > 1 else 0, mq, sq, sk, q_blocks, ones, b)
-        qs = [b.load(q2, bi * sq + m0, 0, (mt, width)) for m0, mt in q_blocks]
-        ks = [b.load(k2, bi * sk + k0, 0, (kt, width)) for k0, kt in k_blocks]
-        vs = [b.load(v2, bi * sk + k0, 0, (kt, width)) for k0, kt in k_blocks]
-        if element != f32:  # the second matmul's moving operand, in its input type
+        qs: list[SSAValue] = []
+        ks: list[SSAValue] = []
+        if projected is not None:  # Q^T, K^T feature-major, V token-major, from x
+            q_t, k_t, vs = projected.batch(bi, b)
+        else:
+            qs = [b.load(q2, bi * sq + m0, 0, (mt, width)) for m0, mt in q_blocks]
+            ks = [b.load(k2, bi * sk + k0, 0, (kt, width)) for k0, kt in k_blocks]
+            vs = [b.load(v2, bi * sk + k0, 0, (kt, width)) for k0, kt in k_blocks]
+        if element != f32 and projected is None:  # the second matmul's moving operand
             cast = []
             for vt, (_, kt) in zip(vs, k_blocks, strict=True):
                 c = b.alloc(sbuf((kt, width), element))
@@ -365,17 +402,31 @@ def lower_attention(
             flips = _Pool(b, (part, part), 2)
             score_accs = _Pool(b, (part, min(moving, sk)), 2)
             kts: list[SSAValue] = []
-            for col in cols:
-                kt_all = b.alloc(sbuf((d, sk), element))
-                for kv, (k0, kt) in zip(ks, k_blocks, strict=True):
-                    dst = b.view(kt_all, (0, k0), (d, kt))
-                    _transpose_into(b.view(kv, (0, col), (kt, d)), dst, k_scale, flips, b)
-                kts.append(kt_all)
             qts: list[SSAValue] = []
-            for j, i, mt in work:
-                qt = b.alloc(sbuf((d, mt), element))
-                _transpose_into(b.view(qs[i], (0, cols[j]), (mt, d)), qt, q_scale, flips, b)
-                qts.append(qt)
+            if projected is not None:
+                # head j of the step: partitions [j*D mod 128, +D) of feature block
+                # step * (G*D / 128) + j*D / 128 (whole blocks per step: static partitions)
+                per_step = group * d // part * sq
+                for j in range(group):
+                    at = (j * d) % part
+                    col = b.affine(step, per_step, (j * d) // part * sq)
+                    kts.append(b.view(k_t, (at, col), (d, sk)))
+                for j, i, mt in work:
+                    at = (j * d) % part
+                    col = b.affine(step, per_step, (j * d) // part * sq + q_blocks[i][0])
+                    qts.append(b.view(q_t, (at, col), (d, mt)))
+            else:
+                for col in cols:
+                    kt_all = b.alloc(sbuf((d, sk), element))
+                    for kv, (k0, kt) in zip(ks, k_blocks, strict=True):
+                        dst = b.view(kt_all, (0, k0), (d, kt))
+                        _transpose_into(b.view(kv, (0, col), (kt, d)), dst, k_scale, flips, b)
+                    kts.append(kt_all)
+                for j, i, mt in work:
+                    qt = b.alloc(sbuf((d, mt), element))
+                    src = b.view(qs[i], (0, cols[j]), (mt, d))
+                    _transpose_into(src, qt, q_scale, flips, b)
+                    qts.append(qt)
             scores: list[SSAValue] = []
             for (j, i, mt), qt in zip(work, qts, strict=True):
                 s = b.alloc(sbuf((mt, sk), f32))
@@ -425,15 +476,29 @@ def lower_attention(
                     b.add(tile.TensorScalarOp(AluOp.DIV, acc, total, into))
                 else:
                     b.add(tile.CopyOp(acc, into, Engine.VECTOR))
-            b.free(*kts, *qts, *scores, *maxima, *exps, *totals)
+            if projected is None:
+                b.free(*kts, *qts)
+            b.free(*scores, *maxima, *exps, *totals)
             b.free(*(et for ets in transposed for et in ets))
             b.free(*flips.tiles, *score_accs.tiles, *ctx_accs.tiles)
         for (m0, _), o in zip(q_blocks, outs, strict=True):
             b.store(o, out2, bi * sq + m0, 0)
         b.free(*qs, *ks, *vs, *outs)
+        if projected is not None:
+            b.free(q_t, k_t)
+    if projected is not None:
+        projected.release(b)
     b.free(*owned)
     if ones is not None:
         b.free(ones)
+
+
+def _factor(scale: tuple[AluOp, float] | None) -> float:
+    """The factor of a scaling (its op and constant) by a power of two (1.0 for none)."""
+    if scale is None:
+        return 1.0
+    op, value = scale
+    return 1.0 / value if op is AluOp.DIV else value
 
 
 def _power_of_two(value: float) -> bool:

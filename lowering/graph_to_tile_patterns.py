@@ -29,6 +29,7 @@ from trnc.lowering.graph_to_tile_attention import (
     find_attention,
     lower_attention,
 )
+from trnc.lowering.graph_to_tile_attention_proj import ProjectionBuffers
 from trnc.lowering.graph_to_tile_conv import fits as conv_fits
 from trnc.lowering.graph_to_tile_conv import lower_conv2d
 from trnc.lowering.graph_to_tile_dense import DenseChain, Epilogue, match_dense
@@ -142,13 +143,33 @@ class FusedAttention(GraphToTilePattern):
     def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
         chain = self.last[op]
         mask = chain.mask_value
-        bufs = AttentionBuffers(
-            q=lowerer.buffers[chain.q.input],
-            k=lowerer.buffers[chain.k.input],
-            v=lowerer.buffers[chain.v.input],
-            mask=None if mask is None else lowerer.buffers[mask],
-            out=lowerer.buffers[op.results[0]],
-        )
+        proj = chain.proj
+        if proj is not None:  # the projections too: the attention reads x and weights
+            buffers = lowerer.buffers
+            bufs = AttentionBuffers(
+                q=None,
+                k=None,
+                v=None,
+                mask=None if mask is None else buffers[mask],
+                out=buffers[op.results[0]],
+                proj=ProjectionBuffers(
+                    x=buffers[proj.x],
+                    wq=buffers[proj.q.matmul.rhs],
+                    bq=buffers[proj.q.bias],
+                    wk=buffers[proj.k.matmul.rhs],
+                    bk=buffers[proj.k.bias],
+                    wv=buffers[proj.v.matmul.rhs],
+                    bv=buffers[proj.v.bias],
+                ),
+            )
+        else:
+            bufs = AttentionBuffers(
+                q=lowerer.buffers[chain.q.input],
+                k=lowerer.buffers[chain.k.input],
+                v=lowerer.buffers[chain.v.input],
+                mask=None if mask is None else lowerer.buffers[mask],
+                out=lowerer.buffers[op.results[0]],
+            )
         try:
             lower_attention(chain, bufs, lowerer.dtype, b)
         except ValueError as error:  # a bad override, located at the op that carries it

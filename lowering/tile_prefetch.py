@@ -37,7 +37,7 @@ from trnc.lowering.tile_regions import (
 from trnc.machine import Memory
 from trnc.pass_statistics import record
 
-DISTANCE = 96
+DISTANCE = 1000
 """Default of `tile-prefetch{distance}`: top-level ops a load may move up."""
 
 
