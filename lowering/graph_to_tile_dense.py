@@ -31,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
-from xdsl.dialects.builtin import Float32Type
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from trnc.dialects import graph as g
@@ -134,19 +133,9 @@ class Epilogue:
     spread: SSAValue | None = None
 
     def prepare(self, rows: int, b: TileBuilder) -> None:
-        n = prod(self.bias.type.get_shape())  # type: ignore[attr-defined]
-        part = min(TRN1.partitions, rows)
-        flat = b.reinterpret(self.bias, (1, n))
         ones = b.ones_row()
-        full = b.alloc(sbuf((part, n), Float32Type()))
-        for n0 in range(0, n, TRN1.matmul_max_moving_free):
-            nt = min(TRN1.matmul_max_moving_free, n - n0)
-            row = b.load(flat, 0, n0, (1, nt))
-            spread = b.spread(ones, row, part)
-            b.add(tile.CopyOp(spread, b.view(full, (0, n0), (part, nt)), Engine.VECTOR))
-            b.free(row, spread)
+        self.spread = b.spread_vector(self.bias, min(TRN1.partitions, rows), ones)
         b.free(ones)
-        self.spread = full
 
     def evacuate(self, acc: SSAValue, dst: SSAValue, n0: int, b: TileBuilder) -> None:
         assert self.spread is not None

@@ -35,7 +35,7 @@ from xdsl.ir import Operation, SSAValue
 
 from trnc.dialects import graph as g
 from trnc.dialects import tile
-from trnc.dialects.tile.enums import ActivationFunc, AluOp, Engine
+from trnc.dialects.tile.enums import ActivationFunc, AluOp
 from trnc.lowering import graph_chains as ch
 from trnc.lowering.graph_to_tile_compute import scalar_constant
 from trnc.lowering.tile_builder import TileBuilder, sbuf
@@ -179,15 +179,7 @@ def lower_layernorm(chain: LayerNormChain, bufs: LayerNormBuffers, b: TileBuilde
         if vector is None:
             continue
         assert ones is not None
-        flat = b.reinterpret(vector, (1, n))
-        full = b.alloc(sbuf((part, n), f32))
-        for n0 in range(0, n, TRN1.matmul_max_moving_free):
-            nt = min(TRN1.matmul_max_moving_free, n - n0)
-            row = b.load(flat, 0, n0, (1, nt))
-            spread = b.spread(ones, row, part)
-            b.add(tile.CopyOp(spread, b.view(full, (0, n0), (part, nt)), Engine.VECTOR))
-            b.free(row, spread)
-        rows_of.append(full)
+        rows_of.append(b.spread_vector(vector, part, ones))
     if ones is not None:
         b.free(ones)
     gamma = rows_of[0] if bufs.gamma is not None else None

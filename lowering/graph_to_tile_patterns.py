@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from math import prod
+from typing import Generic, TypeVar
 
 from xdsl.ir import Block, Operation
 
@@ -46,6 +47,8 @@ from trnc.lowering.tile_builder import TileBuilder
 from trnc.lowering.tile_to_isa import LoweringError
 from trnc.pass_statistics import record
 
+ChainT = TypeVar("ChainT")
+
 
 class GraphToTilePattern:
     """One lowering of graph ops to tile ops."""
@@ -64,22 +67,35 @@ class GraphToTilePattern:
         raise NotImplementedError
 
 
-class FusedSoftmax(GraphToTilePattern):
-    """A decomposed softmax over the last axis, too big for SBUF, as one loop over row
-    tiles (`graph_to_tile_softmax.py`)."""
+class ChainPattern(GraphToTilePattern, Generic[ChainT]):
+    """A pattern over a chain of ops found by `find` at its first op: it claims the
+    chain's `ops` there and lowers the chain at the last of them (`chains`, by that op)."""
 
     def __init__(self) -> None:
-        self.chains: dict[Operation, SoftmaxChain] = {}  # by its last op
+        self.chains: dict[Operation, ChainT] = {}  # by its last op
+
+    def find(self, op: Operation) -> ChainT | None:
+        """The chain that starts at `op`, if there is one."""
+        raise NotImplementedError
 
     def claim(self, op: Operation) -> tuple[Operation, ...] | None:
-        chain = match_softmax(op)
+        chain = self.find(op)
         if chain is None:
             return None
-        self.chains[chain.div] = chain
-        return chain.ops
+        ops: tuple[Operation, ...] = chain.ops  # type: ignore[attr-defined]
+        self.chains[ops[-1]] = chain
+        return ops
 
     def match(self, op: Operation, lowerer: LowererHost) -> bool:
         return op in self.chains
+
+
+class FusedSoftmax(ChainPattern[SoftmaxChain]):
+    """A decomposed softmax over the last axis, too big for SBUF, as one loop over row
+    tiles (`graph_to_tile_softmax.py`)."""
+
+    def find(self, op: Operation) -> SoftmaxChain | None:
+        return match_softmax(op)
 
     def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
         chain = self.chains[op]
@@ -87,22 +103,12 @@ class FusedSoftmax(GraphToTilePattern):
         record("graph-to-tile", "fused-softmaxes", 1, "softmaxes lowered as one loop")
 
 
-class FusedLayerNorm(GraphToTilePattern):
+class FusedLayerNorm(ChainPattern[LayerNormChain]):
     """A decomposed layer normalization over the last axis, per row tile
     (`graph_to_tile_layernorm.py`)."""
 
-    def __init__(self) -> None:
-        self.chains: dict[Operation, LayerNormChain] = {}  # by its last op
-
-    def claim(self, op: Operation) -> tuple[Operation, ...] | None:
-        chain = match_layernorm(op)
-        if chain is None:
-            return None
-        self.chains[chain.last] = chain
-        return chain.ops
-
-    def match(self, op: Operation, lowerer: LowererHost) -> bool:
-        return op in self.chains
+    def find(self, op: Operation) -> LayerNormChain | None:
+        return match_layernorm(op)
 
     def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
         chain = self.chains[op]
@@ -177,22 +183,12 @@ class FusedAttention(GraphToTilePattern):
         record("graph-to-tile", "fused-attention", 1, "attention blocks fused into one loop")
 
 
-class FusedFFN(GraphToTilePattern):
+class FusedFFN(ChainPattern[FfnChain]):
     """Two dense layers with an activation between them, the hidden activations kept
     feature-major (`graph_to_tile_ffn.py`)."""
 
-    def __init__(self) -> None:
-        self.chains: dict[Operation, FfnChain] = {}  # by its last op
-
-    def claim(self, op: Operation) -> tuple[Operation, ...] | None:
-        chain = match_ffn(op)
-        if chain is None:
-            return None
-        self.chains[chain.second.last] = chain
-        return chain.ops
-
-    def match(self, op: Operation, lowerer: LowererHost) -> bool:
-        return op in self.chains
+    def find(self, op: Operation) -> FfnChain | None:
+        return match_ffn(op)
 
     def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
         chain = self.chains[op]
@@ -210,22 +206,12 @@ class FusedFFN(GraphToTilePattern):
         record("graph-to-tile", "fused-ffn", 1, "feed-forward blocks with feature-major hidden")
 
 
-class FusedDense(GraphToTilePattern):
+class FusedDense(ChainPattern[DenseChain]):
     """A matmul by a 2-D weight with its bias add, activation and residual add, the
     epilogue done on the PSUM evacuation (`graph_to_tile_dense.py`)."""
 
-    def __init__(self) -> None:
-        self.chains: dict[Operation, DenseChain] = {}  # by its last op
-
-    def claim(self, op: Operation) -> tuple[Operation, ...] | None:
-        chain = match_dense(op)
-        if chain is None:
-            return None
-        self.chains[chain.last] = chain
-        return chain.ops
-
-    def match(self, op: Operation, lowerer: LowererHost) -> bool:
-        return op in self.chains
+    def find(self, op: Operation) -> DenseChain | None:
+        return match_dense(op)
 
     def lower(self, op: Operation, lowerer: LowererHost, b: TileBuilder) -> None:
         chain = self.chains[op]

@@ -263,6 +263,22 @@ class TileBuilder:
         self.add(tile.MatmulOp(stationary, row, out, accumulate=False))
         return out
 
+    def spread_vector(self, vector: SSAValue, partitions: int, ones: SSAValue) -> SSAValue:
+        """An HBM vector of n f32 values (any shape of n elements) repeated on
+        `partitions` partitions, in a new `[partitions, n]` SBUF tile: `spread` per chunk
+        of what one matmul moves, by the `ones_row` `ones`."""
+        n = prod(vector.type.get_shape())  # type: ignore[attr-defined]
+        flat = self.reinterpret(vector, (1, n))
+        full = self.alloc(sbuf((partitions, n), Float32Type()))
+        for n0 in range(0, n, TRN1.matmul_max_moving_free):
+            nt = min(TRN1.matmul_max_moving_free, n - n0)
+            row = self.load(flat, 0, n0, (1, nt))
+            spread = self.spread(ones, row, partitions)
+            target = self.view(full, (0, n0), (partitions, nt))
+            self.add(tile.CopyOp(spread, target, Engine.VECTOR))
+            self.free(row, spread)
+        return full
+
     def free(self, *bufs: SSAValue) -> None:
         for b in bufs:
             self.add(tile.DeallocOp(b))
