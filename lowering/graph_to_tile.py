@@ -61,6 +61,7 @@ from trnc.dialects import graph as g
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.graph_to_tile_compute import ACTIVATIONS, ALU, Compute, scalar_constant
 from trnc.lowering.graph_to_tile_integer import IntegerArithmetic, exact_integer_op
+from trnc.lowering.graph_to_tile_matmul import Matmuls
 from trnc.lowering.graph_to_tile_movement import DataMovement
 from trnc.lowering.graph_to_tile_patterns import (
     DefaultLowering,
@@ -214,7 +215,7 @@ def _only_matmuls_read(value: SSAValue) -> bool:
     return True
 
 
-class _FunctionLowerer(Compute, DataMovement, Selection, IntegerArithmetic):
+class _FunctionLowerer(Compute, Matmuls, DataMovement, Selection, IntegerArithmetic):
     def __init__(self, function: func.FuncOp, dtype: str = "fp32") -> None:
         self.function = function
         self.dtype = dtype

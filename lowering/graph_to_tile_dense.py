@@ -151,9 +151,12 @@ class Epilogue:
     def finish(
         self, y: SSAValue, row: int, s0: int, element: Attribute, b: TileBuilder
     ) -> SSAValue:
-        """Apply the activation and the residual to the f32 result tile `y` (rows from
-        `row`, columns from `s0`); the last op writes a tile of `element` (`y` itself when
-        it is f32), which is returned for the store."""
+        """Apply the activation and the residual to the result tile `y` (rows from
+        `row`, columns from `s0`; f32 when there is either); the last op writes a tile of
+        `element` (`y` itself when it has that type), which is returned for the store.
+        With neither, `y` is returned as it is (then already of `element`)."""
+        if not self.finishes:
+            return y
         shape = tuple(y.type.get_shape())  # type: ignore[attr-defined]
         out = y if element == y.type.element_type else b.alloc(sbuf(shape, element))  # type: ignore[attr-defined]
         if self.func is not None:

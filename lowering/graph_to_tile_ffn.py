@@ -177,7 +177,7 @@ def lower_ffn(chain: FfnChain, bufs: FfnBuffers, dtype: str, b: TileBuilder) -> 
                     b.add(tile.MatmulOp(stationary, moving, acc2, accumulate=j != 0))
                 epilogue.evacuate(acc2, b.view(y, (0, n0), (rt, nt)), n0, b)
                 b.free(acc2)
-            stored = epilogue.finish(y, r0, 0, out_element, b) if epilogue.finishes else y
+            stored = epilogue.finish(y, r0, 0, out_element, b)
             b.store(stored, out, r0, 0)
             b.free(*{y, stored})
         b.free(ht)
