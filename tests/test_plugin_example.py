@@ -93,6 +93,15 @@ def test_load_plugin_by_module_name_without_installing() -> None:
     assert "graph.hard_sigmoid" in result.stdout
 
 
+def test_list_passes_shows_a_loaded_plugins_passes_under_their_own_heading() -> None:
+    listing = _trn_opt(["--load-plugin", "trnc_hswish.universe", "--list-passes"], _env(PLUGIN))
+    assert listing.returncode == 0, listing.stderr
+    text = listing.stdout
+    trnc_at, plugin_at = text.index("trnc passes"), text.index("Plug-in passes:")
+    others_at = text.index("xDSL and other installed passes:")
+    assert trnc_at < plugin_at < text.index("hswish-to-graph") < others_at
+
+
 def test_load_plugin_by_file_path_registers_its_dialect(tmp_path: Path) -> None:
     ir = (
         "func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {\n"

@@ -400,11 +400,17 @@ def _apply_pass(
 
 
 def describe_pass(pass_type: type[ModulePass]) -> tuple[str, list[str]]:
-    """The one-line summary of a pass and its options as `name: type = default`."""
+    """The one-line summary of a pass (the first sentence of its docstring) and its
+    options as `name: type = default`."""
     doc = (pass_type.__doc__ or "").strip()
-    summary = doc.splitlines()[0].strip() if doc else ""
+    # the first sentence of the first paragraph, on one line
+    summary = " ".join(doc.split("\n\n")[0].split()) if doc else ""
     if summary.startswith(f"{pass_type.__name__}("):  # dataclass' generated docstring
         summary = ""
+    summary = summary.replace(" (see the module docstring)", "")
+    end = summary.find(". ")
+    if end >= 0:
+        summary = summary[: end + 1]
     try:
         hints = get_type_hints(pass_type)
     except Exception:

@@ -569,15 +569,35 @@ class TrnOptMain(xDSLOptMain):
         print(timing_report(self.timings), file=sys.stderr)
 
     def list_passes(self, out: IO[str]) -> None:
-        out.write("Available passes (options in braces: name{option=value ...}):\n")
-        for name in sorted(self.available_passes):
-            try:
-                summary, options = describe_pass(self.available_passes[name]())
-            except Exception as error:  # a plug-in whose pass fails to import
-                summary, options = f"(cannot load: {error})", []
-            out.write(f"  {name}" + (f" - {summary}" if summary else "") + "\n")
-            for option in options:
-                out.write(f"      {option}\n")
+        """Every pass with its summary and options (`name: type = default`): trnc's first
+        (`graph-to-isa`, then its stages in pipeline order, then the others), then the
+        plug-ins' (when `--load-plugin` gave any), then xDSL's and other installed ones."""
+        from trnc.lowering.graph_to_isa import pipeline
+        from trnc.universe import TRNC_UNIVERSE
+
+        ours = set(TRNC_UNIVERSE.all_passes)
+        staged = ["graph-to-isa", *(stage.name for stage in pipeline())]
+        trnc_names = [n for n in dict.fromkeys(staged) if n in ours]
+        trnc_names += sorted(ours - set(trnc_names))
+        plugin_names = sorted({n for u in self.plugin_universes for n in u.all_passes} - ours)
+        rest = sorted(set(self.available_passes) - ours - set(plugin_names))
+        out.write("Options in braces: name{option=value ...}\n")
+        for heading, names in (
+            ("trnc passes (graph-to-isa runs its stages in this order)", trnc_names),
+            ("Plug-in passes", plugin_names),
+            ("xDSL and other installed passes", rest),
+        ):
+            if not names:
+                continue
+            out.write(f"\n{heading}:\n")
+            for name in names:
+                try:
+                    summary, options = describe_pass(self.available_passes[name]())
+                except Exception as error:  # a plug-in whose pass fails to import
+                    summary, options = f"(cannot load: {error})", []
+                out.write(f"  {name}" + (f" - {summary}" if summary else "") + "\n")
+                for option in options:
+                    out.write(f"      {option}\n")
 
 
 def _onnx_frontend_placeholder(io: IO[bytes]) -> ModuleOp:

@@ -26,9 +26,23 @@ func.func @f(%a: i32) -> i32 {
 // TIME: cse
 // TIME: Total
 
-// LIST: Available passes
-// LIST: canonicalize
-// LIST: cse
+// --list-passes: trnc's passes first (graph-to-isa, then its stages in pipeline order),
+// each with its one-line summary and options (type and default); xDSL's after.
+// LIST:      Options in braces: name{option=value ...}
+// LIST:      trnc passes (graph-to-isa runs its stages in this order):
+// LIST-NEXT:   graph-to-isa - Lower graph IR to a `trn_isa.program`.
+// LIST-NEXT:       dtype: str = 'bf16'
+// LIST-NEXT:   graph-decompose - {{.+}}
+// LIST:        graph-to-tile - {{.+}}
+// LIST:        tile-prefetch - Move loads of weights and inputs earlier.
+// LIST-NEXT:       distance: int = {{[0-9]+}}
+// LIST-NEXT:       budget: int = {{[0-9]+}}
+// LIST:        isa-schedule - List-schedule every `trn_isa.program`.
+// LIST-NEXT:       mode: str = 'list'
+// LIST-NEXT:   isa-insert-sync - {{.+}}
+// LIST:      xDSL and other installed passes:
+// LIST:        canonicalize - Applies all canonicalization patterns.
+// LIST:        cse
 
 // VERSION: trn-opt (trnc) built on xdsl 0.74
 
