@@ -127,11 +127,10 @@ class TrnOptMain(xDSLOptMain):
         except ValueError as error:  # e.g. two universes defining the same name
             self.startup_errors.append(f"cannot register dialects and passes: {error}")
 
-        arg_parser = ArgumentParser(
-            prog="trn-opt",
-            description="trnc's modular optimizer driver (mlir-opt for trnc dialects)",
-        )
+        arg_parser = _parser()
         self.register_all_arguments(arg_parser)
+        _complete_help(arg_parser)
+        self.arg_parser = arg_parser
         self.args = arg_parser.parse_args(args=argv)
         self.ctx.allow_unregistered = self.args.allow_unregistered_dialect
 
@@ -208,8 +207,12 @@ class TrnOptMain(xDSLOptMain):
         add_instrumentation_options(add, after_failure=True)
         add("--print-op-generic", action="store_true", help="print ops in generic form")
         add("--print-debuginfo", action="store_true", help="print op locations")
-        add("--print-no-properties", action="store_true", help=argparse.SUPPRESS)
-        add("--syntax-highlight", action="store_true", help=argparse.SUPPRESS)
+        add(
+            "--print-no-properties",
+            action="store_true",
+            help="print properties as attributes (for older readers of the IR)",
+        )
+        add("--syntax-highlight", action="store_true", help="colour the printed IR on a terminal")
         add("--show-traceback", action="store_true", help="on an internal error, show it")
         add("-v", "--version", action=VersionAction, version_format=self.version_format)
 
@@ -598,6 +601,39 @@ class TrnOptMain(xDSLOptMain):
                 out.write(f"  {name}" + (f" - {summary}" if summary else "") + "\n")
                 for option in options:
                     out.write(f"      {option}\n")
+
+
+def _parser() -> ArgumentParser:
+    return ArgumentParser(
+        prog="trn-opt",
+        description="trnc's modular optimizer driver (mlir-opt for trnc dialects)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="""examples:
+  trn-opt model.mlir -p 'graph-to-isa{dtype=bf16}' -o model.isa.mlir
+  trn-opt model.mlir --pass-pipeline='builtin.module(graph-decompose,graph-canonicalize)'
+  trn-opt model.onnx --input-shape input_ids=1x128 -o model.mlir   (+ model.weights)
+  trn-opt model.mlir -p graph-to-isa --mlir-timing --mlir-pass-statistics -o /dev/null
+  trn-opt model.mlir -p graph-to-isa --print-ir-after=graph-to-isa/tile-allocate -o /dev/null
+  trn-opt tests.mlir --split-input-file --verify-diagnostics
+  trn-opt --list-passes""",
+    )
+
+
+_MORE_HELP = {
+    "--disable-verify": "do not verify the IR after parsing and after each pass",
+    "--version": "print the version and exit",
+    "--frontend": "the input format (default: from the file's extension; mlir for stdin)",
+    "--target": "the output format (default: mlir)",
+}
+"""Help texts for options xDSL's driver registers without one or without its default."""
+
+
+def _complete_help(parser: argparse.ArgumentParser) -> None:
+    """Give every option a help text that says its default (`_MORE_HELP`)."""
+    for action in parser._actions:
+        for flag, text in _MORE_HELP.items():
+            if flag in action.option_strings:
+                action.help = text
 
 
 def _onnx_frontend_placeholder(io: IO[bytes]) -> ModuleOp:

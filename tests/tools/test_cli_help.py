@@ -1,5 +1,5 @@
-"""`--help` of trn-compile and trn-run: every option has a help text, and the text ends
-with examples."""
+"""`--help` of trn-opt, trn-compile and trn-run: every option has a help text, and the
+text ends with examples."""
 
 from __future__ import annotations
 
@@ -7,12 +7,21 @@ import argparse
 
 import pytest
 
-from trnc.tools import trn_compile, trn_run
+from trnc.tools import trn_compile, trn_opt, trn_run
 
 
-@pytest.mark.parametrize("module", [trn_compile, trn_run], ids=["trn-compile", "trn-run"])
-def test_every_option_has_help_and_the_help_has_examples(module: object) -> None:
-    parser: argparse.ArgumentParser = module._parser()  # type: ignore[attr-defined]
+def _trn_opt_parser() -> argparse.ArgumentParser:
+    """trn-opt's parser with every option xDSL's driver and trnc register."""
+    return trn_opt.TrnOptMain(["--list-passes"]).arg_parser
+
+
+@pytest.mark.parametrize(
+    "make",
+    [trn_compile._parser, trn_run._parser, _trn_opt_parser],
+    ids=["trn-compile", "trn-run", "trn-opt"],
+)
+def test_every_option_has_help_and_the_help_has_examples(make: object) -> None:
+    parser: argparse.ArgumentParser = make()  # type: ignore[operator]
     missing = [
         "/".join(action.option_strings) or action.dest
         for action in parser._actions
