@@ -73,6 +73,19 @@ class Diagnostic:
             where = f'loc("{self.name}")'
         return f"{where}: {self.severity}: {self.message}{named}"
 
+    def excerpt(self, file: str, text: str, first_line: int = 1) -> str:
+        """The source line of the location and a caret under its column, as mlir-opt
+        prints them under a diagnostic (each on a line of its own, after a newline), when
+        the location is in `text` (of file `file`, whose first line is line
+        `first_line`); else ''."""
+        if self.loc is None or self.loc.file != file or self.loc.col < 1:
+            return ""
+        lines = text.splitlines()
+        index = self.loc.line - first_line
+        if not 0 <= index < len(lines):
+            return ""
+        return f"\n{lines[index].rstrip()}\n{' ' * (self.loc.col - 1)}^"
+
     @staticmethod
     def from_parse_error(error: ParseError, line_offset: int = 0) -> Diagnostic:
         location = error.span.get_location()

@@ -278,7 +278,10 @@ class TrnOptMain(xDSLOptMain):
             failed |= not self.check_expected(diagnostics, chunk, name, line_offset)
         else:
             for diagnostic in diagnostics:
-                print(diagnostic.format(name), file=sys.stderr)
+                shown = diagnostic.format(name)
+                if not self.is_onnx_input():  # the source line and a caret, as mlir-opt
+                    shown += diagnostic.excerpt(name, chunk, line_offset + 1)
+                print(shown, file=sys.stderr)
             failed |= any(d.severity == "error" for d in diagnostics)
         if module is not None and not any(d.severity == "error" for d in diagnostics):
             start = time.perf_counter()
