@@ -44,7 +44,7 @@ and one head's tiles fit a loop body (`head_group`).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from math import ceil, frexp
+from math import ceil
 
 from xdsl.dialects.builtin import BFloat16Type, Float32Type, IntegerAttr
 from xdsl.ir import Attribute, Block, Operation, SSAValue
@@ -59,6 +59,7 @@ from trnc.lowering.graph_to_tile_attention_proj import (
     ProjectionBuffers,
     Projections,
     match_projections,
+    power_of_two,
 )
 from trnc.lowering.graph_to_tile_compute import scalar_constant
 from trnc.lowering.graph_to_tile_select import PREDICATE
@@ -359,7 +360,7 @@ def lower_attention(
         mask2 = b.reinterpret(bufs.mask, (mb * mq, sk))
     scale = scale_of(chain.scale)
     q_scale, k_scale = scale_of(chain.q_scale), scale_of(chain.k_scale)
-    if scale is not None and q_scale is None and _power_of_two(scale[1]):
+    if scale is not None and q_scale is None and power_of_two(scale[1]):
         # (q / 2^k) . k^T is (q . k^T) / 2^k to the last bit: scaled on the way into Q^T,
         # the scores leave PSUM with one pass (the mask added) instead of two
         q_scale, scale = scale, None
@@ -499,12 +500,6 @@ def _factor(scale: tuple[AluOp, float] | None) -> float:
         return 1.0
     op, value = scale
     return 1.0 / value if op is AluOp.DIV else value
-
-
-def _power_of_two(value: float) -> bool:
-    """Whether scaling by `value` (multiplying or dividing) is exact: a power of two."""
-    mantissa, _ = frexp(value)
-    return value > 0 and mantissa == 0.5
 
 
 def _evacuate(

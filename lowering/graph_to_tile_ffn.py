@@ -36,7 +36,6 @@ from xdsl.dialects.builtin import Float32Type
 from xdsl.ir import Operation, SSAValue
 
 from trnc.dialects import tile
-from trnc.dialects.tile.enums import Engine
 from trnc.lowering import graph_chains as ch
 from trnc.lowering.graph_to_tile_dense import DenseChain, Epilogue, match_dense
 from trnc.lowering.matmul_plan import operand_element
@@ -112,12 +111,7 @@ def lower_ffn(chain: FfnChain, bufs: FfnBuffers, dtype: str, b: TileBuilder) -> 
     nf = f // part
 
     # b1 as one column per block of 128 features: [F/128, 128] transposed
-    b1_rows = b.load(b.reinterpret(bufs.b1, (nf, part)), 0, 0, (nf, part))
-    b1_psum = b.alloc(psum((part, nf)))
-    b.add(tile.TransposeOp(b1_rows, b1_psum))
-    b1_col = b.alloc(sbuf((part, nf), f32))
-    b.add(tile.CopyOp(b1_psum, b1_col, Engine.VECTOR))
-    b.free(b1_rows, b1_psum)
+    b1_col = b.bias_columns(bufs.b1, f)
     # the weights' row panels ([128 rows, all columns]), loaded once each by a top-level
     # DMA (which tile-prefetch can move ahead), converted to the matmul input type by
     # the DMA if they are stored otherwise
@@ -135,22 +129,7 @@ def lower_ffn(chain: FfnChain, bufs: FfnBuffers, dtype: str, b: TileBuilder) -> 
         xt = b.alloc(sbuf((part, len(k_blocks) * t), element))
         for r0, rt in rows:
             xs = b.load(x, r0, 0, (rt, k))
-            full = k // part
-            if full:
-                with b.loop(0, full) as i:
-                    xt_psum = b.alloc(psum((part, rt)))
-                    src = b.view(xs, (0, b.affine(i, part)), (rt, part))
-                    b.add(tile.TransposeOp(src, xt_psum))
-                    into = b.view(xt, (0, b.affine(i, t, r0 - g0)), (part, rt))
-                    b.add(tile.CopyOp(xt_psum, into, Engine.VECTOR))
-                    b.free(xt_psum)
-            if full < len(k_blocks):  # a last block of fewer than 128 rows
-                k0, kt = k_blocks[-1]
-                xt_psum = b.alloc(psum((kt, rt)))
-                b.add(tile.TransposeOp(b.view(xs, (0, k0), (rt, kt)), xt_psum))
-                into = b.view(xt, (0, full * t + r0 - g0), (kt, rt))
-                b.add(tile.CopyOp(xt_psum, into, Engine.VECTOR))
-                b.free(xt_psum)
+            b.transpose_blocks_into(xs, xt, r0 - g0, t)
             b.free(xs)
         # h^T = act(w1^T x^T + b1), 128 features per iteration
         ht = b.alloc(sbuf((part, nf * t), element))

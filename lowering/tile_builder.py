@@ -23,6 +23,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from trnc.dialects import tile
+from trnc.dialects.tile.enums import AluOp
 from trnc.dialects.tile.types import BufferType
 from trnc.machine import TRN1, Engine, Memory
 
@@ -278,6 +279,49 @@ class TileBuilder:
             self.add(tile.CopyOp(spread, target, Engine.VECTOR))
             self.free(row, spread)
         return full
+
+    def transpose_blocks_into(self, xs: SSAValue, xt: SSAValue, column: int, stride: int) -> None:
+        """The K blocks of 128 columns of SBUF rows `xs` ([rows, K]) transposed by TensorE
+        into `xt`: block i ([kt, rows]) at columns `column + i * stride` (converted to
+        `xt`'s type on the way out of PSUM); the full blocks by an `scf.for`, a last
+        partial one on its own."""
+        rows, k = xs.type.get_shape()  # type: ignore[attr-defined]
+        part = TRN1.partitions
+        full = k // part
+        if full:
+            with self.loop(0, full) as i:
+                t = self.alloc(psum((part, rows)))
+                self.add(
+                    tile.TransposeOp(self.view(xs, (0, self.affine(i, part)), (rows, part)), t)
+                )
+                into = self.view(xt, (0, self.affine(i, stride, column)), (part, rows))
+                self.add(tile.CopyOp(t, into, Engine.VECTOR))
+                self.free(t)
+        if full * part < k:
+            kt = k - full * part
+            t = self.alloc(psum((kt, rows)))
+            self.add(tile.TransposeOp(self.view(xs, (0, full * part), (rows, kt)), t))
+            at = column + full * stride
+            self.add(tile.CopyOp(t, self.view(xt, (0, at), (kt, rows)), Engine.VECTOR))
+            self.free(t)
+
+    def bias_columns(self, bias: SSAValue, width: int, factor: float = 1.0) -> SSAValue:
+        """An HBM vector of `width` f32 values (a multiple of 128) as one column per 128
+        of them, `[128, width / 128]` in SBUF (element `j * 128 + p` at `[p, j]`), times
+        `factor` (exact for a power of two): a per-partition bias for the blocks of a
+        feature-major tensor. One load of the vector as rows, one TensorE transpose."""
+        part = TRN1.partitions
+        blocks = width // part
+        rows = self.load(self.reinterpret(bias, (blocks, part)), 0, 0, (blocks, part))
+        t = self.alloc(psum((part, blocks)))
+        self.add(tile.TransposeOp(rows, t))
+        columns = self.alloc(sbuf((part, blocks), Float32Type()))
+        if factor == 1.0:
+            self.add(tile.CopyOp(t, columns, Engine.VECTOR))
+        else:
+            self.add(tile.TensorScalarOp(AluOp.MUL, t, factor, columns))
+        self.free(rows, t)
+        return columns
 
     def free(self, *bufs: SSAValue) -> None:
         for b in bufs:
