@@ -31,7 +31,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 
 from trnc.dialects import graph as g
 from trnc.dialects import tile
-from trnc.dialects.tile.enums import ActivationFunc, Engine
+from trnc.dialects.tile.enums import ActivationFunc
 from trnc.lowering import graph_chains as ch
 from trnc.lowering.graph_to_tile_compute import scalar_constant
 from trnc.lowering.graph_to_tile_dense import DenseChain, Epilogue, match_dense
@@ -152,11 +152,25 @@ class ProjectedInputs:
         self.k_blocks = [(k0, min(part, e - k0)) for k0 in range(0, e, part)]
         width = prod(bufs.wq.type.get_shape()) // e  # type: ignore[attr-defined]
         self.width = width
+        # each weight's row panels side by side, loaded by a loop of DMAs (a partial
+        # last K block is a panel of its own)
+        full = e // part
+        self.full = full
         self.panels = [
-            [
-                b.load(b.reinterpret(w, (e, width)), k0, 0, (kt, width), element=element)
-                for k0, kt in self.k_blocks
-            ]
+            (
+                b.load_blocks(b.reinterpret(w, (e, width)), 0, part, full, (part, width), element)
+                if full
+                else None,
+                b.load(
+                    b.reinterpret(w, (e, width)),
+                    full * part,
+                    0,
+                    (e - full * part, width),
+                    element=element,
+                )
+                if e % part
+                else None,
+            )
             for w in (bufs.wq, bufs.wk, bufs.wv)
         ]
         self.columns = [
@@ -174,14 +188,7 @@ class ProjectedInputs:
         xt = b.alloc(sbuf((part, len(self.k_blocks) * s), element))
         for r0, rt in rows:
             xs = b.load(self.x, bi * s + r0, 0, (rt, self.e))
-            # unrolled (not `transpose_blocks_into`'s loop): each evacuation gets its own
-            # engine from tile-balance-engines (a loop's runs share one); BERT-base 543.7 us
-            # this way, 547.6 us with the loop
-            for i, (k0, kt) in enumerate(self.k_blocks):
-                t = b.alloc(psum((kt, rt)))
-                b.add(tile.TransposeOp(b.view(xs, (0, k0), (rt, kt)), t))
-                b.add(tile.CopyOp(t, b.view(xt, (0, i * s + r0), (kt, rt)), Engine.VECTOR))
-                b.free(t)
+            b.transpose_blocks_into(xs, xt, r0, s)
             b.free(xs)
         blocks = self.width // part
         transposed = []
@@ -189,9 +196,21 @@ class ProjectedInputs:
             out = b.alloc(sbuf((part, blocks * s), element))
             with b.loop(0, blocks) as f:
                 acc = b.alloc(psum((part, s)))
-                for i, (_, kt) in enumerate(self.k_blocks):
-                    w = b.view(self.panels[which][i], (0, b.affine(f, part)), (kt, part))
-                    b.add(tile.MatmulOp(w, b.view(xt, (0, i * s), (kt, s)), acc, i != 0))
+                whole, rest = self.panels[which]
+                if whole is not None:
+                    for i in b.steps(self.full):
+                        at = b.linear([(i, self.width), (f, part)])
+                        w = b.view(whole, (0, at), (part, part))
+                        b.add(
+                            tile.MatmulOp(
+                                w, b.view(xt, (0, b.affine(i, s)), (part, s)), acc, i != 0
+                            )
+                        )
+                if rest is not None:
+                    kt = self.e - self.full * part
+                    w = b.view(rest, (0, b.affine(f, part)), (kt, part))
+                    xv = b.view(xt, (0, self.full * s), (kt, s))
+                    b.add(tile.MatmulOp(w, xv, acc, self.full != 0))
                 bias = b.view(self.columns[which], (0, f), (part, 1))
                 into = b.view(out, (0, b.affine(f, s)), (part, s))
                 factor = self.factors[which]
@@ -204,16 +223,34 @@ class ProjectedInputs:
             for n0 in range(0, self.width, TRN1.matmul_max_moving_free):
                 nt = min(TRN1.matmul_max_moving_free, self.width - n0)
                 acc = b.alloc(psum((rt, nt)))
-                for i, (_, kt) in enumerate(self.k_blocks):
-                    xv = b.view(xt, (0, i * s + r0), (kt, rt))
-                    w = b.view(self.panels[2][i], (0, n0), (kt, nt))
-                    b.add(tile.MatmulOp(xv, w, acc, i != 0))
+                whole, rest = self.panels[2]
+                if whole is not None:
+                    for i in b.steps(self.full):
+                        xv = b.view(xt, (0, b.affine(i, s, r0)), (part, rt))
+                        w = b.view(whole, (0, b.affine(i, self.width, n0)), (part, nt))
+                        b.add(tile.MatmulOp(xv, w, acc, i != 0))
+                if rest is not None:
+                    kt = self.e - self.full * part
+                    xv = b.view(xt, (0, self.full * s + r0), (kt, rt))
+                    w = b.view(rest, (0, n0), (kt, nt))
+                    b.add(tile.MatmulOp(xv, w, acc, self.full != 0))
                 self.v_epilogue.evacuate(acc, b.view(vt, (0, n0), (rt, nt)), n0, b)
                 b.free(acc)
             vs.append(vt)
         b.free(xt)
         return transposed[0], transposed[1], vs
 
+    def _free_weight(self, which: int, b: TileBuilder) -> None:
+        """Free weight `which` (0: Q, 1: K, 2: V) and its bias columns, once."""
+        if self.panels[which] == (None, None):
+            return
+        b.free(*(p for p in self.panels[which] if p is not None))
+        if which < 2:
+            b.free(self.columns[which])
+        self.panels[which] = (None, None)
+
     def release(self, b: TileBuilder) -> None:
+        """Free the weights, their bias columns and V's bias."""
         self.v_epilogue.release(b)
-        b.free(*self.columns, *(p for panels in self.panels for p in panels))
+        for which in range(3):
+            self._free_weight(which, b)

@@ -107,16 +107,19 @@ def lower_ffn(chain: FfnChain, bufs: FfnBuffers, dtype: str, b: TileBuilder) -> 
     w1 = b.reinterpret(bufs.w1, (k, f))
     w2 = b.reinterpret(bufs.w2, (f, n))
     out = b.reinterpret(bufs.out, (m, n))
-    k_blocks = [(k0, min(part, k - k0)) for k0 in range(0, k, part)]
     nf = f // part
 
     # b1 as one column per block of 128 features: [F/128, 128] transposed
     b1_col = b.bias_columns(bufs.b1, f)
-    # the weights' row panels ([128 rows, all columns]), loaded once each by a top-level
-    # DMA (which tile-prefetch can move ahead), converted to the matmul input type by
-    # the DMA if they are stored otherwise
-    w1_panels = [b.load(w1, k0, 0, (kt, f), element=element) for k0, kt in k_blocks]
-    w2_panels = [b.load(w2, j * part, 0, (part, n), element=element) for j in range(nf)]
+    # the weights' row panels ([128 rows, all columns]) side by side, each weight loaded
+    # once by a loop of DMAs (which tile-prefetch can move ahead), converted to the
+    # matmul input type by the DMA if it is stored otherwise; a partial last K block of
+    # w1 is a panel of its own
+    full_k = k // part
+    w1_full = b.load_blocks(w1, 0, part, full_k, (part, f), element) if full_k else None
+    kt = k - full_k * part
+    w1_rest = b.load(w1, full_k * part, 0, (kt, f), element=element) if kt else None
+    w2_all = b.load_blocks(w2, 0, part, nf, (part, n), element)
     residual = None if bufs.residual is None else b.reinterpret(bufs.residual, (m, n))
     epilogue = Epilogue(bias=bufs.b2, func=chain.second.func, residual=residual)
     epilogue.prepare(m, b)
@@ -126,7 +129,7 @@ def lower_ffn(chain: FfnChain, bufs: FfnBuffers, dtype: str, b: TileBuilder) -> 
         t = min(GROUP_TOKENS, m - g0)
         rows = [(r0, min(part, g0 + t - r0)) for r0 in range(g0, g0 + t, part)]
         # x^T of the group: K blocks side by side, each [kt, T]
-        xt = b.alloc(sbuf((part, len(k_blocks) * t), element))
+        xt = b.alloc(sbuf((part, -(-k // part) * t), element))
         for r0, rt in rows:
             xs = b.load(x, r0, 0, (rt, k))
             b.transpose_blocks_into(xs, xt, r0 - g0, t)
@@ -135,24 +138,32 @@ def lower_ffn(chain: FfnChain, bufs: FfnBuffers, dtype: str, b: TileBuilder) -> 
         ht = b.alloc(sbuf((part, nf * t), element))
         with b.loop(0, nf) as j:
             acc = b.alloc(psum((part, t)))
-            for i, (_, kt) in enumerate(k_blocks):
-                stationary = b.view(w1_panels[i], (0, b.affine(j, part)), (kt, part))
-                moving = b.view(xt, (0, i * t), (kt, t))
-                b.add(tile.MatmulOp(stationary, moving, acc, accumulate=i != 0))
+            if w1_full is not None:
+                for i in b.steps(full_k):
+                    at = b.linear([(i, f), (j, part)])
+                    stationary = b.view(w1_full, (0, at), (part, part))
+                    moving = b.view(xt, (0, b.affine(i, t)), (part, t))
+                    b.add(tile.MatmulOp(stationary, moving, acc, accumulate=i != 0))
+            if w1_rest is not None:
+                stationary = b.view(w1_rest, (0, b.affine(j, part)), (kt, part))
+                moving = b.view(xt, (0, full_k * t), (kt, t))
+                b.add(tile.MatmulOp(stationary, moving, acc, accumulate=full_k > 0))
             bias = b.view(b1_col, (0, j), (part, 1))
             into = b.view(ht, (0, b.affine(j, t)), (part, t))
             b.add(tile.ActivationOp(func, acc, into, bias=bias))
             b.free(acc)
         b.free(xt)
+        if g0 + GROUP_TOKENS >= m:  # the last group: w1 and b1 are read no more
+            b.free(b1_col, *(w for w in (w1_full, w1_rest) if w is not None))
         # y = h w2 + b2 [+ r], 128 tokens at a time
         for r0, rt in rows:
             y = b.alloc(sbuf((rt, n), y_element))
             for n0 in range(0, n, TRN1.matmul_max_moving_free):
                 nt = min(TRN1.matmul_max_moving_free, n - n0)
                 acc2 = b.alloc(psum((rt, nt)))
-                for j in range(nf):
-                    stationary = b.view(ht, (0, j * t + r0 - g0), (part, rt))
-                    moving = b.view(w2_panels[j], (0, n0), (part, nt))
+                for j in b.steps(nf):
+                    stationary = b.view(ht, (0, b.affine(j, t, r0 - g0)), (part, rt))
+                    moving = b.view(w2_all, (0, b.affine(j, n, n0)), (part, nt))
                     b.add(tile.MatmulOp(stationary, moving, acc2, accumulate=j != 0))
                 epilogue.evacuate(acc2, b.view(y, (0, n0), (rt, nt)), n0, b)
                 b.free(acc2)
@@ -161,4 +172,4 @@ def lower_ffn(chain: FfnChain, bufs: FfnBuffers, dtype: str, b: TileBuilder) -> 
             b.free(*{y, stored})
         b.free(ht)
     epilogue.release(b)
-    b.free(b1_col, *w1_panels, *w2_panels)
+    b.free(w2_all)

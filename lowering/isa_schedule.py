@@ -26,8 +26,16 @@ since (the transitive closure of these is the byte-level conflict order, made co
 Each access covers its bounding box, as in `isa-insert-sync`: needless edges cost time,
 never correctness.
 
-The decision is the order itself, visible in the printed program; `mode=none` keeps the
-program order (the override).
+DMA queues are the scheduler's to choose (`queues=assign`, the default): a transfer
+waits in one pool for any DMA queue, and when it is the ready transfer with the longest
+path it goes to the queue that has been free longest, so it never waits behind a
+transfer that `tile-allocate`'s byte-balanced choice happened to put ahead of it on the
+same queue. Two transfers whose queues are still to be chosen are ordered by their
+dependences alone (as if on different queues). `queues=keep` keeps `tile-allocate`'s
+queues.
+
+The decisions are the order and the queues, visible in the printed program; `mode=none`
+keeps the program order (the override).
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, i64
 from xdsl.passes import ModulePass
 
 from trnc.dialects import trn_isa as isa
@@ -68,6 +76,8 @@ class Plan:
     estimate_ns: float
     """The scheduler's own estimate of the program's end (its model, not the simulator)."""
     edges: int
+    queues: dict[int, int]
+    """The DMA queue of each transfer (by old index) where it is not the one it had."""
 
 
 def _box_units(ap: AP, hbm_starts: list[int]) -> list[int]:
@@ -125,11 +135,16 @@ def dependences(instrs: list[Instr], hbm_starts: list[int]) -> list[list[tuple[i
 
 
 def list_schedule(
-    instrs: list[Instr], preds: list[list[tuple[int, bool]]], machine: MachineModel
+    instrs: list[Instr],
+    preds: list[list[tuple[int, bool]]],
+    machine: MachineModel,
+    assign_queues: bool = True,
 ) -> Plan:
-    """Critical-path list scheduling of `instrs` over their queues (module docstring)."""
+    """Critical-path list scheduling of `instrs` over their queues (module docstring);
+    with `assign_queues`, each transfer goes to whichever DMA queue is free first."""
     n = len(instrs)
     nq = len(QUEUE_NAMES)
+    pool = nq  # with assign_queues: the transfers wait here, for any DMA queue
     occupy = [0.0] * n  # compute: time on its engine; DMA: an estimate, for the priority
     after = [0.0] * n  # from its end until successors may start (result latency)
     dma: list[DmaInfo | None] = [None] * n
@@ -150,15 +165,18 @@ def list_schedule(
         for q in range(nq)
     ]
     queue_of = [ins.queue for ins in instrs]
+    dma_queues = range(FIRST_DMA_QUEUE, nq)
+    home = [pool if assign_queues and q >= FIRST_DMA_QUEUE else q for q in queue_of]
     # An edge's successor may start once the predecessor's results are visible (and
     # the semaphore seen, on another queue); on the same queue, an edge that is not RAW
-    # is kept by the queue's order alone.
+    # is kept by the queue's order alone (two transfers whose queues are still to be
+    # chosen: as if on different queues).
     succs: list[list[tuple[int, bool]]] = [[] for _ in range(n)]
     edges = 0
     for i, ps in enumerate(preds):
         edges += len(ps)
         for p, raw in ps:
-            succs[p].append((i, raw or queue_of[p] != queue_of[i]))
+            succs[p].append((i, raw or home[p] != home[i] or home[i] == pool))
     # priority: the longest path from the instruction's start to the program's end
     rank = [0.0] * n
     for i in range(n - 1, -1, -1):
@@ -170,15 +188,15 @@ def list_schedule(
         rank[i] = max(tail, occupy[i] + after[i])
     missing = [len(ps) for ps in preds]
     ready_at = [0.0] * n
-    waiting: list[list[tuple[float, int]]] = [[] for _ in range(nq)]  # (ready time, i)
-    available: list[list[tuple[float, int]]] = [[] for _ in range(nq)]  # (-rank, i)
+    waiting: list[list[tuple[float, int]]] = [[] for _ in range(nq + 1)]  # (ready time, i)
+    available: list[list[tuple[float, int]]] = [[] for _ in range(nq + 1)]  # (-rank, i)
     free = [0.0] * nq
     busy = [False] * nq
     events: list[tuple[float, int, int]] = []  # (time, kind, queue or instruction)
     for i in range(n):
         if not missing[i]:
-            heapq.heappush(waiting[queue_of[i]], (0.0, i))
-    for q in range(nq):
+            heapq.heappush(waiting[home[i]], (0.0, i))
+    for q in range(nq + 1):
         if waiting[q]:
             heapq.heappush(events, (0.0, _LOOK, q))
     start = [0.0] * n
@@ -193,14 +211,15 @@ def list_schedule(
         done += 1
         end_estimate = max(end_estimate, visible)
         for s, waits in succs[i]:
-            qs = queue_of[s]
+            qs = home[s]
             r = (visible if qs == q else visible + delay[q]) if waits else start[i]
             if r > ready_at[s]:
                 ready_at[s] = r
             missing[s] -= 1
             if not missing[s]:
                 heapq.heappush(waiting[qs], (ready_at[s], s))
-                heapq.heappush(events, (max(ready_at[s], free[qs]), _LOOK, qs))
+                at = ready_at[s] if qs == pool else max(ready_at[s], free[qs])
+                heapq.heappush(events, (at, _LOOK, qs))
 
     while events or next_done < float("inf"):
         if not events or next_done < events[0][0]:
@@ -210,7 +229,7 @@ def list_schedule(
                 q = queue_of[i]
                 free[q], busy[q] = t, False
                 finish(i, t, t)
-                heapq.heappush(events, (t, _LOOK, q))
+                heapq.heappush(events, (t, _LOOK, home[i]))
             continue
         t, kind, x = heapq.heappop(events)
         if kind == _FLOW:
@@ -219,6 +238,28 @@ def list_schedule(
             next_done = fluid.add(x, info.effective_bytes, info.rate_cap, info.uses_hbm, t)
             continue
         q = x
+        if q == pool:  # the DMA queue free longest, if any
+            idle = [d for d in dma_queues if not busy[d] and free[d] <= t]
+            if not idle:
+                continue  # looked at again when a transfer completes
+            pend, avail = waiting[pool], available[pool]
+            while pend and pend[0][0] <= t:
+                _, i = heapq.heappop(pend)
+                heapq.heappush(avail, (-rank[i], i))
+            if not avail:
+                if pend:
+                    heapq.heappush(events, (pend[0][0], _LOOK, pool))
+                continue
+            _, i = heapq.heappop(avail)
+            d = min(idle, key=lambda d: (free[d], d))
+            queue_of[i] = d
+            start[i] = t
+            busy[d] = True
+            info = dma[i]
+            assert info is not None
+            heapq.heappush(events, (t + info.setup_ns + machine.dma_fixed_latency_ns, _FLOW, i))
+            heapq.heappush(events, (t, _LOOK, pool))  # another queue may take another
+            continue
         if busy[q] or t < free[q]:
             continue  # busy: it is looked at again when free
         pend, avail = waiting[q], available[q]
@@ -242,7 +283,8 @@ def list_schedule(
         heapq.heappush(events, (end, _LOOK, q))
     assert done == n, "the dependence graph has a cycle"
     order = sorted(range(n), key=lambda i: (start[i], i))
-    return Plan(order, end_estimate, edges)
+    moved = {i: queue_of[i] for i in range(n) if queue_of[i] != instrs[i].queue}
+    return Plan(order, end_estimate, edges, moved)
 
 
 _LOOK = 1
@@ -251,13 +293,17 @@ _FLOW = 0
 """Event: a transfer's data phase starts (after its fixed latency)."""
 
 
-def schedule_program(program: isa.ProgramOp, machine: MachineModel = TRN1) -> Plan:
+def schedule_program(
+    program: isa.ProgramOp, machine: MachineModel = TRN1, assign_queues: bool = True
+) -> Plan:
     """Reorder `program`'s instructions (see the module docstring); returns the plan."""
     ops = program.instructions()
     decoded = decode(program, machine)
     starts = sorted(t.address for t in decoded.tensors)
     preds = dependences(decoded.instrs, starts)
-    plan = list_schedule(decoded.instrs, preds, machine)
+    plan = list_schedule(decoded.instrs, preds, machine, assign_queues)
+    for i, q in plan.queues.items():
+        ops[i].properties["queue"] = IntegerAttr(q - FIRST_DMA_QUEUE, i64)
     if plan.order != list(range(len(ops))):
         block = program.body.block
         for op in ops:
@@ -276,16 +322,26 @@ class IsaSchedule(ModulePass):
     mode: str = "list"
     """`list`: critical-path list scheduling; `none`: keep the program order."""
 
+    queues: str = "assign"
+    """`assign`: each transfer to the DMA queue free first; `keep`: the queues
+    `tile-allocate` chose."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.mode not in ("list", "none"):
             raise ValueError(f"isa-schedule: mode must be 'list' or 'none', got '{self.mode}'")
+        if self.queues not in ("assign", "keep"):
+            raise ValueError(
+                f"isa-schedule: queues must be 'assign' or 'keep', got '{self.queues}'"
+            )
         if self.mode == "none":
             return
         for program in op.walk():
             if isinstance(program, isa.ProgramOp):
-                plan = schedule_program(program)
+                plan = schedule_program(program, assign_queues=self.queues == "assign")
                 moved = sum(1 for k, i in enumerate(plan.order) if k != i)
                 record(self.name, "moved", moved, "instructions given another position")
                 record(self.name, "edges", plan.edges, "dependences between instructions")
+                requeued = len(plan.queues)
+                record(self.name, "requeued", requeued, "transfers given another DMA queue")
                 estimate = round(plan.estimate_ns)
                 record(self.name, "estimate-ns", estimate, "the schedule's end by its own model")

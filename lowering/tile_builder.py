@@ -158,9 +158,11 @@ class TileBuilder:
             self.add(scf.YieldOp())
             self.block = outer
 
-    def affine(self, iv: SSAValue, scale: int, offset: int = 0) -> Offset:
+    def affine(self, iv: Offset, scale: int, offset: int = 0) -> Offset:
         """`iv * scale + offset` as `index` arithmetic (in the current block, once per
-        block)."""
+        block); a number when `iv` is one."""
+        if isinstance(iv, int):
+            return iv * scale + offset
         key = (self.block, iv, scale, offset)
         found = self.affines.get(key)
         if found is not None:
@@ -172,6 +174,20 @@ class TileBuilder:
             value = self.add(arith.AddiOp(value, self.constant(offset))).results[0]
         self.affines[key] = value
         return value
+
+    def linear(self, terms: Sequence[tuple[Offset, int]], offset: int = 0) -> Offset:
+        """The sum of `iv * scale` over `terms`, plus `offset`, as `index` arithmetic in
+        the current block (a number when every `iv` is one)."""
+        dynamic = [(iv, scale) for iv, scale in terms if not isinstance(iv, int)]
+        static = offset + sum(iv * scale for iv, scale in terms if isinstance(iv, int))
+        if not dynamic:
+            return static
+        total = self.affine(dynamic[0][0], dynamic[0][1], static)
+        for iv, scale in dynamic[1:]:
+            term = self.affine(iv, scale)
+            assert not isinstance(total, int) and not isinstance(term, int)
+            total = self.add(arith.AddiOp(total, term)).results[0]
+        return total
 
     def view(
         self,
@@ -206,6 +222,44 @@ class TileBuilder:
         buf = self.alloc(sbuf(shape, element or onchip(src.element_type)))
         self.add(tile.DmaOp(self.view(source, (r0, c0), shape, strides), buf))
         return buf
+
+    def load_blocks(
+        self,
+        source: SSAValue,
+        r0: int,
+        rows: int,
+        blocks: int,
+        shape: tuple[int, int],
+        element: Attribute | None = None,
+    ) -> SSAValue:
+        """`blocks` windows of an HBM buffer, window j at rows `r0 + j * rows` and columns
+        `[0, shape[1])`, side by side in one new SBUF tile `[shape[0], blocks * shape[1]]`
+        (window j at columns `j * shape[1]`), loaded by an `scf.for` of DMAs (which
+        `tile-prefetch` moves ahead as one)."""
+        src = source.type
+        assert isinstance(src, BufferType)
+        height, width = shape
+        buf = self.alloc(sbuf((height, blocks * width), element or onchip(src.element_type)))
+        if blocks == 1:
+            self.add(tile.DmaOp(self.view(source, (r0, 0), shape), buf))
+            return buf
+        with self.loop(0, blocks) as j:
+            window = self.view(source, (self.affine(j, rows, r0), 0), shape)
+            self.add(tile.DmaOp(window, self.view(buf, (0, self.affine(j, width)), shape)))
+        return buf
+
+    def steps(self, count: int) -> Iterator[Offset]:
+        """The steps `0 .. count - 1` of an accumulation: step 0 as the number (it starts
+        the accumulation: `accumulate=i != 0`), step 1 too when it is the last, the
+        others as the induction variable of an `scf.for` that holds the ops the caller
+        adds for them."""
+        if count >= 1:
+            yield 0
+        if count == 2:
+            yield 1
+        elif count > 2:
+            with self.loop(1, count) as i:
+                yield i
 
     def reinterpret(self, source: SSAValue, shape: tuple[int, int]) -> SSAValue:
         """The same HBM bytes as a row-major buffer of another 2-D shape (no data moves)."""
@@ -271,13 +325,28 @@ class TileBuilder:
         n = prod(vector.type.get_shape())  # type: ignore[attr-defined]
         flat = self.reinterpret(vector, (1, n))
         full = self.alloc(sbuf((partitions, n), Float32Type()))
-        for n0 in range(0, n, TRN1.matmul_max_moving_free):
-            nt = min(TRN1.matmul_max_moving_free, n - n0)
-            row = self.load(flat, 0, n0, (1, nt))
-            spread = self.spread(ones, row, partitions)
-            target = self.view(full, (0, n0), (partitions, nt))
-            self.add(tile.CopyOp(spread, target, Engine.VECTOR))
-            self.free(row, spread)
+        # chunks of equal width where n splits evenly into as few as the moving operand
+        # allows (768 = 2 x 384), so one loop spreads them all; else full chunks and a
+        # last partial one
+        count = -(-n // TRN1.matmul_max_moving_free)
+        width = n // count if n % count == 0 else TRN1.matmul_max_moving_free
+        whole = n // width
+
+        row = self.load(flat, 0, 0, (1, n))  # one load (tile-prefetch moves it ahead)
+
+        def chunk(at: Offset, nt: int) -> None:
+            spread = self.spread(ones, self.view(row, (0, at), (1, nt)), partitions)
+            self.add(tile.CopyOp(spread, self.view(full, (0, at), (partitions, nt)), Engine.VECTOR))
+            self.free(spread)
+
+        if whole == 1:
+            chunk(0, width)
+        else:
+            with self.loop(0, whole) as i:
+                chunk(self.affine(i, width), width)
+        if whole * width < n:
+            chunk(whole * width, n - whole * width)
+        self.free(row)
         return full
 
     def transpose_blocks_into(self, xs: SSAValue, xt: SSAValue, column: int, stride: int) -> None:

@@ -18,7 +18,8 @@ unrolled, its body lowered once per iteration with the `index` values (`arith.co
 `addi`, `subi`, `muli`, `divui`, `remui`, `floordivsi`) computed, so a `tile.view` with
 dynamic offsets gets the iteration's place. An alloc with `depth` D takes slot n mod D on
 its n-th run, a DMA with `queues` Q queue `queue + n mod Q` (rotating buffers and queues,
-as `tile-allocate` chose them).
+as `tile-allocate` chose them), an elementwise op with an `alternate` engine that engine
+on its odd runs (as `tile-balance-engines` chose it).
 
 Placement must already be decided (`tile-allocate` does it): an on-chip buffer without an
 address or a DMA without a queue is an error at the op. Semaphores are not inserted here:
@@ -324,7 +325,7 @@ class _Lowerer:
                         "dst": self.ap(op.output, op),
                         "lhs": self.ap(op.lhs, op),
                         "rhs": self.ap(op.rhs, op),
-                        "engine": _engine(op),
+                        "engine": _engine(op, self.run(op)),
                     },
                     op,
                 )
@@ -349,7 +350,7 @@ class _Lowerer:
                     {
                         "dst": self.ap(op.output, op),
                         "src": self.ap(op.input, op),
-                        "engine": _engine(op),
+                        "engine": _engine(op, self.run(op)),
                     },
                     op,
                 )
@@ -406,7 +407,7 @@ class _Lowerer:
                 "src": self.ap(op.input, op),
                 "op0": AluOpAttr(op.op.data),
                 "operand0": operand,
-                "engine": _engine(op),
+                "engine": _engine(op, self.run(op)),
             },
             op,
         )
@@ -471,8 +472,11 @@ def _value_pattern(pattern: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merge_dims(pattern)
 
 
-def _engine(op: Any) -> EngineAttr:
-    return EngineAttr(EngineKind(op.engine.data.value))
+def _engine(op: Any, run: int = 0) -> EngineAttr:
+    """The engine of `op`'s run number `run`: its `alternate` on odd runs, if it has one."""
+    alternate = getattr(op, "alternate", None)
+    chosen = alternate if alternate is not None and run % 2 else op.engine
+    return EngineAttr(EngineKind(chosen.data.value))
 
 
 class TileToIsa(ModulePass):

@@ -107,9 +107,22 @@ def _operand(ap: AP) -> Operand:
     return Operand(ap.mem, ap.dtype, _unit_stride(ap))
 
 
+def matmul_cycles(
+    stationary_free: int, moving_free: int, fp32: bool, machine: MachineModel = TRN1
+) -> int:
+    """A.2 cost in TensorE cycles of a matmul: the moving operand's columns (at least the
+    stationary's, up to the initiation floor), times the fp32 factor."""
+    cycles = max(min(machine.min_initiation_interval, stationary_free), moving_free)
+    return cycles * machine.fp32_matmul_factor if fp32 else cycles
+
+
+def transpose_cycles(partitions: int, free: int, machine: MachineModel = TRN1) -> int:
+    """A.2 cost in TensorE cycles of a transpose of a [partitions, free] tile."""
+    return max(partitions, min(machine.min_initiation_interval, free))
+
+
 def cost_cycles(instr: Instr, machine: MachineModel = TRN1) -> int:
     """A.2 cost in cycles of the instruction's engine (compute instructions only)."""
-    floor = machine.min_initiation_interval
     op = instr.opcode
     engine = ENGINE_OF_QUEUE[instr.queue]
     if engine is Engine.DMA:
@@ -117,13 +130,11 @@ def cost_cycles(instr: Instr, machine: MachineModel = TRN1) -> int:
     if op == "matmul":
         stationary = instr.args["stationary"]
         moving = instr.args["moving"]
-        cycles = max(min(floor, stationary.free_elems), moving.free_elems)
-        if stationary.dtype == "f32" or moving.dtype == "f32":
-            cycles *= machine.fp32_matmul_factor
-        return cycles
+        fp32 = stationary.dtype == "f32" or moving.dtype == "f32"
+        return matmul_cycles(stationary.free_elems, moving.free_elems, fp32, machine)
     if op == "transpose":
         src = instr.args["src"]
-        return max(src.partitions, min(floor, src.free_elems))
+        return transpose_cycles(src.partitions, src.free_elems, machine)
     args = instr.args
     reads = {
         "tensor_tensor": ("lhs", "rhs"),
@@ -259,7 +270,13 @@ def dma_partitions(instr: Instr) -> int:
 
 def dma_engines(instr: Instr, machine: MachineModel = TRN1) -> int:
     """`min(16, ceil(P / 8))` DMA engines serve the transfer (A.3 property 3)."""
-    p = max(1, dma_partitions(instr))
+    return engines_for_partitions(dma_partitions(instr), machine)
+
+
+def engines_for_partitions(partitions: int, machine: MachineModel = TRN1) -> int:
+    """`min(16, ceil(P / 8))`: the DMA engines that serve a transfer over `partitions`
+    partitions on chip (A.3 property 3)."""
+    p = max(1, partitions)
     return min(machine.dma_engines, math.ceil(p / machine.dma_partitions_per_engine))
 
 

@@ -15,6 +15,12 @@ their layouts must put the same dims on partitions. Every op checks its engine a
 the ops that engine implements (trn1.md B), the engine against the memories it touches
 (A.1 connectivity) and the free size of one instruction (A.1).
 
+`tile.copy`, `tile.tensor_tensor` and `tile.tensor_scalar` may name a second engine for
+the odd runs of a loop around them (`tile-balance-engines` chooses it; `tile-to-isa`
+unrolls the loop so), which the op's rules must allow too:
+
+    tile.copy %acc -> %y on vector alternating scalar : !P -> !Y
+
 `tile.copy_predicated` copies `input` to `output` bit-exactly where `predicate` is nonzero
 and leaves the other elements of `output` as they were (so `output` is read as well as
 written). `tile.iota` writes `base + p * channel_multiplier + sum_k i_k * step_k` to
@@ -95,6 +101,14 @@ IOTA_ENGINES = (Engine.GPSIMD,)
 
 def _engine(engine: Engine | EngineAttr) -> EngineAttr:
     return engine if isinstance(engine, EngineAttr) else EngineAttr(engine)
+
+
+def _engines(op: IRDLOperation) -> tuple[Engine, ...]:
+    """The engines an op's runs use: its `engine`, and its `alternate` (odd runs in a
+    loop) when it has one."""
+    engine: EngineAttr = op.engine  # type: ignore[attr-defined]
+    alternate: EngineAttr | None = op.alternate  # type: ignore[attr-defined]
+    return (engine.data,) if alternate is None else (engine.data, alternate.data)
 
 
 def _check_unary(
@@ -190,11 +204,14 @@ class TensorTensorOp(IRDLOperation):
     rhs = operand_def(BufferType)
     output = operand_def(BufferType)
     engine = prop_def(EngineAttr)
+    alternate = opt_prop_def(EngineAttr)
+    """In a loop, the engine of the odd runs (`tile-balance-engines` splits a loop's
+    runs over two engines)."""
 
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
 
     assembly_format = (
-        "$op $lhs `,` $rhs `->` $output `on` $engine attr-dict "
+        "$op $lhs `,` $rhs `->` $output `on` $engine (`alternating` $alternate^)? attr-dict "
         "`:` type($lhs) `,` type($rhs) `->` type($output)"
     )
 
@@ -213,12 +230,12 @@ class TensorTensorOp(IRDLOperation):
 
     def verify_(self) -> None:
         lhs, rhs, dst = buffer(self.lhs), buffer(self.rhs), buffer(self.output)
-        engine = self.engine.data
-        _check_unary("tensor_tensor", engine, TENSOR_TENSOR_ENGINES, lhs, dst)
-        check_reads(engine, "rhs", rhs)
+        for engine in _engines(self):
+            _check_unary("tensor_tensor", engine, TENSOR_TENSOR_ENGINES, lhs, dst)
+            check_reads(engine, "rhs", rhs)
+            check_free_size(engine, "rhs", rhs)
         check_same_shape("lhs", lhs, "rhs", rhs)
         check_same_partitions("lhs", lhs, "rhs", rhs)
-        check_free_size(engine, "rhs", rhs)
         if lhs.space is Memory.PSUM and rhs.space is Memory.PSUM:
             raise VerifyException(
                 "tensor_tensor psum rule: at most one input may be in psum, got both"
@@ -239,6 +256,8 @@ class TensorScalarOp(IRDLOperation):
     output = operand_def(BufferType)
     scalar = opt_prop_def(FloatAttr[Float32Type])
     engine = prop_def(EngineAttr)
+    alternate = opt_prop_def(EngineAttr)
+    """In a loop, the engine of the odd runs (see `TensorTensorOp.alternate`)."""
 
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
 
@@ -271,6 +290,9 @@ class TensorScalarOp(IRDLOperation):
         dst = parser.parse_unresolved_operand()
         parser.parse_keyword("on")
         engine = EngineAttr(EngineAttr.parse_parameter(parser))
+        alternate = None
+        if parser.parse_optional_keyword("alternating") is not None:
+            alternate = EngineAttr(EngineAttr.parse_parameter(parser))
         attrs = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
         src_type = parser.parse_type()
@@ -284,7 +306,9 @@ class TensorScalarOp(IRDLOperation):
         if scalar_operand is not None and scalar_type is not None:
             operands.append(parser.resolve_operand(scalar_operand, scalar_type))
         operands.append(parser.resolve_operand(dst, dst_type))
-        props = {"op": op, "engine": engine}
+        props: dict[str, Attribute] = {"op": op, "engine": engine}
+        if alternate is not None:
+            props["alternate"] = alternate
         if scalar is not None:
             props["scalar"] = scalar
         result = cls.create(
@@ -305,6 +329,8 @@ class TensorScalarOp(IRDLOperation):
         printer.print_string(" -> ")
         printer.print_operand(self.output)
         printer.print_string(f" on {self.engine.data.value}")
+        if self.alternate is not None:
+            printer.print_string(f" alternating {self.alternate.data.value}")
         printer.print_op_attributes(self.attributes)
         printer.print_string(" : ")
         printer.print_attribute(self.input.type)
@@ -316,8 +342,10 @@ class TensorScalarOp(IRDLOperation):
 
     def verify_(self) -> None:
         src, dst = buffer(self.input), buffer(self.output)
-        engine = self.engine.data
-        _check_unary("tensor_scalar", engine, TENSOR_SCALAR_ENGINES, src, dst)
+        for engine in _engines(self):
+            _check_unary("tensor_scalar", engine, TENSOR_SCALAR_ENGINES, src, dst)
+            if self.scalar_operand is not None:
+                check_reads(engine, "scalar", buffer(self.scalar_operand))
         if (self.scalar is None) == (self.scalar_operand is None):
             raise VerifyException(
                 "tensor_scalar operand rule: give exactly one of an immediate scalar or a "
@@ -326,7 +354,6 @@ class TensorScalarOp(IRDLOperation):
         bufs = [("input", src), ("output", dst)]
         if self.scalar_operand is not None:
             scalar = buffer(self.scalar_operand)
-            check_reads(engine, "scalar", scalar)
             check_per_partition_scalar("scalar", scalar, src)
             bufs.append(("scalar", scalar))
         check_bitvec(self.op.data, bufs)
@@ -422,11 +449,14 @@ class CopyOp(IRDLOperation):
     input = operand_def(BufferType)
     output = operand_def(BufferType)
     engine = prop_def(EngineAttr)
+    alternate = opt_prop_def(EngineAttr)
+    """In a loop, the engine of the odd runs (see `TensorTensorOp.alternate`)."""
 
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
 
     assembly_format = (
-        "$input `->` $output `on` $engine attr-dict `:` type($input) `->` type($output)"
+        "$input `->` $output `on` $engine (`alternating` $alternate^)? attr-dict "
+        "`:` type($input) `->` type($output)"
     )
 
     def __init__(
@@ -438,9 +468,8 @@ class CopyOp(IRDLOperation):
         super().__init__(operands=[input, output], properties={"engine": _engine(engine)})
 
     def verify_(self) -> None:
-        _check_unary(
-            "copy", self.engine.data, COPY_ENGINES, buffer(self.input), buffer(self.output)
-        )
+        for engine in _engines(self):
+            _check_unary("copy", engine, COPY_ENGINES, buffer(self.input), buffer(self.output))
 
 
 @irdl_op_definition

@@ -135,3 +135,32 @@ func.func @biased(%a: !hx {graph.name = "a"}, %b: !hx {graph.name = "b"}, %c: !h
   tile.dma %s -> %c queue 2 : !sc -> !hc
   func.return
 }
+
+// -----
+
+// An op with an alternate engine, in a loop: its even runs on its engine, its odd runs
+// on the alternate (as tile-balance-engines chose them), one instruction per run.
+
+!sa = !tile.buffer<128x64xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+
+// CHECK-LABEL: trn_isa.program @alternating {
+// CHECK:         trn_isa.tensor_copy {{.*}} on vector
+// CHECK-NEXT:    trn_isa.tensor_copy {{.*}} on scalar
+// CHECK-NEXT:    trn_isa.tensor_copy {{.*}} on vector
+// CHECK-NEXT:    trn_isa.tensor_scalar {{.*}} op0 mul {{.*}} on gpsimd
+// CHECK-NEXT:    trn_isa.tensor_scalar {{.*}} op0 mul {{.*}} on vector
+// CHECK-NEXT:    trn_isa.tensor_scalar {{.*}} op0 mul {{.*}} on gpsimd
+func.func @alternating() {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %x = tile.alloc address 0 start_partition 0 : !sa
+  %y = tile.alloc address 256 start_partition 0 : !sa
+  scf.for %i = %c0 to %c3 step %c1 {
+    tile.copy %x -> %y on vector alternating scalar : !sa -> !sa
+  }
+  scf.for %i = %c0 to %c3 step %c1 {
+    tile.tensor_scalar mul %x, 2.0 -> %y on gpsimd alternating vector : !sa -> !sa
+  }
+  func.return
+}

@@ -582,6 +582,23 @@ func.func @bad_71(%x: !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> p
 
 // -----
 
+func.func @bad_alternate_reads_psum(%x: !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, %y: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // The alternate engine must be allowed too:
+  // expected-error @+1 {{connectivity rule: gpsimd cannot read psum (input)}}
+  tile.copy %x -> %y on vector alternating gpsimd : !tile.buffer<128x512xf32, psum, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
+func.func @bad_alternate_tensor_tensor(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
+  // expected-error @+1 {{engine rule: tensor_tensor runs on vector or gpsimd, got scalar}}
+  tile.tensor_tensor add %x, %x -> %x on vector alternating scalar : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>, !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>> -> !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>
+  func.return
+}
+
+// -----
+
 func.func @bad_72(%x: !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>) {
   // expected-error @+1 {{engine rule: memset runs on vector or gpsimd, got scalar}}
   tile.memset %x value 0.0 on scalar : !tile.buffer<128x512xf32, sbuf, #tile.layout<[d0, d1] -> part(d0) free(d1)>>

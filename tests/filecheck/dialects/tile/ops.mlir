@@ -160,6 +160,13 @@ func.func @compute_ops(%x: !sb, %y: !sb, %mx: !col, %sum: !col, %t: !sb_t, %pt: 
   tile.tensor_tensor invert %i, %i -> %i on vector : !sb_i, !sb_i -> !sb_i
   // CHECK-NEXT: tile.copy %{{.*}} -> %{{.*}} on scalar : {{.*}}
   tile.copy %y -> %x on scalar : !sb -> !sb
+  // In a loop, the odd runs on a second engine:
+  // CHECK-NEXT: tile.copy %{{.*}} -> %{{.*}} on vector alternating scalar : {{.*}}
+  tile.copy %y -> %x on vector alternating scalar : !sb -> !sb
+  // CHECK-NEXT: tile.tensor_tensor add %{{.*}}, %{{.*}} -> %{{.*}} on gpsimd alternating vector : {{.*}}
+  tile.tensor_tensor add %x, %y -> %y on gpsimd alternating vector : !sb, !sb -> !sb
+  // CHECK-NEXT: tile.tensor_scalar mul %{{.*}}, 2.000000e+00 -> %{{.*}} on scalar alternating gpsimd : {{.*}}
+  tile.tensor_scalar mul %x, 2.0 -> %y on scalar alternating gpsimd : !sb -> !sb
   // CHECK-NEXT: tile.transpose %{{.*}} -> %{{.*}} : !tile.buffer<128x64xbf16, sbuf, {{.*}}> -> !tile.buffer<64x128xf32, psum, {{.*}}>
   tile.transpose %t -> %pt : !sb_t -> !ps_t
   // CHECK-NEXT: tile.memset %{{.*}} value 0.000000e+00 on gpsimd : !tile.buffer<128x512xf32, {{.*}}>

@@ -37,8 +37,10 @@ func.func @f(%a: i32) -> i32 {
 // LIST:        tile-prefetch - Move loads of weights and inputs earlier.
 // LIST-NEXT:       distance: int = {{[0-9]+}}
 // LIST-NEXT:       budget: int = {{[0-9]+}}
+// LIST-NEXT:       lead-ns: float = 0.0
 // LIST:        isa-schedule - List-schedule every `trn_isa.program`.
 // LIST-NEXT:       mode: str = 'list'
+// LIST-NEXT:       queues: str = 'assign'
 // LIST-NEXT:   isa-insert-sync - {{.+}}
 // LIST:      xDSL and other installed passes:
 // LIST:        canonicalize - Applies all canonicalization patterns.

@@ -16,6 +16,7 @@
 // CHECK:      'isa-schedule'
 // CHECK-NEXT:   (S) {{ *[0-9]+}} moved - instructions given another position
 // CHECK-NEXT:   (S) {{ *[0-9]+}} edges - dependences between instructions
+// CHECK-NEXT:   (S) {{ *[0-9]+}} requeued - transfers given another DMA queue
 // CHECK-NEXT:   (S) {{ *[0-9]+}} estimate-ns - the schedule's end by its own model
 // CHECK:      'isa-insert-sync'
 // CHECK-NEXT:   (S) {{ *[0-9]+}} waits - semaphore waits added
