@@ -367,12 +367,14 @@ def lower_attention(
     if bufs.proj is not None:  # the scalings go into Q^T's and K^T's activations
         factors = (_factor(q_scale), _factor(k_scale))
         e = ch.shape(chain.proj.x)[-1] if chain.proj is not None else width
-        projected = ProjectedInputs(bufs.proj, (bsz, sq, e), element, factors, b)
+        projected = ProjectedInputs(bufs.proj, (bsz, sq, e), element, factors, b, chain.proj)
         q_scale = k_scale = None
     ones = b.ones_row() if mask2 is not None and mq == 1 else None
     owned: list[SSAValue] = []  # the mask tiles of this batch index
     masks: list[SSAValue] = []  # per query block: the mask rows of this batch index
+    home = b.where
     for bi in range(bsz):
+        b.where = home
         if mask2 is not None and (bi == 0 or mb > 1):
             b.free(*owned)
             owned, masks = _mask_rows(mask2, bi if mb > 1 else 0, mq, sq, sk, q_blocks, ones, b)
@@ -402,6 +404,8 @@ def lower_attention(
             work = [(j, i, mt) for j in range(group) for i, (_, mt) in enumerate(q_blocks)]
             flips = _Pool(b, (part, part), 2)
             score_accs = _Pool(b, (part, min(moving, sk)), 2)
+            # each stage located at the graph op it computes (profiles name the node)
+            b.where = chain.scores
             kts: list[SSAValue] = []
             qts: list[SSAValue] = []
             if projected is not None:
@@ -444,6 +448,7 @@ def lower_attention(
             if scale is not None and masks:
                 for (_, i, _), s in zip(work, scores, strict=True):
                     b.add(tile.TensorTensorOp(AluOp.ADD, s, masks[i], s))
+            b.where = chain.softmax.max
             maxima: list[SSAValue] = []  # -max of each row (the exp's bias)
             for (_, _, mt), s in zip(work, scores, strict=True):
                 m = b.alloc(sbuf((mt, 1), f32))
@@ -459,6 +464,7 @@ def lower_attention(
                 totals.append(total)
             if chain.guard is not None:  # p = e / l, its NaNs replaced by 0
                 exps = [_guarded(e, total, b) for e, total in zip(exps, totals, strict=True)]
+            b.where = chain.context
             transposed: list[list[SSAValue]] = []
             for (_, _, mt), e in zip(work, exps, strict=True):
                 ets = []
@@ -482,11 +488,13 @@ def lower_attention(
             b.free(*scores, *maxima, *exps, *totals)
             b.free(*(et for ets in transposed for et in ets))
             b.free(*flips.tiles, *score_accs.tiles, *ctx_accs.tiles)
+        b.where = chain.out
         for (m0, _), o in zip(q_blocks, outs, strict=True):
             b.store(o, out2, bi * sq + m0, 0)
         b.free(*qs, *ks, *vs, *outs)
         if projected is not None:
             b.free(q_t, k_t)
+    b.where = home
     if projected is not None:
         projected.release(b)
     b.free(*owned)

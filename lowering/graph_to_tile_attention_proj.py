@@ -144,6 +144,7 @@ class ProjectedInputs:
         element: Attribute,
         factors: tuple[float, float],
         b: TileBuilder,
+        at: Projections | None = None,
     ) -> None:
         bsz, s, e = shape
         self.s, self.e, self.element, self.factors = s, e, element, factors
@@ -152,39 +153,43 @@ class ProjectedInputs:
         self.k_blocks = [(k0, min(part, e - k0)) for k0 in range(0, e, part)]
         width = prod(bufs.wq.type.get_shape()) // e  # type: ignore[attr-defined]
         self.width = width
+        # each projection's ops are located at its matmul (profiles name its ONNX node)
+        self.locs: tuple[Operation | None, ...] = (
+            (at.q.matmul, at.k.matmul, at.v.matmul) if at is not None else (None, None, None)
+        )
         # each weight's row panels side by side, loaded by a loop of DMAs (a partial
         # last K block is a panel of its own)
         full = e // part
         self.full = full
-        self.panels = [
-            (
-                b.load_blocks(b.reinterpret(w, (e, width)), 0, part, full, (part, width), element)
-                if full
-                else None,
-                b.load(
-                    b.reinterpret(w, (e, width)),
-                    full * part,
-                    0,
-                    (e - full * part, width),
-                    element=element,
+        self.panels: list[tuple[SSAValue | None, SSAValue | None]] = []
+        for w, loc in zip((bufs.wq, bufs.wk, bufs.wv), self.locs, strict=True):
+            with b.at(loc):
+                rows = b.reinterpret(w, (e, width))
+                whole = b.load_blocks(rows, 0, part, full, (part, width), element) if full else None
+                rest = (
+                    b.load(rows, full * part, 0, (e - full * part, width), element=element)
+                    if e % part
+                    else None
                 )
-                if e % part
-                else None,
-            )
-            for w in (bufs.wq, bufs.wk, bufs.wv)
-        ]
-        self.columns = [
-            b.bias_columns(bias, width, factor)
-            for bias, factor in ((bufs.bq, factors[0]), (bufs.bk, factors[1]))
-        ]
+            self.panels.append((whole, rest))
+        self.columns = []
+        for bias, factor, loc in (
+            (bufs.bq, factors[0], self.locs[0]),
+            (bufs.bk, factors[1], self.locs[1]),
+        ):
+            with b.at(loc):
+                self.columns.append(b.bias_columns(bias, width, factor))
         self.v_epilogue = Epilogue(bias=bufs.bv, func=None, residual=None)
-        self.v_epilogue.prepare(s, b)
+        with b.at(self.locs[2]):
+            self.v_epilogue.prepare(s, b)
 
     def batch(self, bi: int, b: TileBuilder) -> tuple[SSAValue, SSAValue, list[SSAValue]]:
         """Q^T and K^T ([128, H*D/128 x S]: feature block f at columns [f S, (f+1) S))
         and V's tiles (one per 128 tokens) of batch index `bi`."""
         part, s, element = TRN1.partitions, self.s, self.element
         rows = [(r0, min(part, s - r0)) for r0 in range(0, s, part)]
+        home = b.where  # (x^T, which all three read, is located at the query's matmul)
+        b.where = self.locs[0] or home
         xt = b.alloc(sbuf((part, len(self.k_blocks) * s), element))
         for r0, rt in rows:
             xs = b.load(self.x, bi * s + r0, 0, (rt, self.e))
@@ -193,6 +198,7 @@ class ProjectedInputs:
         blocks = self.width // part
         transposed = []
         for which in (0, 1):
+            b.where = self.locs[which] or home
             out = b.alloc(sbuf((part, blocks * s), element))
             with b.loop(0, blocks) as f:
                 acc = b.alloc(psum((part, s)))
@@ -218,6 +224,7 @@ class ProjectedInputs:
                 b.free(acc)
             transposed.append(out)
         vs = []
+        b.where = self.locs[2] or home
         for r0, rt in rows:
             vt = b.alloc(sbuf((rt, self.width), element))
             for n0 in range(0, self.width, TRN1.matmul_max_moving_free):
@@ -237,7 +244,9 @@ class ProjectedInputs:
                 self.v_epilogue.evacuate(acc, b.view(vt, (0, n0), (rt, nt)), n0, b)
                 b.free(acc)
             vs.append(vt)
+        b.where = self.locs[0] or home
         b.free(xt)
+        b.where = home
         return transposed[0], transposed[1], vs
 
     def _free_weight(self, which: int, b: TileBuilder) -> None:

@@ -130,6 +130,9 @@ class Epilogue:
     func: ActivationFunc | None
     residual: SSAValue | None
     """The residual, an HBM buffer reinterpreted as the result's 2-D shape."""
+    chain: DenseChain | None = None
+    """The chain, if the epilogue's ops are to be located at its activation and residual
+    add (else at the builder's current op)."""
     spread: SSAValue | None = None
 
     def prepare(self, rows: int, b: TileBuilder) -> None:
@@ -159,12 +162,15 @@ class Epilogue:
             return y
         shape = tuple(y.type.get_shape())  # type: ignore[attr-defined]
         out = y if element == y.type.element_type else b.alloc(sbuf(shape, element))  # type: ignore[attr-defined]
+        chain = self.chain
         if self.func is not None:
-            b.add(tile.ActivationOp(self.func, y, y if self.residual is not None else out))
+            with b.at(None if chain is None else chain.activation):
+                b.add(tile.ActivationOp(self.func, y, y if self.residual is not None else out))
         if self.residual is not None:
-            r = b.load(self.residual, row, s0, (shape[0], shape[1]))
-            b.add(tile.TensorTensorOp(AluOp.ADD, y, r, out, Engine.VECTOR))
-            b.free(r)
+            with b.at(None if chain is None else chain.residual_add):
+                r = b.load(self.residual, row, s0, (shape[0], shape[1]))
+                b.add(tile.TensorTensorOp(AluOp.ADD, y, r, out, Engine.VECTOR))
+                b.free(r)
         return out
 
     def release(self, b: TileBuilder) -> None:

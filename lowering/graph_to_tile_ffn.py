@@ -109,6 +109,11 @@ def lower_ffn(chain: FfnChain, bufs: FfnBuffers, dtype: str, b: TileBuilder) -> 
     out = b.reinterpret(bufs.out, (m, n))
     nf = f // part
 
+    # each stage is located at the graph op it computes (profiles name the ONNX node):
+    # the first dense layer, its activation, the second dense layer
+    first_loc, act_loc = chain.first.matmul, chain.first.activation
+    second_loc = chain.second.matmul
+    b.where = first_loc
     # b1 as one column per block of 128 features: [F/128, 128] transposed
     b1_col = b.bias_columns(bufs.b1, f)
     # the weights' row panels ([128 rows, all columns]) side by side, each weight loaded
@@ -121,11 +126,13 @@ def lower_ffn(chain: FfnChain, bufs: FfnBuffers, dtype: str, b: TileBuilder) -> 
     w1_rest = b.load(w1, full_k * part, 0, (kt, f), element=element) if kt else None
     w2_all = b.load_blocks(w2, 0, part, nf, (part, n), element)
     residual = None if bufs.residual is None else b.reinterpret(bufs.residual, (m, n))
-    epilogue = Epilogue(bias=bufs.b2, func=chain.second.func, residual=residual)
+    b.where = second_loc
+    epilogue = Epilogue(bias=bufs.b2, func=chain.second.func, residual=residual, chain=chain.second)
     epilogue.prepare(m, b)
     out_element = onchip(out.type.element_type)
     y_element = f32 if epilogue.finishes else out_element
     for g0 in range(0, m, GROUP_TOKENS):
+        b.where = first_loc
         t = min(GROUP_TOKENS, m - g0)
         rows = [(r0, min(part, g0 + t - r0)) for r0 in range(g0, g0 + t, part)]
         # x^T of the group: K blocks side by side, each [kt, T]
@@ -150,12 +157,14 @@ def lower_ffn(chain: FfnChain, bufs: FfnBuffers, dtype: str, b: TileBuilder) -> 
                 b.add(tile.MatmulOp(stationary, moving, acc, accumulate=full_k > 0))
             bias = b.view(b1_col, (0, j), (part, 1))
             into = b.view(ht, (0, b.affine(j, t)), (part, t))
-            b.add(tile.ActivationOp(func, acc, into, bias=bias))
+            with b.at(act_loc):
+                b.add(tile.ActivationOp(func, acc, into, bias=bias))
             b.free(acc)
         b.free(xt)
         if g0 + GROUP_TOKENS >= m:  # the last group: w1 and b1 are read no more
             b.free(b1_col, *(w for w in (w1_full, w1_rest) if w is not None))
         # y = h w2 + b2 [+ r], 128 tokens at a time
+        b.where = second_loc
         for r0, rt in rows:
             y = b.alloc(sbuf((rt, n), y_element))
             for n0 in range(0, n, TRN1.matmul_max_moving_free):

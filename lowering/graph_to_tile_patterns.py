@@ -222,8 +222,10 @@ class FusedDense(ChainPattern[DenseChain]):
             bias=lowerer.buffers[chain.bias],
             func=chain.func,
             residual=None if residual is None else b.reinterpret(lowerer.buffers[residual], rows),
+            chain=chain,
         )
-        lowerer.matmul(chain.matmul, b, epilogue, op.results[0])
+        with b.at(chain.matmul):
+            lowerer.matmul(chain.matmul, b, epilogue, op.results[0])
         record("graph-to-tile", "fused-dense", 1, "matmul epilogues fused into the evacuation")
 
 

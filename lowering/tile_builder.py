@@ -145,6 +145,18 @@ class TileBuilder:
         return op.results[0]
 
     @contextmanager
+    def at(self, op: Operation | None) -> Iterator[None]:
+        """Ops added inside the `with` are located at `op` (a graph op of a fused chain,
+        so each instruction names the ONNX node it computes), then the location before."""
+        before = self.where
+        if op is not None:
+            self.where = op
+        try:
+            yield
+        finally:
+            self.where = before
+
+    @contextmanager
     def loop(self, lb: int, ub: int, step: int = 1) -> Iterator[SSAValue]:
         """`scf.for iv = lb to ub step step`: ops added inside the `with` go into its body,
         which runs once per iteration (`tile-to-isa` unrolls it)."""

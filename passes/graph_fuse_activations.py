@@ -167,7 +167,9 @@ class FuseGelu(RewritePattern):
         if found is None or op.result.type != found[0].type:
             return
         x, approximate = found
-        rewriter.replace_op(op, graph.GeluOp(x, approximate, result_type=x.type))
+        gelu = graph.GeluOp(x, approximate, result_type=x.type)
+        gelu.location = op.location  # the chain's last node names it (profiles, errors)
+        rewriter.replace_op(op, gelu)
         record(GraphFuseActivationsPass.name, "gelus", 1, "spelled-out GELUs fused")
 
 
