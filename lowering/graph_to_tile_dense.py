@@ -38,7 +38,7 @@ from trnc.dialects import tile
 from trnc.dialects.tile.enums import ActivationFunc, AluOp, Engine
 from trnc.lowering import graph_chains as ch
 from trnc.lowering.graph_to_tile_compute import ACTIVATIONS
-from trnc.lowering.tile_builder import TileBuilder, sbuf
+from trnc.lowering.tile_builder import Offset, TileBuilder, sbuf
 from trnc.machine import TRN1
 
 
@@ -152,7 +152,7 @@ class Epilogue:
         return self.func is not None or self.residual is not None
 
     def finish(
-        self, y: SSAValue, row: int, s0: int, element: Attribute, b: TileBuilder
+        self, y: SSAValue, row: Offset, s0: int, element: Attribute, b: TileBuilder
     ) -> SSAValue:
         """Apply the activation and the residual to the result tile `y` (rows from
         `row`, columns from `s0`; f32 when there is either); the last op writes a tile of

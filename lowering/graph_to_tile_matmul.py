@@ -24,7 +24,7 @@ from trnc.lowering.matmul_plan import (
     operand_element,
     plan_of,
 )
-from trnc.lowering.tile_builder import FREE_ELEMS, TileBuilder, onchip, psum, sbuf
+from trnc.lowering.tile_builder import FREE_ELEMS, Offset, TileBuilder, onchip, psum, sbuf
 from trnc.lowering.tile_to_isa import LoweringError
 from trnc.machine import TRN1, Engine
 
@@ -106,6 +106,9 @@ class Matmuls(LowererHost):
         buffers are 2-D row-major; x0, w0, o0 = `rows`), tiled as `plan` says; each PSUM
         block leaves through `epilogue.evacuate` and each result segment is finished by
         `epilogue.finish` before its store, when there is an epilogue."""
+        if plan.row_loop:
+            self._matmul_rows(x, w, out, mkn, rows, element, lhs_t, b, plan.x_row_loads, epilogue)
+            return
         m, k, n = mkn
         x0, w0, o0 = rows
         w_type = w.type
@@ -286,3 +289,95 @@ class Matmuls(LowererHost):
             elif keep:
                 for per_row in kept:
                     b.free(*per_row)
+
+    def _matmul_rows(
+        self,
+        x: SSAValue,
+        w: SSAValue,
+        out: SSAValue,
+        mkn: tuple[int, int, int],
+        rows: tuple[int, int, int],
+        element: Attribute,
+        lhs_t: TensorType[Attribute],
+        b: TileBuilder,
+        row_loads: bool,
+        epilogue: Epilogue | None = None,
+    ) -> None:
+        """The `row_loop` tiling: w loaded once, whole (its K blocks' row panels side by
+        side, block i at columns [i N, (i+1) N), converted to `element` by the DMA), then
+        one body per 128-row block of x, an `scf.for` over the full blocks (a partial
+        last block after it): the block's rows (with `row_loads` one DMA, else one per K
+        block, so the loads of a graph input pipeline with the transposes) transposed K
+        block by K block into x^T, each result segment accumulated over the K blocks
+        (step 0, then a loop), evacuated (through the epilogue), finished and stored."""
+        m, k, n = mkn
+        x0, w0, o0 = rows
+        part, moving = TRN1.partitions, TRN1.matmul_max_moving_free
+        full_k, rest_k = k // part, k % part
+        blocks = full_k + (1 if rest_k else 0)
+        w_full = b.load_blocks(w, w0, part, full_k, (part, n), element) if full_k else None
+        w_rest = b.load(w, w0 + full_k * part, 0, (rest_k, n), element=element) if rest_k else None
+        out_element = onchip(out.type.element_type)  # type: ignore[attr-defined]
+        finishing = epilogue is not None and epilogue.finishes
+        y_element = lhs_t.get_element_type() if finishing else out_element
+
+        def body(r: Offset, mt: int) -> None:
+            xt = b.alloc(sbuf((min(part, k), blocks * mt), element))
+            if row_loads:
+                xs = b.load(x, b.affine(r, part, x0), 0, (mt, k))
+                b.transpose_blocks_into(xs, xt, 0, mt)
+                b.free(xs)
+            else:
+                row = b.affine(r, part, x0)
+
+                def block(i: Offset, kt: int) -> None:
+                    xs = b.load(x, row, b.affine(i, part), (mt, kt))
+                    t = b.alloc(psum((kt, mt)))
+                    b.add(tile.TransposeOp(xs, t))
+                    into = b.view(xt, (0, b.affine(i, mt)), (kt, mt))
+                    b.add(tile.CopyOp(t, into, Engine.VECTOR))
+                    b.free(xs, t)
+
+                if full_k >= 2:
+                    with b.loop(0, full_k) as i:
+                        block(i, part)
+                elif full_k == 1:
+                    block(0, part)
+                if rest_k:
+                    block(full_k, rest_k)
+            for s0 in range(0, n, FREE_ELEMS):
+                st = min(FREE_ELEMS, n - s0)
+                y = b.alloc(sbuf((mt, st), y_element))
+                for n0 in range(s0, s0 + st, moving):
+                    nt = min(moving, s0 + st - n0)
+                    acc = b.alloc(psum((mt, nt)))
+                    if w_full is not None:
+                        for i in b.steps(full_k):
+                            xv = b.view(xt, (0, b.affine(i, mt)), (part, mt))
+                            wv = b.view(w_full, (0, b.affine(i, n, n0)), (part, nt))
+                            b.add(tile.MatmulOp(xv, wv, acc, accumulate=i != 0))
+                    if w_rest is not None:
+                        xv = b.view(xt, (0, full_k * mt), (rest_k, mt))
+                        wv = b.view(w_rest, (0, n0), (rest_k, nt))
+                        b.add(tile.MatmulOp(xv, wv, acc, accumulate=full_k > 0))
+                    dst = b.view(y, (0, n0 - s0), (mt, nt))
+                    if epilogue is not None:
+                        epilogue.evacuate(acc, dst, n0, b)
+                    else:
+                        b.add(tile.CopyOp(acc, dst, Engine.VECTOR))
+                    b.free(acc)
+                row = b.affine(r, part, o0)
+                done = y if epilogue is None else epilogue.finish(y, row, s0, out_element, b)
+                b.store(done, out, row, s0)
+                b.free(*{y, done})
+            b.free(xt)
+
+        full_m = m // part
+        if full_m >= 2:
+            with b.loop(0, full_m) as r:
+                body(r, part)
+        elif full_m == 1:
+            body(0, part)
+        if m % part:
+            body(full_m, m % part)
+        b.free(*(t for t in (w_full, w_rest) if t is not None))

@@ -14,7 +14,11 @@
   loop of matmuls; else they are unrolled top-level ops, which `tile-plan-memory` can
   serve from SBUF across row groups;
 * `x_row_loads`: each 128-row block of x is loaded with one DMA per `ROW_LOAD_BYTES` and
-  its K blocks transposed by a loop (else one load per K block).
+  its K blocks transposed by a loop (else one load per K block);
+* `row_loop` (optional, default false): w is loaded once, whole, and the 128-row blocks
+  of x are an `scf.for` over one body (x's rows loaded and transposed, the K steps a
+  loop, the result stored), so the tile IR does not grow with M; the other entries
+  then do not apply.
 
 `plan_matmul` is the rule (one definition: the pass records it and `graph-to-tile` falls
 back to it for a matmul without a plan); a plan written on the IR beforehand is an
@@ -72,6 +76,10 @@ RESIDENT_WEIGHT_BYTES = DEFAULT_BUDGET * TRN1.partitions // 2
 (half the SBUF it keeps tensors in)."""
 
 
+OPTIONAL = ("row_loop",)
+"""Entries a plan written on the IR may leave out (their defaults apply)."""
+
+
 class PlanError(ValueError):
     """A `tile.plan` that cannot be followed; the message says which entry and why."""
 
@@ -85,6 +93,7 @@ class MatmulPlan:
     k_loop: bool
     panel_blocks: int
     x_row_loads: bool
+    row_loop: bool = False
 
     def to_attr(self) -> DictionaryAttr:
         entries: dict[str, Attribute] = {}
@@ -104,6 +113,8 @@ class MatmulPlan:
         values: dict[str, int | bool] = {}
         for f in fields(MatmulPlan):
             entry = given.pop(f.name, None)
+            if entry is None and f.name in OPTIONAL:
+                continue
             if entry is None:
                 raise PlanError(f"{PLAN_ATTR} has no '{f.name}'")
             is_bool = f.type in ("bool", bool)
@@ -161,7 +172,9 @@ def plan_matmul(
     # from SBUF) and transposed by a loop; a graph input's blocks are loaded one by one,
     # so its loads from HBM pipeline with the transposes.
     x_row_loads = keep and full >= 3 and x_computed
-    return MatmulPlan(group, keep, k_loop, PANEL_BLOCKS, x_row_loads)
+    # A weight that stays on chip is loaded once, whole, and the row blocks are a loop.
+    row_loop = keep and k * n * element_bytes <= RESIDENT_WEIGHT_BYTES and row_blocks >= 2
+    return MatmulPlan(group, keep, k_loop, PANEL_BLOCKS, x_row_loads, row_loop)
 
 
 def computed(value: SSAValue) -> bool:

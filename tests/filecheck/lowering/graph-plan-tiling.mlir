@@ -7,32 +7,32 @@
 // graph-plan-tiling records each matmul's tiling as `tile.plan` (bf16 by default):
 // - 128 rows of a graph input against a 1280x512 weight: one row block, so the K steps
 //   are loops over panels of 8 blocks; x is an input, loaded block by block;
-// - a relu's result (computed: tile-plan-memory keeps it on chip) against a weight that
-//   stays on chip, 1024 rows: 8 row blocks one at a time (the weight is served from SBUF
-//   for each), K steps unrolled; x loaded a row block per DMA;
+// - a relu's result against a weight that stays on chip, 1024 rows: the weight loaded
+//   once, whole, and the 8 row blocks a loop over one body (`row_loop`);
 // - 512 rows against a 4096x8192 weight, too big to stay on chip: row blocks share each
 //   loaded tile of w, as many as keep their x^T blocks and result rows within 64 KiB a
 //   partition (2 here), K steps unrolled;
 // - a plan given beforehand (K steps unrolled for a one-row-block matmul) is kept.
 
 // CHECK-LABEL: func.func @main
-// CHECK:       graph.matmul %x, %w {tile.plan = {row_group = 1 : i64, keep_xt = true, k_loop = true, panel_blocks = 8 : i64, x_row_loads = false}}
-// CHECK:       graph.matmul %r, %w2 {tile.plan = {row_group = 1 : i64, keep_xt = true, k_loop = false, panel_blocks = 8 : i64, x_row_loads = true}}
-// CHECK:       graph.matmul %z, %w3 {tile.plan = {row_group = 2 : i64, keep_xt = true, k_loop = false, panel_blocks = 8 : i64, x_row_loads = false}}
-// CHECK:       graph.matmul %x, %w {tile.plan = {row_group = 1 : i64, keep_xt = true, k_loop = false, panel_blocks = 8 : i64, x_row_loads = false}}
+// CHECK:       graph.matmul %x, %w {tile.plan = {row_group = 1 : i64, keep_xt = true, k_loop = true, panel_blocks = 8 : i64, x_row_loads = false, row_loop = false}}
+// CHECK:       graph.matmul %r, %w2 {tile.plan = {row_group = 1 : i64, keep_xt = true, k_loop = false, panel_blocks = 8 : i64, x_row_loads = true, row_loop = true}}
+// CHECK:       graph.matmul %z, %w3 {tile.plan = {row_group = 2 : i64, keep_xt = true, k_loop = false, panel_blocks = 8 : i64, x_row_loads = false, row_loop = false}}
+// CHECK:       graph.matmul %x, %w {tile.plan = {row_group = 1 : i64, keep_xt = true, k_loop = false, panel_blocks = 8 : i64, x_row_loads = false, row_loop = false}}
 
 // The override names the op by its location (the ONNX node name).
-// OVERRIDE:    graph.matmul %z, %w3 {tile.plan = {row_group = 4 : i64, keep_xt = true, k_loop = true, panel_blocks = 8 : i64, x_row_loads = false}}
+// OVERRIDE:    graph.matmul %z, %w3 {tile.plan = {row_group = 4 : i64, keep_xt = true, k_loop = true, panel_blocks = 8 : i64, x_row_loads = false, row_loop = false}}
 
 // An override naming no matmul, or an entry a plan does not have, is an error.
 // NAME: error: {{.*}}graph-plan-tiling: override names no matmul: nowhere
 // KEY:  error: {{.*}}graph-plan-tiling: override: a matmul plan has no 'depth'
 
-// graph-to-tile follows the plans: twelve loops in all, the first matmul's four (two
-// panels of its ten K blocks: their loads, their matmuls) and one per row block of the
-// second (its transposes); the third's and the given plan's K steps are unrolled.
+// graph-to-tile follows the plans: eight loops in all, the first matmul's four (two
+// panels of its ten K blocks: their loads, their matmuls) and the second's four (the
+// loads of w2's K blocks, the row blocks, and in each the transposes and the K steps);
+// the third's and the given plan's K steps are unrolled.
 // TILE-LABEL: func.func @main
-// TILE-COUNT-12: scf.for
+// TILE-COUNT-8: scf.for
 // TILE-NOT:      scf.for
 func.func @main(%x: tensor<128x1280xf32> {graph.name = "x"}, %w: tensor<1280x512xf32> {graph.name = "w"},
                 %z: tensor<512x4096xf32> {graph.name = "z"}, %w2: tensor<512x256xf32> {graph.name = "w2"},

@@ -30,17 +30,30 @@ func.func @main(%x: tensor<2x65x3xf32> {graph.name = "x"}) -> (tensor<2x65x3xf32
 
 // -----
 
-// matmul [200, 300] @ [300, 600]: x's 128x128 blocks are transposed on TensorE (via PSUM)
-// into stationary tiles; each <= 512-column block of w accumulates over K in one PSUM bank.
+// matmul [200, 300] @ [300, 600], its weight small enough to stay on chip: w is loaded
+// once, whole (its two full K blocks side by side by a loop, the 44-row rest on its
+// own); then per 128-row block of x (one full, then the 72-row rest): its K blocks
+// loaded one by one (x is a graph input: the loads pipeline with the transposes) and
+// transposed on TensorE (via PSUM) into x^T, each <= 512-column block of the result
+// accumulated over K in one PSUM bank, evacuated, stored. In bf16 the weight's DMA
+// converts it (no GpSimdE cast).
 
 // CHECK-LABEL: func.func @mm(
+// CHECK:         %[[W:.*]] = tile.alloc : !tile.buffer<128x1200xf32, sbuf
+// CHECK-NEXT:    scf.for
+// CHECK:           tile.dma {{.*}} : !tile.buffer<128x600xf32, hbm> -> !tile.buffer<128x600xf32, sbuf
+// CHECK:         tile.dma {{.*}} : !tile.buffer<44x600xf32, hbm> -> !tile.buffer<44x600xf32, sbuf
+// CHECK:         tile.dma {{.*}} : !tile.buffer<128x128xf32, hbm> -> !tile.buffer<128x128xf32, sbuf
 // CHECK:         tile.transpose {{.*}} : !tile.buffer<128x128xf32, sbuf, {{.*}}> -> !tile.buffer<128x128xf32, psum, {{.*}}>
 // CHECK:         tile.matmul {{.*}} accumulate = false : !tile.buffer<128x128xf32, sbuf, {{.*}}>, !tile.buffer<128x512xf32, sbuf, {{.*}}> -> !tile.buffer<128x512xf32, psum, {{.*}}>
 // CHECK:         tile.matmul {{.*}} accumulate = true : !tile.buffer<128x128xf32, sbuf, {{.*}}>, !tile.buffer<128x512xf32, sbuf, {{.*}}> -> !tile.buffer<128x512xf32, psum, {{.*}}>
 // CHECK:         tile.matmul {{.*}} accumulate = true : !tile.buffer<44x128xf32, sbuf, {{.*}}>, !tile.buffer<44x512xf32, sbuf, {{.*}}> -> !tile.buffer<128x512xf32, psum, {{.*}}>
+// CHECK:         tile.dma {{.*}} : !tile.buffer<72x128xf32, hbm> -> !tile.buffer<72x128xf32, sbuf
+// CHECK:         tile.matmul {{.*}} accumulate = false : !tile.buffer<128x72xf32, sbuf, {{.*}}>, !tile.buffer<128x512xf32, sbuf, {{.*}}> -> !tile.buffer<72x512xf32, psum, {{.*}}>
 // CHECK:         tile.matmul {{.*}} accumulate = false : !tile.buffer<128x72xf32, sbuf, {{.*}}>, !tile.buffer<128x88xf32, sbuf, {{.*}}> -> !tile.buffer<72x88xf32, psum, {{.*}}>
 // BF16-LABEL: func.func @mm(
-// BF16:         tile.copy {{.*}} on gpsimd : !tile.buffer<128x512xf32, sbuf, {{.*}}> -> !tile.buffer<128x512xbf16, sbuf, {{.*}}>
+// BF16:         tile.dma {{.*}} : !tile.buffer<128x600xf32, hbm> -> !tile.buffer<128x600xbf16, sbuf
+// BF16-NOT:     on gpsimd
 // BF16:         tile.matmul {{.*}} : !tile.buffer<128x128xbf16, sbuf, {{.*}}>, !tile.buffer<128x512xbf16, sbuf, {{.*}}> -> !tile.buffer<128x512xf32, psum, {{.*}}>
 func.func @mm(%x: tensor<200x300xf32>, %w: tensor<300x600xf32>) -> tensor<200x600xf32> {
   %0 = graph.matmul %x, %w : (tensor<200x300xf32>, tensor<300x600xf32>) -> tensor<200x600xf32>
@@ -62,7 +75,7 @@ func.func @mm(%x: tensor<200x300xf32>, %w: tensor<300x600xf32>) -> tensor<200x60
 // BF16-SAME:     !tile.buffer<300x600xbf16, hbm> {graph.name = "w", tile.role = "weight", tile.tensor_shape = array<i64: 300, 600>, tile.tensor_element = f32, tile.weight_file = "w.bin", tile.weight_offset = 0 : i64}
 // BF16-SAME:     !tile.buffer<1x600xf32, hbm> {graph.name = "b", tile.role = "weight", tile.tensor_shape = array<i64: 600>, tile.weight_file = "w.bin", tile.weight_offset = 720000 : i64}
 // BF16-NOT:      on gpsimd
-// BF16:          tile.dma {{.*}} : !tile.buffer<128x512xbf16, hbm> -> !tile.buffer<128x512xbf16, sbuf, {{.*}}>
+// BF16:          tile.dma {{.*}} : !tile.buffer<128x600xbf16, hbm> -> !tile.buffer<128x600xbf16, sbuf, {{.*}}>
 // BF16-NOT:      on gpsimd
 // BF16:          tile.matmul {{.*}} : !tile.buffer<128x128xbf16, sbuf, {{.*}}>, !tile.buffer<128x512xbf16, sbuf, {{.*}}> -> !tile.buffer<128x512xf32, psum, {{.*}}>
 func.func @weights(%x: tensor<200x300xf32>) -> tensor<200x600xf32> {

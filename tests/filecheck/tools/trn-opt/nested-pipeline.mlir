@@ -19,7 +19,7 @@
 
 // DUMP:      IR Dump After GraphDecomposePass (graph-decompose)
 // DUMP:      IR Dump After GraphPlanTiling (graph-plan-tiling)
-// DUMP:        graph.matmul {{.*}} {tile.plan = {row_group = 1 : i64, keep_xt = true, k_loop = false, panel_blocks = 8 : i64, x_row_loads = false}}
+// DUMP:        graph.matmul {{.*}} {tile.plan = {row_group = 1 : i64, keep_xt = true, k_loop = false, panel_blocks = 8 : i64, x_row_loads = false, row_loop = false}}
 // DUMP:      IR Dump After GraphToTile (graph-to-tile)
 // DUMP:        tile.dma
 // DUMP:      IR Dump After TilePlanMemory (tile-plan-memory)
