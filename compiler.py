@@ -181,6 +181,21 @@ class CompiledModel:
             raise CompileError("write_trace needs a run first")
         write_trace(path, decode(self.module), self._last_result.schedule)
 
+    def profile(self) -> Any:
+        """Where the simulated time of the last `run` goes: a
+        `trnc.simulator.profile.Profile` (per ONNX node with its op type, per op type and
+        opcode, the critical path by node and cause, HBM bandwidth and utilisation over
+        time; `.table()`, `.write_html(path)`, `.write_timeline(path)`; docs/PROFILING.md).
+        Without a run yet, the program is run first, timing only."""
+        from trnc.simulator.profile import build_profile, node_types
+        from trnc.simulator.program import decode
+
+        if self._last_result is None:
+            self.run(timing_only=True)
+        graph = self.levels.get("graph")
+        types = node_types(graph) if graph is not None else None
+        return build_profile(decode(self.module), self._last_result.schedule, node_types=types)
+
     def ir_file(self, level: str, out: str | os.PathLike[str]) -> str:
         """The text of `level` for the file `out`: its external weights are copied into
         `weights_path(out)` (raw, `frontend/onnx/weights.py`), which the text names

@@ -1,7 +1,8 @@
 """What trnc's run tools (`trn-compile`, `trn-run`) share at their edges: their version
 line, reading input
 arrays, checking them against what a program takes, checking output paths before any
-work is done, and exiting quietly when stdout is a closed pipe.
+work is done, their profile options (`--profile`, `--profile-html`, `--timeline`), and
+exiting quietly when stdout is a closed pipe.
 
 Every problem is a `UserError` whose message is one line for the user (the tool prefixes
 `<tool>: error: `); nothing here lets a Python traceback through.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,61 @@ def check_output_dir(path: str | None, flag: str) -> None:
         raise UserError(f"{flag} '{path}': '{existing}' is not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UserError(f"{flag} '{path}': cannot write in '{existing}' (permission denied)")
+
+
+def add_profile_options(add: Callable[..., Any]) -> None:
+    """The profile options, added with `add` (a parser's or group's `add_argument`)."""
+    add(
+        "--profile",
+        action="store_true",
+        help="print where the simulated time goes: per ONNX node, op type and opcode, the "
+        "critical path by cause, HBM bandwidth and TensorE utilisation over time "
+        "(docs/PROFILING.md) (default: off)",
+    )
+    add(
+        "--profile-html",
+        metavar="FILE.html",
+        help="write the profile and the engine timeline as one self-contained HTML page "
+        "(default: none)",
+    )
+    add(
+        "--timeline",
+        metavar="FILE.svg",
+        help="write the engine timeline (a lane per engine and DMA queue, the critical path "
+        "in red) as an SVG picture (default: none)",
+    )
+
+
+def wants_profile(args: Any) -> bool:
+    """Whether any profile option was given."""
+    return bool(args.profile or args.profile_html or args.timeline)
+
+
+def check_profile_paths(args: Any) -> None:
+    """Refuse the profile's output files before any work is done."""
+    check_output_file(args.profile_html, "--profile-html")
+    check_output_file(args.timeline, "--timeline")
+    if args.timeline and Path(args.timeline).suffix.lower() != ".svg":
+        raise UserError(
+            f"--timeline '{args.timeline}': the timeline is an SVG picture; give a file name "
+            "ending in .svg"
+        )
+
+
+def write_profile(args: Any, profile: Any) -> None:
+    """Print and write a `simulator.profile.Profile` as the profile options ask."""
+    if args.profile:
+        print()
+        print(profile.table())
+    for path, write in (
+        (args.profile_html, profile.write_html),
+        (args.timeline, profile.write_timeline),
+    ):
+        if path:
+            try:
+                write(path)
+            except OSError as error:
+                raise UserError(f"cannot write '{path}': {_reason(error)}") from None
 
 
 def stdout_closed() -> int:

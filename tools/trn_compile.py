@@ -3,6 +3,7 @@
     trn-compile model.onnx [--input-shape NAME=DIMS ...] [--dtype bf16|fp32]
                 [--emit graph|tile|isa] [-o out.mlir] [--run] [--inputs in.npz]
                 [--random-inputs] [--check] [--report report.json] [--trace trace.json]
+                [--profile] [--profile-html report.html] [--timeline timeline.svg]
                 [--seed N] [--print-ir-after-all] [--print-ir-before=PASS] [--time-passes]
                 [--dump-pass-pipeline] ... (mlir-opt's pass instrumentation, `--help`)
 
@@ -18,7 +19,10 @@ them with seeded random data (floats in [-1, 1), integers that index a gather in
 [0, the indexed dim), other integers in 0..9). `--check` also runs onnxruntime on the same
 inputs and prints, per output, the max absolute and relative error; the exit code is 1
 when an output is over the tolerance of its dtype (`TOLERANCE`), is NaN or infinite where
-onnxruntime's is finite, or when onnxruntime refuses the model. Every user error is
+onnxruntime's is finite, or when onnxruntime refuses the model. `--profile` (which runs
+the program, as `--trace` does) prints where the simulated time goes, per ONNX node and op
+type, with the critical path (docs/PROFILING.md); `--profile-html` and `--timeline` write
+it as an HTML page and an SVG engine timeline. Every user error is
 `trn-compile: error: ...` (or a located compile error) and exit code 1; output paths are
 checked before anything is compiled.
 """
@@ -40,12 +44,16 @@ import numpy as np
 
 from trnc.tools.cli_io import (
     UserError,
+    add_profile_options,
     as_expected,
     check_inputs,
     check_output_file,
+    check_profile_paths,
     load_npz,
     stdout_closed,
     version_line,
+    wants_profile,
+    write_profile,
 )
 from trnc.tools.diagnostics import ArgumentParser
 from trnc.tools.pipeline import (
@@ -79,7 +87,8 @@ def _parser() -> argparse.ArgumentParser:
   trn-compile model.onnx --input-shape input_ids=1x128 -o model.mlir   (+ model.weights)
   trn-compile model.onnx --input-shape input_ids=1x128 --emit tile | less
   trn-compile model.onnx --input-shape input_ids=1x128 --run --report report.json
-  trn-compile model.onnx --input-shape input_ids=1x128 --mlir-timing --pass-statistics""",
+  trn-compile model.onnx --input-shape input_ids=1x128 --mlir-timing --pass-statistics
+  trn-compile examples/mlp.onnx --input-shape x=8x64 --random-inputs --profile --timeline t.svg""",
     )
     p.add_argument("model", help="an .onnx file")
     p.add_argument(
@@ -121,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="FILE.json", help="write the compile (+run) report")
     p.add_argument("--trace", metavar="FILE.json", help="write a Chrome trace of the run")
     p.add_argument("--seed", type=int, default=0, help="seed of random inputs (default: 0)")
+    add_profile_options(p.add_argument)
     instrument = p.add_argument_group("pass instrumentation (as trn-opt and mlir-opt)")
     add_instrumentation_options(instrument.add_argument, after_failure=False)
     return p
@@ -156,7 +166,7 @@ def _inputs(
 
 def _write_ir(args: argparse.Namespace, model: Any) -> None:
     if not args.output:
-        if not (args.run or args.check):
+        if not (args.run or args.check or wants_profile(args)):
             sys.stdout.write(model.ir_inline(args.emit))
             sys.stdout.flush()
         return
@@ -259,6 +269,7 @@ def _check_paths(args: argparse.Namespace) -> None:
         check_output_file(str(weights_path(Path(args.output))), "-o (its weights file)")
     check_output_file(args.report, "--report")
     check_output_file(args.trace, "--trace")
+    check_profile_paths(args)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -306,7 +317,7 @@ def run(args: argparse.Namespace) -> int:
     except CompileError as error:
         raise _Fail(f"trn-compile: error: {error}") from None
     ok = True
-    if args.run or args.check or args.trace:
+    if args.run or args.check or args.trace or wants_profile(args):
         feeds = _inputs(args, model, given)
         try:
             outputs = model.run(feeds)
@@ -322,6 +333,8 @@ def run(args: argparse.Namespace) -> int:
                 model.write_trace(args.trace)
             except OSError as error:
                 raise _Fail(f"trn-compile: error: cannot write '{args.trace}': {error}") from None
+        if wants_profile(args):
+            write_profile(args, model.profile())
         if args.check:
             ok = _check(args, feeds, outputs)
     if args.report:

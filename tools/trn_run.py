@@ -3,7 +3,8 @@ time and utilisation), or interpret a graph-level module (outputs, op counts).
 
     trn-run program.mlir [--input NAME=file.npy ...] [--inputs file.npz] [--random-inputs]
                          [--output-dir D] [--report report.json] [--trace trace.json]
-                         [--timing-only]
+                         [--timing-only] [--profile] [--profile-html report.html]
+                         [--timeline timeline.svg]
 
 A module holding a `trn_isa.program` is simulated; a module without one but with a
 `func.func` (`@main`, or the only one) of graph ops runs on the graph reference
@@ -18,7 +19,10 @@ naming it. Output paths are checked before the run; `--timing-only` never alloca
 program's data, and a functional run that would not fit in host memory is refused with the
 sizes. Bad input is an MLIR-style diagnostic and exit code 1; a program that would
 misbehave on hardware (race, deadlock, out of bounds, ...) is a located simulator error
-and exit code 1. A closed stdout (`| head`) ends the tool quietly.
+and exit code 1. A closed stdout (`| head`) ends the tool quietly. `--profile` prints
+where the simulated time goes (per ONNX node, op type and opcode, the critical path by
+cause, bandwidth and utilisation over time: `simulator/profile.py`, docs/PROFILING.md);
+`--profile-html` and `--timeline` write it as an HTML page and an SVG engine timeline.
 """
 
 from __future__ import annotations
@@ -51,14 +55,18 @@ from trnc.simulator.program import (
 )
 from trnc.tools.cli_io import (
     UserError,
+    add_profile_options,
     as_expected,
     check_inputs,
     check_output_dir,
     check_output_file,
+    check_profile_paths,
     load_npy,
     load_npz,
     stdout_closed,
     version_line,
+    wants_profile,
+    write_profile,
 )
 from trnc.tools.context import parse_source
 from trnc.tools.diagnostics import ArgumentParser, Diagnostic, verify_ops
@@ -81,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
   trn-run mlp.mlir --random-inputs                 simulate: outputs, time, engines
   trn-run mlp.mlir --inputs in.npz --output-dir out --report report.json
   trn-run mlp.mlir --timing-only --trace trace.json    open the trace in Perfetto
+  trn-run mlp.mlir --timing-only --profile --profile-html profile.html --timeline t.svg
   trn-run graph.mlir --input x=x.npy               graph-level IR: the reference interpreter""",
     )
     p.add_argument(
@@ -106,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="FILE.json", help="write the report as JSON")
     p.add_argument("--trace", metavar="FILE.json", help="write a Chrome trace (Perfetto)")
     p.add_argument("--timing-only", action="store_true", help="time the program, no data")
+    add_profile_options(p.add_argument)
     p.add_argument(
         "--strict-uninitialized",
         action="store_true",
@@ -133,6 +143,7 @@ _HOW = "--inputs FILE.npz or --input NAME=FILE.npy"
 def _check_paths(args: argparse.Namespace) -> None:
     check_output_file(args.report, "--report")
     check_output_file(args.trace, "--trace")
+    check_profile_paths(args)
     check_output_dir(args.output_dir, "--output-dir")
 
 
@@ -239,6 +250,10 @@ def run(args: argparse.Namespace) -> int:
             write_trace(args.trace, program, result.schedule)
     except OSError as error:
         raise _Fail(f"trn-run: error: cannot write '{error.filename}': {error.strerror}") from None
+    if wants_profile(args):
+        from trnc.simulator.profile import build_profile
+
+        write_profile(args, build_profile(program, result.schedule))
     return 0
 
 
@@ -264,7 +279,13 @@ def _run_graph(args: argparse.Namespace, module: ModuleOp, path: Path) -> int:
     """Interpret a graph-level module (see the module docstring)."""
     from trnc.interpreters.graph import GraphInputError, GraphRunError, run_graph
 
-    for flag, given in (("--timing-only", args.timing_only), ("--trace", args.trace)):
+    for flag, given in (
+        ("--timing-only", args.timing_only),
+        ("--trace", args.trace),
+        ("--profile", args.profile),
+        ("--profile-html", args.profile_html),
+        ("--timeline", args.timeline),
+    ):
         if given:
             raise _Fail(
                 f"trn-run: error: {flag}: graph-level IR has no timing; lower it to trn_isa "
