@@ -31,6 +31,7 @@ import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, ModuleOp, StringAttr, TensorType
+from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
 from trnc.dialects import tile
@@ -55,14 +56,23 @@ from trnc.lowering.tile_to_isa import NAME_ATTR, ROLE_ATTR, SHAPE_ATTR, TileToIs
 from trnc.machine import TRN1, Memory
 from trnc.simulator.report import compulsory_hbm_bytes
 from trnc.tools.context import module_text
-from trnc.tools.diagnostics import verify_ops
+from trnc.tools.diagnostics import Diagnostic, verify_ops
 
 LEVELS = ("graph", "tile", "isa")
 DTYPES = ("bf16", "fp32")
 
 
 class CompileError(Exception):
-    """A model trnc cannot compile; the message names the op (and ONNX node) at fault."""
+    """A model trnc cannot compile; the message names the op (and ONNX node) at fault.
+
+    A located error (`diagnostic` set) is one whole line, as the tools print it:
+    `file:line:col: error: ...` for an op with a source position, `model.onnx: error: node
+    'NAME' (OpType): ...` for an op imported from an ONNX node."""
+
+    def __init__(self, message: str, diagnostic: Diagnostic | None = None) -> None:
+        super().__init__(message)
+        self.diagnostic = diagnostic
+        """Where the error is, when it is located (see the class docstring)."""
 
 
 @dataclass
@@ -473,6 +483,7 @@ def compile(
     start = time.perf_counter()
     workdir = tempfile.TemporaryDirectory(prefix="trnc-compile-")
     tmp = workdir.name
+    origin = ErrorOrigin(model)
     if isinstance(model, ModuleOp):
         module = model.clone()
         weights_dir = Path(base_dir) if base_dir is not None else Path.cwd()
@@ -513,7 +524,7 @@ def compile(
             else:
                 stage.apply(ctx, module)
         except Exception as error:
-            raise _located(error, stage) from None
+            raise _located(error, stage, origin) from None
         seconds[stage.name] = seconds.get(stage.name, 0.0) + time.perf_counter() - t0
         if after_pass is not None:
             after_pass(stage, module)
@@ -538,9 +549,15 @@ def compile(
     problems = verify_ops(module)
     seconds["verify"] = time.perf_counter() - t0
     if problems:
-        raise CompileError(
-            "internal error: the compiled program does not verify: "
-            + "; ".join(p.format("<compiled>") for p in problems[:3])
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise origin.error(
+            Diagnostic(
+                "error",
+                f"internal error: the compiled program does not verify: {first.message}{more}",
+                first.loc,
+                first.name,
+            )
         )
     _record_graph_facts(module, names["output"], output_tensors, bounds)
     levels["isa"] = module
@@ -699,12 +716,59 @@ def _names(function: func.FuncOp) -> dict[str, Any]:
     return out
 
 
-def _located(error: Exception, stage: ModulePass) -> Exception:
-    """A `CompileError` at the op the error names (its ONNX node, when imported)."""
-    from trnc.tools.diagnostics import Diagnostic
+class ErrorOrigin:
+    """What compile errors name: the model's file (`<model>` for bytes, a `ModelProto` or
+    a module) and, for an ONNX model, the op type of each node (read on the first error
+    only)."""
 
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.onnx = not isinstance(model, ModuleOp)
+        self.source = os.fspath(model) if isinstance(model, str | os.PathLike) else "<model>"
+        self._types: dict[str, str] | None = None
+
+    def node_type(self, name: str) -> str | None:
+        """The ONNX op type of the node that messages name `name`, when there is one."""
+        if not self.onnx:
+            return None
+        if self._types is None:
+            self._types = {}
+            try:
+                import onnx
+
+                from trnc.frontend.onnx.load import node_label
+
+                model = self.model
+                if isinstance(model, bytes):
+                    model = onnx.load_from_string(model)
+                elif not isinstance(model, onnx.ModelProto):
+                    model = onnx.load(os.fspath(model), load_external_data=False)
+                for index, node in enumerate(model.graph.node):
+                    self._types[node_label(node, index)] = node.op_type
+            except Exception:  # the error is still located by the node's name
+                pass
+        return self._types.get(name)
+
+    def error(self, diagnostic: Diagnostic) -> CompileError:
+        """`diagnostic` as one located `CompileError` line (see `CompileError`)."""
+        if diagnostic.loc is not None:
+            return CompileError(diagnostic.format(self.source), diagnostic)
+        where = ""
+        if diagnostic.name:
+            op_type = self.node_type(diagnostic.name)
+            where = (
+                f"node '{diagnostic.name}' ({op_type}): "
+                if op_type is not None
+                else f"at '{diagnostic.name}': "
+            )
+        text = f"{self.source}: {diagnostic.severity}: {where}{diagnostic.message}"
+        return CompileError(text, diagnostic)
+
+
+def _located(error: Exception, stage: ModulePass, origin: ErrorOrigin) -> CompileError:
+    """A `CompileError` at the op the error names (its ONNX node, when imported)."""
     op = getattr(error, "op", None)
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if op is not None:
-        return CompileError(Diagnostic.at_op(op, message).format("<model>"))
+    if isinstance(op, Operation):
+        return origin.error(Diagnostic.at_op(op, message))
     return CompileError(f"{stage.name}: {message}")

@@ -86,6 +86,10 @@ class Diagnostic:
             return ""
         return f"\n{lines[index].rstrip()}\n{' ' * (self.loc.col - 1)}^"
 
+    def shown(self, file: str, text: str, first_line: int = 1) -> str:
+        """`format(file)` and, when the location is in `text`, its `excerpt`."""
+        return self.format(file) + self.excerpt(file, text, first_line)
+
     @staticmethod
     def from_parse_error(error: ParseError, line_offset: int = 0) -> Diagnostic:
         location = error.span.get_location()

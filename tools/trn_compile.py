@@ -1,10 +1,10 @@
 """trn-compile: compile an ONNX model to a `trn_isa` program, and optionally run and check it.
 
-    trn-compile model.onnx [--input-shape NAME=DIMS ...] [--dtype bf16|fp32]
+    trn-compile model.onnx|graph.mlir [--input-shape NAME=DIMS ...] [--dtype bf16|fp32]
                 [--emit graph|tile|isa] [-o out.mlir] [--run] [--inputs in.npz]
                 [--random-inputs] [--check] [--report report.json] [--trace trace.json]
                 [--profile] [--profile-html report.html] [--timeline timeline.svg]
-                [--seed N] [--print-ir-after-all] [--print-ir-before=PASS] [--time-passes]
+                [--seed N] [-q | -v] [--print-ir-after-all] [--print-ir-before=PASS] [--time-passes]
                 [--dump-pass-pipeline] ... (mlir-opt's pass instrumentation, `--help`)
 
 Prints the IR of the `--emit` level (default `isa`) to stdout or `-o`. The IR is
@@ -23,8 +23,12 @@ onnxruntime's is finite, or when onnxruntime refuses the model. `--profile` (whi
 the program, as `--trace` does) prints where the simulated time goes, per ONNX node and op
 type, with the critical path (docs/PROFILING.md); `--profile-html` and `--timeline` write
 it as an HTML page and an SVG engine timeline. Every user error is
-`trn-compile: error: ...` (or a located compile error) and exit code 1; output paths are
-checked before anything is compiled.
+`trn-compile: error: ...` or a located compile error, once (`model.onnx: error: node
+'NAME' (OpType): ...`; for an .mlir input of graph-level IR, `file:line:col: error: ...`
+with the source line and a caret), and exit code 1; output paths are checked before
+anything is compiled. On a terminal, a progress line (`pass 7/14 tile-allocate`) shows on
+long work (`tools/progress.py`); `-q` silences it, `-v` prints a line per pass with its
+wall time.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see trn_run.py
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,17 +60,26 @@ from trnc.tools.cli_io import (
     wants_profile,
     write_profile,
 )
-from trnc.tools.diagnostics import ArgumentParser
+from trnc.tools.diagnostics import ArgumentParser, Diagnostic
 from trnc.tools.pipeline import (
     add_instrumentation_options,
     print_ir_dump,
     selected,
     timing_report,
 )
+from trnc.tools.progress import (
+    SIMULATION_THRESHOLD,
+    Progress,
+    add_verbosity_options,
+    verbosity,
+)
 
 if TYPE_CHECKING:
     from xdsl.dialects.builtin import ModuleOp
     from xdsl.passes import ModulePass
+
+    from trnc.compiler import CompileError
+    from trnc.simulator.errors import SimulationError
 
 TOLERANCE = {"fp32": 1e-4, "bf16": 2e-2}
 """Allowed error per output, relative to the output's largest magnitude (max |ref|):
@@ -90,7 +104,10 @@ def _parser() -> argparse.ArgumentParser:
   trn-compile model.onnx --input-shape input_ids=1x128 --mlir-timing --pass-statistics
   trn-compile examples/mlp.onnx --input-shape x=8x64 --random-inputs --profile --timeline t.svg""",
     )
-    p.add_argument("model", help="an .onnx file")
+    p.add_argument(
+        "model",
+        help="an .onnx file, or an .mlir file of graph-level IR (trn-opt writes one)",
+    )
     p.add_argument(
         "--version", action="version", version=version_line("trn-compile"), help="print the version"
     )
@@ -131,27 +148,112 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--trace", metavar="FILE.json", help="write a Chrome trace of the run")
     p.add_argument("--seed", type=int, default=0, help="seed of random inputs (default: 0)")
     add_profile_options(p.add_argument)
+    add_verbosity_options(p.add_mutually_exclusive_group().add_argument)
     instrument = p.add_argument_group("pass instrumentation (as trn-opt and mlir-opt)")
     add_instrumentation_options(instrument.add_argument, after_failure=False)
     return p
 
 
-def _hooks(
-    args: argparse.Namespace,
-) -> tuple[Callable[[ModulePass, ModuleOp], None], Callable[[ModulePass, ModuleOp], None]]:
-    """The compile's before- and after-pass hooks for the `--print-ir-*` flags."""
+Hook = Callable[["ModulePass", "ModuleOp"], None]
 
-    def hook(when: str, every: bool, names: list[str]) -> Callable[[ModulePass, ModuleOp], None]:
-        def dump(stage: ModulePass, module: ModuleOp) -> None:
-            if every or selected(stage.name, stage.name, names):
-                print_ir_dump(when, stage, module, sys.stderr)
 
-        return dump
-
-    return (
-        hook("Before", args.print_ir_before_all, args.print_ir_before),
-        hook("After", args.print_ir_after_all, args.print_ir_after),
+def _dumps_ir(args: argparse.Namespace) -> bool:
+    """Whether a `--print-ir-*` flag writes IR to stderr (then no progress line is drawn)."""
+    return bool(
+        args.print_ir_after_all
+        or args.print_ir_before_all
+        or args.print_ir_after
+        or args.print_ir_before
     )
+
+
+def _hooks(args: argparse.Namespace, progress: Progress, passes: int) -> tuple[Hook, Hook]:
+    """The compile's before- and after-pass hooks: the `--print-ir-*` flags' dumps, the
+    progress line (`pass 7/14 tile-allocate`) and `-v`'s line per pass with its time."""
+    state = {"index": 0, "start": time.perf_counter()}
+
+    def before(stage: ModulePass, module: ModuleOp) -> None:
+        if state["index"] == 0 and not args.model.endswith(".mlir"):
+            seconds = time.perf_counter() - state["start"]
+            progress.line(f"trn-compile: import {args.model}: {seconds:.3f} s")
+        if args.print_ir_before_all or selected(stage.name, stage.name, args.print_ir_before):
+            print_ir_dump("Before", stage, module, sys.stderr)
+        state["index"] += 1
+        index = int(state["index"])
+        progress.update(f"pass {index}/{passes} {stage.name}", index - 1, passes)
+        state["start"] = time.perf_counter()
+
+    def after(stage: ModulePass, module: ModuleOp) -> None:
+        seconds = time.perf_counter() - state["start"]
+        index = int(state["index"])
+        progress.update(f"pass {index}/{passes} {stage.name}", index, passes)
+        progress.line(f"trn-compile: pass {index}/{passes} {stage.name}: {seconds:.3f} s")
+        if args.print_ir_after_all or selected(stage.name, stage.name, args.print_ir_after):
+            print_ir_dump("After", stage, module, sys.stderr)
+
+    return before, after
+
+
+def _load_mlir(args: argparse.Namespace) -> tuple[ModuleOp, str]:
+    """The graph-level module of an .mlir `model` and its text; a parse or verification
+    error is `file:line:col: error: ...` with the source line and a caret."""
+    from xdsl.utils.exceptions import ParseError
+
+    from trnc.tools.context import parse_source
+    from trnc.tools.diagnostics import verify_ops
+
+    if args.input_shape:
+        raise _Fail("trn-compile: error: --input-shape applies to ONNX models only")
+    if args.check:
+        raise _Fail(
+            "trn-compile: error: --check compares with onnxruntime, which needs an ONNX model"
+        )
+    path = args.model
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise _Fail(f"trn-compile: error: cannot read '{path}': {reason}") from None
+    try:
+        module = parse_source(text, path)
+    except ParseError as error:
+        raise _Fail(Diagnostic.from_parse_error(error).shown(path, text)) from None
+    problems = verify_ops(module)
+    if problems:
+        raise _Fail("\n".join(p.shown(path, text) for p in problems))
+    return module, text
+
+
+def _compile_failure(error: CompileError, source: tuple[str, str] | None) -> str:
+    """A `CompileError` as the user reads it: a located error as it is (with the source
+    line and a caret when it is at a position of the .mlir input `source`, (path, text)),
+    else after `trn-compile: error: `."""
+    if error.diagnostic is None:
+        return f"trn-compile: error: {error}"
+    if source is not None:
+        return str(error) + error.diagnostic.excerpt(*source)
+    return str(error)
+
+
+def _simulation_failure(error: SimulationError, model: str) -> str:
+    """A failed run of the compiled program (a bug of trnc's) located at the ONNX node or
+    source position of each instruction involved, once."""
+    from trnc.compiler import ErrorOrigin
+    from trnc.simulator.profile import node_name
+
+    origin = ErrorOrigin(model)
+    lines = []
+    for index, loc in enumerate(error.locs or ("",)):
+        severity = "error" if index == 0 else "note"
+        message = (
+            f"the compiled program failed: {error.kind}: {error.detail}"
+            if index == 0
+            else "the other instruction involved"
+        )
+        name = node_name(loc) if loc else "UNKNOWN"
+        named = None if name == "UNKNOWN" else name
+        lines.append(str(origin.error(Diagnostic(severity, message, None, named))))
+    return "\n".join(lines)
 
 
 def _inputs(
@@ -286,25 +388,37 @@ def run(args: argparse.Namespace) -> int:
         raise _Fail(f"trn-compile: error: {error}") from None
     _check_paths(args)
     given = load_npz(args.inputs) if args.inputs else {}  # a bad file fails before compiling
-    if args.dump_pass_pipeline:  # the list `trnc.compile` runs (with its weight folding)
-        from trnc.lowering.graph_to_isa import pipeline
-        from trnc.passes.graph_fold_weights import GraphFoldWeightsPass
+    from trnc.lowering.graph_to_isa import pipeline
+    from trnc.passes.graph_fold_weights import GraphFoldWeightsPass
 
-        stages = [stage.name for stage in pipeline(args.dtype, fold=GraphFoldWeightsPass())]
+    stages = [stage.name for stage in pipeline(args.dtype, fold=GraphFoldWeightsPass())]
+    if args.dump_pass_pipeline:  # the list `trnc.compile` runs (with its weight folding)
         print(f"Pass Manager with {len(stages)} passes:", file=sys.stderr)
         print(f"builtin.module({','.join(stages)})", file=sys.stderr)
-    before, after = _hooks(args)
+    source: tuple[str, str] | None = None
+    if args.model.endswith(".mlir"):
+        module, text = _load_mlir(args)
+        source = (args.model, text)
     from trnc.pass_statistics import collecting
 
+    progress = Progress(verbosity(args), show=not _dumps_ir(args))
+    before, after = _hooks(args, progress, len(stages))
     try:
-        with collecting() as statistics:
+        with collecting() as statistics, progress:
+            progress.update(f"importing {args.model}")
             model = trnc.compile(
-                args.model,
+                args.model if source is None else module,
                 input_shapes=shapes,
                 dtype=args.dtype,
+                base_dir=None if source is None else Path(args.model).parent,
                 before_pass=before,
                 after_pass=after,
             )
+        seconds = model.report["compile_seconds"]
+        progress.line(
+            f"trn-compile: compiled {args.model} in {seconds['total']:.3f} s "
+            f"({model.report['instructions']['total']:,} instructions)"
+        )
         if args.time_passes:
             seconds = dict(model.report["compile_seconds"])
             total = seconds.pop("total")
@@ -315,16 +429,24 @@ def run(args: argparse.Namespace) -> int:
     except OnnxImportError as error:
         raise _Fail(str(error)) from None
     except CompileError as error:
-        raise _Fail(f"trn-compile: error: {error}") from None
+        raise _Fail(_compile_failure(error, source)) from None
     ok = True
     if args.run or args.check or args.trace or wants_profile(args):
         feeds = _inputs(args, model, given)
+        count = int(model.report["instructions"]["total"])
+        simulating = Progress(verbosity(args), show=count > SIMULATION_THRESHOLD)
+        start = time.perf_counter()
         try:
-            outputs = model.run(feeds)
+            with simulating:
+                simulating.update(f"simulating {count:,} instructions")
+                outputs = model.run(feeds)
         except SimulationError as error:
-            raise _Fail(f"trn-compile: error: the compiled program failed: {error}") from None
+            raise _Fail(_simulation_failure(error, args.model)) from None
         except (InputError, CompileError) as error:
-            raise _Fail(f"trn-compile: error: {error}") from None
+            raise _Fail(_compile_failure(error, source)) from None
+        simulating.line(
+            f"trn-compile: simulate {count:,} instructions: {time.perf_counter() - start:.3f} s"
+        )
         for name, array in outputs.items():
             print(_summary(name, array))
         print(model.last_report.table())

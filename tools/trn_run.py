@@ -4,7 +4,7 @@ time and utilisation), or interpret a graph-level module (outputs, op counts).
     trn-run program.mlir [--input NAME=file.npy ...] [--inputs file.npz] [--random-inputs]
                          [--output-dir D] [--report report.json] [--trace trace.json]
                          [--timing-only] [--profile] [--profile-html report.html]
-                         [--timeline timeline.svg]
+                         [--timeline timeline.svg] [-q | -v]
 
 A module holding a `trn_isa.program` is simulated; a module without one but with a
 `func.func` (`@main`, or the only one) of graph ops runs on the graph reference
@@ -23,6 +23,10 @@ and exit code 1. A closed stdout (`| head`) ends the tool quietly. `--profile` p
 where the simulated time goes (per ONNX node, op type and opcode, the critical path by
 cause, bandwidth and utilisation over time: `simulator/profile.py`, docs/PROFILING.md);
 `--profile-html` and `--timeline` write it as an HTML page and an SVG engine timeline.
+Parse, verification and located simulator errors show the source line and a caret. On a
+terminal, a progress line shows while a program of more than `SIMULATION_THRESHOLD`
+instructions runs (`tools/progress.py`); `-q` silences it, `-v` prints a line per step
+(parse, verify, decode, simulate) with its wall time.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import re
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,7 +75,8 @@ from trnc.tools.cli_io import (
     write_profile,
 )
 from trnc.tools.context import parse_source
-from trnc.tools.diagnostics import ArgumentParser, Diagnostic, verify_ops
+from trnc.tools.diagnostics import ArgumentParser, Diagnostic, SourceLoc, verify_ops
+from trnc.tools.progress import SIMULATION_THRESHOLD, Progress, add_verbosity_options, verbosity
 
 if TYPE_CHECKING:
     from trnc.interpreters.graph import GraphRunError
@@ -122,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
         help="make a read of never-written memory an error (default: off, a warning)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random input data (default: 0)")
+    add_verbosity_options(p.add_mutually_exclusive_group().add_argument)
     return p
 
 
@@ -173,28 +181,84 @@ def _npz_names(path: Path) -> list[str]:
     return list(load_npz(str(path)))
 
 
-def run(args: argparse.Namespace) -> int:
-    from trnc.simulator.trace import write_trace
+LARGE_TEXT = 1 << 20
+"""Programs of more characters than this show a progress line from their parsing on."""
 
+_POSITION = re.compile(r"^(?P<file>.*):(?P<line>\d+):(?P<col>\d+)(?: \(.*\))?$")
+
+
+def _with_excerpts(message: str, locs: Sequence[str], path: Path, text: str) -> str:
+    """A simulator error's lines (the error, then a note per other instruction, in the
+    order of `locs`), each followed by the source line and a caret when its location is
+    a position in the program's file."""
+    lines = message.splitlines()
+    if len(lines) != max(len(locs), 1):
+        return message
+    shown = []
+    for line, loc in zip(lines, locs or ("",), strict=True):
+        match = _POSITION.match(loc)
+        if match:
+            where = SourceLoc(match["file"], int(match["line"]), int(match["col"]))
+            line += Diagnostic("error", "", where).excerpt(str(path), text)
+        shown.append(line)
+    return "\n".join(shown)
+
+
+class _Steps:
+    """`-v`'s line per step with its wall time, and the progress line's description."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.name = ""
+        self.start = time.perf_counter()
+
+    def step(self, name: str) -> None:
+        self.done()
+        self.name, self.start = name, time.perf_counter()
+        self.progress.update(name)
+
+    def done(self) -> None:
+        if self.name:
+            seconds = time.perf_counter() - self.start
+            self.progress.line(f"trn-run: {self.name}: {seconds:.3f} s")
+        self.name = ""
+
+
+def run(args: argparse.Namespace) -> int:
     _check_paths(args)
     path = Path(args.program)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise _Fail(f"trn-run: error: cannot read program '{path}': {error}") from None
+    # Large programs show the progress from their parsing on; others, if at all, only
+    # while they are simulated (`_simulate`).
+    with Progress(verbosity(args), show=len(text) > LARGE_TEXT) as progress:
+        steps = _Steps(progress)
+        return _run(args, path, text, steps)
+
+
+def _run(args: argparse.Namespace, path: Path, text: str, steps: _Steps) -> int:
+    from trnc.simulator.trace import write_trace
+
+    steps.step(f"parse {path}")
     try:
         module = parse_source(text, str(path))
     except ParseError as error:
-        raise _Fail(Diagnostic.from_parse_error(error).format(str(path))) from None
+        raise _Fail(Diagnostic.from_parse_error(error).shown(str(path), text)) from None
+    steps.step("verify")
     diagnostics = verify_ops(module)
     if diagnostics:
-        raise _Fail("\n".join(d.format(str(path)) for d in diagnostics))
+        raise _Fail("\n".join(d.shown(str(path), text) for d in diagnostics))
     if not find_programs(module) and any(isinstance(op, FuncOp) for op in module.ops):
-        return _run_graph(args, module, path)
+        steps.done()
+        return _run_graph(args, module, path, text, steps)
+    steps.step("decode")
     try:
         program = decode(module)
     except DecodeError as error:
         raise _Fail(f"{path}: error: {error}") from None
+    steps.done()
 
     inputs: dict[str, np.ndarray] = {}
     if not args.timing_only:
@@ -214,19 +278,27 @@ def run(args: argparse.Namespace) -> int:
             required=list(wanted),
         )
         inputs = {n: as_expected(a, known[n][1]) for n, a in inputs.items()}
+    count = len(program.instrs)
+    simulating = steps.progress
+    if not simulating.interactive:  # not shown from the parsing on: only a long run's
+        simulating = Progress(verbosity(args), show=count > SIMULATION_THRESHOLD)
     try:
-        result = simulate(
-            program,
-            inputs,
-            timing_only=args.timing_only,
-            strict_uninitialized=args.strict_uninitialized,
-            seed=args.seed,
-            weights_dir=path.parent,
-        )
-    except (SimulationError, InputError) as error:
-        raise _Fail(
-            str(error) if isinstance(error, SimulationError) else f"trn-run: error: {error}"
-        ) from None
+        with simulating:
+            steps.progress = simulating
+            steps.step(f"simulate {count:,} instructions")
+            result = simulate(
+                program,
+                inputs,
+                timing_only=args.timing_only,
+                strict_uninitialized=args.strict_uninitialized,
+                seed=args.seed,
+                weights_dir=path.parent,
+            )
+            steps.done()
+    except SimulationError as error:
+        raise _Fail(_with_excerpts(str(error), error.locs, path, text)) from None
+    except InputError as error:
+        raise _Fail(f"trn-run: error: {error}") from None
     outputs, report = result.outputs, result.report
     recorded = recorded_outputs(find_programs(module)[0])
     if recorded is not None and all(t in outputs for _, t in recorded):
@@ -268,14 +340,18 @@ def _save_output(directory: Path, name: str, array: np.ndarray) -> str | None:
     return note
 
 
-def _graph_error(error: GraphRunError, path: Path) -> str:
-    """`file:line:col: error: ...` at the op the error names, else `file: error: ...`."""
-    if error.op is None:
+def _graph_error(error: GraphRunError, path: Path, text: str) -> str:
+    """`file:line:col: error: ...` at the op the error names (with the source line and a
+    caret), else `file: error: ...`."""
+    diagnostic = error.diagnostic()
+    if diagnostic is None:
         return f"{path}: error: {error.message}"
-    return error.format(str(path))
+    return diagnostic.shown(str(path), text)
 
 
-def _run_graph(args: argparse.Namespace, module: ModuleOp, path: Path) -> int:
+def _run_graph(
+    args: argparse.Namespace, module: ModuleOp, path: Path, text: str, steps: _Steps
+) -> int:
     """Interpret a graph-level module (see the module docstring)."""
     from trnc.interpreters.graph import GraphInputError, GraphRunError, run_graph
 
@@ -297,7 +373,7 @@ def _run_graph(args: argparse.Namespace, module: ModuleOp, path: Path) -> int:
     try:
         specs, _ = entry_signature(module)
     except GraphRunError as error:
-        raise _Fail(_graph_error(error, path)) from None
+        raise _Fail(_graph_error(error, path, text)) from None
     check_inputs(
         inputs,
         {name: (shape, dtype) for name, shape, dtype in specs},
@@ -307,11 +383,13 @@ def _run_graph(args: argparse.Namespace, module: ModuleOp, path: Path) -> int:
     )
     inputs = {name: as_expected(inputs[name], dtype) for name, _, dtype in specs if name in inputs}
     try:
+        steps.step("interpret")
         result = run_graph(module, inputs, base_dir=path.parent, seed=args.seed)
+        steps.done()
     except GraphInputError as error:
         raise _Fail(f"trn-run: error: {error.message}") from None
     except GraphRunError as error:
-        raise _Fail(_graph_error(error, path)) from None
+        raise _Fail(_graph_error(error, path, text)) from None
     except InterpretationError as error:
         raise _Fail(f"trn-run: error: graph interpreter failure: {error}") from None
 
