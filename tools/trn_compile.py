@@ -150,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     add_profile_options(p.add_argument)
     add_verbosity_options(p.add_mutually_exclusive_group().add_argument)
     instrument = p.add_argument_group("pass instrumentation (as trn-opt and mlir-opt)")
-    add_instrumentation_options(instrument.add_argument, after_failure=False)
+    add_instrumentation_options(instrument.add_argument, after_failure=True)
     return p
 
 
@@ -167,12 +167,29 @@ def _dumps_ir(args: argparse.Namespace) -> bool:
     )
 
 
-def _hooks(args: argparse.Namespace, progress: Progress, passes: int) -> tuple[Hook, Hook]:
+class _Running:
+    """The pass running now and the module it works on (for `--print-ir-after-failure`)."""
+
+    stage: ModulePass | None = None
+    module: ModuleOp | None = None
+
+    def dump_failed(self) -> None:
+        """The IR as the failing pass left it, on stderr (as trn-opt and mlir-opt)."""
+        if self.stage is not None and self.module is not None:
+            print_ir_dump("After", self.stage, self.module, sys.stderr)
+            print(f"// (the pass '{self.stage.name}' failed)", file=sys.stderr)
+
+
+def _hooks(
+    args: argparse.Namespace, progress: Progress, passes: int, running: _Running
+) -> tuple[Hook, Hook]:
     """The compile's before- and after-pass hooks: the `--print-ir-*` flags' dumps, the
-    progress line (`pass 7/14 tile-allocate`) and `-v`'s line per pass with its time."""
+    progress line (`pass 7/14 tile-allocate`), `-v`'s line per pass with its time, and
+    the pass now running (`running`)."""
     state = {"index": 0, "start": time.perf_counter()}
 
     def before(stage: ModulePass, module: ModuleOp) -> None:
+        running.stage, running.module = stage, module
         if state["index"] == 0 and not args.model.endswith(".mlir"):
             seconds = time.perf_counter() - state["start"]
             progress.line(f"trn-compile: import {args.model}: {seconds:.3f} s")
@@ -184,6 +201,7 @@ def _hooks(args: argparse.Namespace, progress: Progress, passes: int) -> tuple[H
         state["start"] = time.perf_counter()
 
     def after(stage: ModulePass, module: ModuleOp) -> None:
+        running.stage = running.module = None
         seconds = time.perf_counter() - state["start"]
         index = int(state["index"])
         progress.update(f"pass {index}/{passes} {stage.name}", index, passes)
@@ -402,7 +420,8 @@ def run(args: argparse.Namespace) -> int:
     from trnc.pass_statistics import collecting
 
     progress = Progress(verbosity(args), show=not _dumps_ir(args))
-    before, after = _hooks(args, progress, len(stages))
+    running = _Running()
+    before, after = _hooks(args, progress, len(stages), running)
     try:
         with collecting() as statistics, progress:
             progress.update(f"importing {args.model}")
@@ -429,6 +448,8 @@ def run(args: argparse.Namespace) -> int:
     except OnnxImportError as error:
         raise _Fail(str(error)) from None
     except CompileError as error:
+        if args.print_ir_after_failure:
+            running.dump_failed()
         raise _Fail(_compile_failure(error, source)) from None
     ok = True
     if args.run or args.check or args.trace or wants_profile(args):
