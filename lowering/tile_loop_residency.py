@@ -39,7 +39,7 @@ from trnc.dialects import tile
 from trnc.dialects.tile.types import BufferType
 from trnc.lowering.tile_allocate import lifetimes
 from trnc.lowering.tile_loops import top_level
-from trnc.lowering.tile_regions import arg_name, arg_role, written_operands
+from trnc.lowering.tile_regions import arg_name, arg_role, retire_tile, written_operands
 from trnc.machine import TRN1, Memory
 
 ROWS = TRN1.partitions
@@ -302,15 +302,7 @@ def _rewrite(access: _Access, whole: SSAValue, width: int) -> None:
     block = at.parent_block()
     assert block is not None
     block.insert_op_before(view, at)
-    for use in list(onchip.uses):
-        if isinstance(use.operation, tile.DeallocOp):
-            use.operation.detach()
-            use.operation.erase()
-    access.dma.detach()
-    access.dma.erase()
-    onchip.replace_all_uses_with(view.result)
-    alloc.detach()
-    alloc.erase()
+    retire_tile(onchip, view.result, access.dma)
     hbm_view = access.view
     if not hbm_view.result.uses:
         hbm_view.detach()

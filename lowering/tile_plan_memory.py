@@ -63,6 +63,7 @@ from trnc.lowering.tile_regions import (
     buffer_shape,
     bytes_per_partition,
     memory_of,
+    retire_tile,
     row_key,
     set_arg_attr,
     view_part_start,
@@ -401,17 +402,7 @@ class _Planner:
                 load.op.erase()
                 continue
             replaced[dest] = holder
-            alloc = dest.owner
-            assert isinstance(alloc, tile.AllocOp)
-            for use in list(dest.uses):
-                if isinstance(use.operation, tile.DeallocOp):
-                    use.operation.detach()
-                    use.operation.erase()
-            load.op.detach()
-            load.op.erase()
-            dest.replace_all_uses_with(holder)
-            alloc.detach()
-            alloc.erase()
+            retire_tile(dest, holder, load.op)
         self._redealloc(held)
         return self._drop_dead_stores(forwarded)
 

@@ -161,3 +161,19 @@ def bytes_per_partition(value: SSAValue) -> int:
     layout = buf.layout
     assert isinstance(layout, tile.LayoutAttr)
     return layout.bytes_per_partition(buf.get_shape(), buf.element_type)
+
+
+def retire_tile(tile_value: SSAValue, by: SSAValue, dma: Operation) -> None:
+    """An SBUF tile (an alloc's result) that `by` now stands for: its deallocs and the DMA
+    that filled or emptied it are erased, its uses take `by`, its alloc goes."""
+    alloc = tile_value.owner
+    assert isinstance(alloc, tile.AllocOp)
+    for use in list(tile_value.uses):
+        if isinstance(use.operation, tile.DeallocOp):
+            use.operation.detach()
+            use.operation.erase()
+    dma.detach()
+    dma.erase()
+    tile_value.replace_all_uses_with(by)
+    alloc.detach()
+    alloc.erase()
