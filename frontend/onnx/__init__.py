@@ -26,12 +26,13 @@ from xdsl.dialects.builtin import ModuleOp
 
 from trnc.frontend.onnx.convert import NAME_ATTR, Converter, convert
 from trnc.frontend.onnx.load import OnnxImportError, load_model
+from trnc.frontend.onnx.ops_composite import CONVERTERS as _COMPOSITE
 from trnc.frontend.onnx.ops_math import CONVERTERS as _MATH
 from trnc.frontend.onnx.ops_tensor import CONVERTERS as _TENSOR
 from trnc.frontend.onnx.weights import WeightsWriter
 from trnc.tools.diagnostics import verify_ops
 
-CONVERTERS: dict[str, Converter] = {**_MATH, **_TENSOR}
+CONVERTERS: dict[str, Converter] = {**_MATH, **_TENSOR, **_COMPOSITE}
 """ONNX op type (default domain) -> converter; plug-ins may add entries."""
 
 

@@ -129,21 +129,32 @@ def _softmax(cls: type[g.SoftmaxOp] | type[g.LogSoftmaxOp]) -> Converter:
     return convert
 
 
+def reduce_axes(ctx: Context, node: Node, axes_input_since: int) -> tuple[list[int], bool] | None:
+    """A reduce node's (axes, keepdims): axes from its input (opset `axes_input_since` on)
+    or attribute, all of them when none are given; None when the node is a no-op
+    (`noop_with_empty_axes` and no axes)."""
+    rank = len(ctx.shape(node.inputs[0]))
+    if ctx.opset >= axes_input_since:
+        axes_arr = ctx.require_const(node, 1, "axes") if node.has_input(1) else None
+        axes = [] if axes_arr is None else [int(a) for a in axes_arr.reshape(-1)]
+    else:
+        axes = [int(a) for a in node.attr("axes", [])]
+    keepdims = bool(node.attr("keepdims", 1))
+    if not axes:
+        if node.attr("noop_with_empty_axes", 0):
+            return None
+        axes = list(range(rank))
+    return axes, keepdims
+
+
 def _reduce(cls: type[g.ReduceOp], axes_input_since: int) -> Converter:
     def convert(ctx: Context, node: Node) -> None:
         x = node.inputs[0]
-        rank = len(ctx.shape(x))
-        if ctx.opset >= axes_input_since:
-            axes_arr = ctx.require_const(node, 1, "axes") if node.has_input(1) else None
-            axes = [] if axes_arr is None else [int(a) for a in axes_arr.reshape(-1)]
-        else:
-            axes = [int(a) for a in node.attr("axes", [])]
-        keepdims = bool(node.attr("keepdims", 1))
-        if not axes:
-            if node.attr("noop_with_empty_axes", 0):
-                ctx.set(node.outputs[0], ctx.values[x])
-                return
-            axes = list(range(rank))
+        found = reduce_axes(ctx, node, axes_input_since)
+        if found is None:
+            ctx.set(node.outputs[0], ctx.values[x])
+            return
+        axes, keepdims = found
         value = ctx.ssa(x)
         boolean = ctx.dtype(x) == np.bool_
         if boolean:  # ReduceMax/Min of bool (opset 20) is any/all: reduce as uint8
