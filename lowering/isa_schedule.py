@@ -221,6 +221,19 @@ def list_schedule(
                 at = ready_at[s] if qs == pool else max(ready_at[s], free[qs])
                 heapq.heappush(events, (at, _LOOK, qs))
 
+    def take(home_queue: int, t: float) -> int | None:
+        """The ready instruction of `home_queue` (a queue, or the DMA pool) with the
+        longest path, if one is ready at `t` (else a look when the next one is)."""
+        pend, avail = waiting[home_queue], available[home_queue]
+        while pend and pend[0][0] <= t:
+            _, ready = heapq.heappop(pend)
+            heapq.heappush(avail, (-rank[ready], ready))
+        if not avail:
+            if pend:
+                heapq.heappush(events, (pend[0][0], _LOOK, home_queue))
+            return None
+        return heapq.heappop(avail)[1]
+
     while events or next_done < float("inf"):
         if not events or next_done < events[0][0]:
             finished, next_done = fluid.pop_done(next_done)
@@ -242,35 +255,19 @@ def list_schedule(
             idle = [d for d in dma_queues if not busy[d] and free[d] <= t]
             if not idle:
                 continue  # looked at again when a transfer completes
-            pend, avail = waiting[pool], available[pool]
-            while pend and pend[0][0] <= t:
-                _, i = heapq.heappop(pend)
-                heapq.heappush(avail, (-rank[i], i))
-            if not avail:
-                if pend:
-                    heapq.heappush(events, (pend[0][0], _LOOK, pool))
+            taken = take(pool, t)
+            if taken is None:
                 continue
-            _, i = heapq.heappop(avail)
-            d = min(idle, key=lambda d: (free[d], d))
-            queue_of[i] = d
-            start[i] = t
-            busy[d] = True
-            info = dma[i]
-            assert info is not None
-            heapq.heappush(events, (t + info.setup_ns + machine.dma_fixed_latency_ns, _FLOW, i))
+            q = min(idle, key=lambda d: (free[d], d))
+            queue_of[taken] = q
             heapq.heappush(events, (t, _LOOK, pool))  # another queue may take another
-            continue
-        if busy[q] or t < free[q]:
-            continue  # busy: it is looked at again when free
-        pend, avail = waiting[q], available[q]
-        while pend and pend[0][0] <= t:
-            _, i = heapq.heappop(pend)
-            heapq.heappush(avail, (-rank[i], i))
-        if not avail:
-            if pend:
-                heapq.heappush(events, (pend[0][0], _LOOK, q))
-            continue
-        _, i = heapq.heappop(avail)
+        else:
+            if busy[q] or t < free[q]:
+                continue  # busy: it is looked at again when free
+            taken = take(q, t)
+            if taken is None:
+                continue
+        i = taken
         start[i] = t
         info = dma[i]
         if info is not None:  # on its queue until the transfer completes
