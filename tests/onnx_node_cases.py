@@ -82,6 +82,7 @@ OPS = [
     "ReduceLogSumExp",
     "ReduceMin",
     "GlobalMaxPool",
+    "InstanceNormalization",
 ]
 """The op types issues 4 and 16 list."""
 

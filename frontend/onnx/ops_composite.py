@@ -1,6 +1,7 @@
 """Converters of ONNX ops that are compositions of ops trnc already has (ONNX node ->
 several `graph` ops, each exact where its parts are): HardSwish, Softplus, Mish, PRelu,
-Sign, ReduceSumSquare, ReduceL1, ReduceL2, ReduceLogSumExp, ReduceMin, GlobalMaxPool.
+Sign, ReduceSumSquare, ReduceL1, ReduceL2, ReduceLogSumExp, ReduceMin, GlobalMaxPool,
+InstanceNormalization.
 
     HardSwish(x)        = x * HardSigmoid(x; 1/6, 1/2)        (the ONNX definition)
     Softplus(x)         = relu(x) + log(1 + exp(-|x|))        (= log(1 + exp(x)), without
@@ -16,6 +17,10 @@ Sign, ReduceSumSquare, ReduceL1, ReduceL2, ReduceLogSumExp, ReduceMin, GlobalMax
     ReduceMin(x)        = -ReduceMax(-x)                     (unsigned and bool, as uint8:
                                                                 C - ReduceMax(C - x))
     GlobalMaxPool(x)    = ReduceMax over the spatial axes, dims kept
+    InstanceNormalization(x, scale, bias)
+                        = (x - m) * rsqrt(v + eps) * scale + bias, m and v the mean and
+                          variance (mean of squared deviations) over the spatial axes,
+                          scale and bias per channel (reshaped to [C, 1, ...])
 """
 
 from __future__ import annotations
@@ -131,6 +136,24 @@ def _global_max_pool(ctx: Context, node: Node) -> None:
     ctx.set(node.outputs[0], _emit(ctx, g.ReduceMaxOp(x, list(range(2, rank)), True)))
 
 
+def _instance_norm(ctx: Context, node: Node) -> None:
+    x = ctx.ssa(node.inputs[0])
+    shape = ctx.shape_of(x)
+    if len(shape) < 3:
+        raise Unsupported(f"InstanceNormalization of a rank-{len(shape)} tensor")
+    axes = list(range(2, len(shape)))
+    per_channel = [shape[1], *([1] * (len(shape) - 2))]
+    mean = _emit(ctx, g.ReduceMeanOp(x, axes, True))
+    centered = _emit(ctx, g.SubOp(x, mean))
+    variance = _emit(ctx, g.ReduceMeanOp(_emit(ctx, g.MulOp(centered, centered)), axes, True))
+    eps = _scalar(ctx, float(node.attr("epsilon", 1e-5)), x)
+    inverse = _emit(ctx, g.RsqrtOp(_emit(ctx, g.AddOp(variance, eps))))
+    normed = _emit(ctx, g.MulOp(centered, inverse))
+    scale = _emit(ctx, g.ReshapeOp(ctx.ssa(node.inputs[1]), per_channel))
+    bias = _emit(ctx, g.ReshapeOp(ctx.ssa(node.inputs[2]), per_channel))
+    ctx.set(node.outputs[0], _emit(ctx, g.AddOp(_emit(ctx, g.MulOp(normed, scale)), bias)))
+
+
 CONVERTERS: dict[str, Converter] = {
     "HardSwish": _hard_swish,
     "Softplus": _softplus_node,
@@ -143,4 +166,5 @@ CONVERTERS: dict[str, Converter] = {
     "ReduceLogSumExp": _reduce_of("logsumexp"),
     "ReduceMin": _reduce_of("neg"),
     "GlobalMaxPool": _global_max_pool,
+    "InstanceNormalization": _instance_norm,
 }
