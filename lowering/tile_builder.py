@@ -344,12 +344,18 @@ class TileBuilder:
         width = n // count if n % count == 0 else TRN1.matmul_max_moving_free
         whole = n // width
 
-        row = self.load(flat, 0, 0, (1, n))  # one load (tile-prefetch moves it ahead)
+        # one load of the whole vector (tile-prefetch moves it ahead) while it is small;
+        # a long one (a vocabulary's bias) is loaded a chunk at a time, so it never needs
+        # its own row of SBUF beside the spread copy
+        row = self.load(flat, 0, 0, (1, n)) if n <= FREE_ELEMS else None
 
         def chunk(at: Offset, nt: int) -> None:
-            spread = self.spread(ones, self.view(row, (0, at), (1, nt)), partitions)
+            part = self.load(flat, 0, at, (1, nt)) if row is None else None
+            source = self.view(row, (0, at), (1, nt)) if row is not None else part
+            assert source is not None
+            spread = self.spread(ones, source, partitions)
             self.add(tile.CopyOp(spread, self.view(full, (0, at), (partitions, nt)), Engine.VECTOR))
-            self.free(spread)
+            self.free(spread, *([part] if part is not None else []))
 
         if whole == 1:
             chunk(0, width)
@@ -358,7 +364,8 @@ class TileBuilder:
                 chunk(self.affine(i, width), width)
         if whole * width < n:
             chunk(whole * width, n - whole * width)
-        self.free(row)
+        if row is not None:
+            self.free(row)
         return full
 
     def transpose_blocks_into(self, xs: SSAValue, xt: SSAValue, column: int, stride: int) -> None:

@@ -112,3 +112,30 @@ def test_an_add_of_a_full_tensor_is_not_a_bias() -> None:
         )
     )
     assert _fused_count(text) == 0
+
+
+@pytest.mark.parametrize("n", [768, 5000])
+def test_bias_spread_short_and_long(n: int) -> None:
+    """The bias is spread by one load and a loop over equal chunks when short (768 =
+    2 x 384), a load per chunk when long (5000 > 4096 columns: a vocabulary-sized bias
+    needs no row of SBUF of its own); both match."""
+    text = f"""
+func.func @main(%x: tensor<128x64xf32> {{graph.name = "x"}},
+                %w: tensor<64x{n}xf32> {{graph.name = "w"}},
+                %b: tensor<{n}xf32> {{graph.name = "b"}})
+    -> (tensor<128x{n}xf32> {{graph.name = "y"}}) {{
+  %m = graph.matmul %x, %w : (tensor<128x64xf32>, tensor<64x{n}xf32>) -> tensor<128x{n}xf32>
+  %y = graph.add %m, %b : (tensor<128x{n}xf32>, tensor<{n}xf32>) -> tensor<128x{n}xf32>
+  func.return %y : tensor<128x{n}xf32>
+}}"""
+    rng = np.random.default_rng(11)
+    feeds = {
+        "x": rng.standard_normal((128, 64)).astype(np.float32),
+        "w": rng.standard_normal((64, n)).astype(np.float32),
+        "b": rng.standard_normal(n).astype(np.float32),
+    }
+    model = trnc.compile(parse_source(text, "bias.mlir"), dtype="fp32")
+    tile_ir = model.ir("tile")
+    whole_row = f"!tile.buffer<1x{n}xf32, hbm> -> !tile.buffer<1x{n}xf32, sbuf"
+    assert (whole_row in tile_ir) == (n <= 4096)
+    assert_matches_interpreter(model, text, feeds)
