@@ -256,7 +256,7 @@ def _compile_failure(error: CompileError, source: tuple[str, str] | None) -> str
 def _simulation_failure(error: SimulationError, model: str) -> str:
     """A failed run of the compiled program (a bug of trnc's) located at the ONNX node or
     source position of each instruction involved, once."""
-    from trnc.compiler import ErrorOrigin
+    from trnc.compile_errors import ErrorOrigin
     from trnc.simulator.profile import node_name
 
     origin = ErrorOrigin(model)
